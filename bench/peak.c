@@ -1,0 +1,93 @@
+/* The machine's fp32 FMA peak, measured: independent FMA chains on every
+ * thread for a fixed count, the best of a few runs. */
+#include <stdlib.h>
+
+#include <omp.h>
+
+#include "bench.h"
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* 12 independent chains of 16-wide FMAs: 2 * 16 * 12 flops per round. */
+__attribute__((target("avx512f,fma"))) static float fma_avx512(long rounds) {
+    __m512 a[12], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
+    for (long r = 0; r < rounds; r++)
+        for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], m, c);
+    __m512 s = a[0];
+    for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+/* 12 independent chains of 8-wide FMAs. */
+__attribute__((target("avx2,fma"))) static float fma_avx2(long rounds) {
+    __m256 a[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
+    for (long r = 0; r < rounds; r++)
+        for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], m, c);
+    __m256 s = a[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, a[i]);
+    float o[8];
+    _mm256_storeu_ps(o, s);
+    return o[0] + o[7];
+}
+#endif
+
+/* Scalar fallback: 8 chains of a*b+c. */
+static float fma_scalar(long rounds) {
+    float a[8];
+    for (int i = 0; i < 8; i++) a[i] = (float)i;
+    for (long r = 0; r < rounds; r++)
+        for (int i = 0; i < 8; i++) a[i] = a[i] * 0.999999f + 1e-7f;
+    return a[0] + a[7];
+}
+
+double gn_bench_peak_gflops(void) {
+    gn_cpu_features f = gn_cpu_detect();
+    int width = 1, chains = 8;
+#if defined(__x86_64__)
+    if (f.avx512f && f.fma) width = 16, chains = 12;
+    else if (f.avx2 && f.fma) width = 8, chains = 12;
+#endif
+    (void)f;
+    const long rounds = 20000000;
+    double best = 0;
+    volatile float sink = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        int threads = 1;
+        double t0 = omp_get_wtime();
+#pragma omp parallel
+        {
+#pragma omp single
+            threads = omp_get_num_threads();
+            float r;
+#if defined(__x86_64__)
+            if (width == 16) r = fma_avx512(rounds);
+            else if (width == 8) r = fma_avx2(rounds);
+            else r = fma_scalar(rounds);
+#else
+            r = fma_scalar(rounds);
+#endif
+#pragma omp atomic
+            sink += r;
+        }
+        double dt = omp_get_wtime() - t0;
+        double g = 2.0 * width * chains * (double)rounds * threads / dt / 1e9;
+        if (g > best) best = g;
+    }
+    (void)sink;
+    return best;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double gn_bench_median(double *v, int n) {
+    if (n <= 0) return 0;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}

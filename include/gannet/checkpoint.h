@@ -1,0 +1,47 @@
+/* Checkpoints: everything a run needs to continue exactly as if never
+ * stopped. Format (little-endian):
+ *   "GANNETCK" (8 bytes), u32 format version, u32 section count
+ *   per section: 4-byte tag, u64 length, payload, u32 CRC-32 of the payload
+ * Sections: CONF (the run's settings as key=value lines, the preset and the
+ * parameter counts that identify the model), META (u64 iteration,
+ * pre-training steps, G and D optimizer steps), GPAR GSTA DPAR DSTA (G and
+ * D parameters and state), GOPM GOPV DOPM DOPV (Adam moments), FIXZ (the fixed
+ * noise behind the sample grids), HIST (per iteration: d_loss, g_loss, D(x),
+ * D(G(z)), seconds; f32). Written to a temporary file in the same folder,
+ * fsync'd and renamed, so the previous checkpoint survives any crash. */
+#ifndef GANNET_CHECKPOINT_H
+#define GANNET_CHECKPOINT_H
+
+#include <stddef.h>
+
+#include "gannet/gan.h"
+
+#define GN_CKPT_VERSION 1u
+#define GN_HIST_COLS 5
+
+typedef struct gn_history {
+    float *rows;    /* n rows of GN_HIST_COLS */
+    size_t n, cap;
+} gn_history;
+
+gn_status gn_history_push(gn_history *h, const float row[GN_HIST_COLS]);
+void gn_history_free(gn_history *h);
+
+/* Writes the GAN, its fixed noise (nfixed vectors) and history to path. */
+gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *fixed_z, int nfixed,
+                             const gn_history *hist);
+
+/* Reads a checkpoint's settings only (to build the GAN before loading). */
+gn_status gn_checkpoint_read_config(const char *path, gn_gan_config *cfg);
+
+/* Loads a checkpoint into a GAN built from the same settings; fixed_z
+ * (nfixed * zdim, may be NULL) and hist (may be NULL) are filled when given. */
+gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int nfixed,
+                             gn_history *hist);
+
+/* Writes the settings as key=value lines (also the CONF section's text). */
+void gn_config_write(const gn_gan_config *cfg, char *buf, size_t len);
+/* Writes the settings as JSON. */
+void gn_config_json(const gn_gan_config *cfg, char *buf, size_t len);
+
+#endif

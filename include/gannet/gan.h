@@ -1,0 +1,76 @@
+/* A GAN: generator G, discriminator D (two-class logits, class 1 = real),
+ * their optimizers, and the training step of the seed notebook's train_for_n:
+ * D trains on B real and B generated images, then D is frozen and the stacked
+ * G+D trains on B fresh noise vectors labelled real. */
+#ifndef GANNET_GAN_H
+#define GANNET_GAN_H
+
+#include <stdint.h>
+
+#include "gannet/data.h"
+#include "gannet/loss.h"
+#include "gannet/net.h"
+#include "gannet/optim.h"
+
+typedef enum gn_noise_kind { GN_NOISE_UNIFORM = 0, GN_NOISE_NORMAL = 1 } gn_noise_kind;
+
+typedef struct gn_gan_config {
+    char preset[32];
+    int batch, iters, plot_every;
+    float g_lr, d_lr, beta1, beta2, eps;
+    gn_gen_loss g_loss;
+    int d_steps;           /* D steps per iteration */
+    int d_pretrain;        /* D steps before G joins */
+    float label_smoothing; /* one-sided: real targets become 1 - s */
+    gn_noise_kind noise;   /* uniform [0,1) (the notebook) or N(0,1) */
+    int zdim;
+    gn_pixel_range range;  /* [0,1] for sigmoid G, [-1,1] for tanh G */
+    uint64_t seed;
+    int threads;           /* 0: OpenMP's default */
+    int eval_every;        /* 0: never */
+} gn_gan_config;
+
+/* Fills cfg with a preset's settings ("seed-mnist", "dcgan"); GN_ERR_ARG if unknown. */
+gn_status gn_preset_config(const char *preset, gn_gan_config *cfg);
+/* Builds the preset's G and D (initialised from seed). */
+gn_status gn_preset_build(const char *preset, uint64_t seed, gn_net **G, gn_net **D);
+/* The names of the presets, NULL-terminated. */
+extern const char *const gn_preset_names[];
+
+/* Wall-clock seconds spent in each pass of the last iteration. */
+typedef struct gn_step_times {
+    double data, g_fakes, d_pass, d_update, g_pass, g_update;
+} gn_step_times;
+
+typedef struct gn_step_stats {
+    float d_loss, g_loss;
+    float d_real, d_fake;   /* mean D(x) on the real half, D(G(z)) on the fakes of the D step */
+    gn_step_times t;
+} gn_step_stats;
+
+typedef struct gn_gan {
+    gn_gan_config cfg;
+    gn_net *G, *D;
+    gn_optim og, od;
+    uint64_t iter;          /* iterations done */
+    uint64_t d_pretrained;  /* pre-training D steps done */
+    float *z, *images, *targets, *dlogits;
+} gn_gan;
+
+gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
+void gn_gan_free(gn_gan *gan);
+
+/* One D step (k-th of this iteration) on B real images and B fakes. */
+gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, uint64_t noise_step,
+                        uint64_t key, gn_step_stats *st);
+/* One G step: D frozen, B fresh noise vectors labelled real. */
+gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_stats *st);
+/* The pre-training D steps still to do, then one whole iteration. */
+gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st);
+
+/* Noise for `n` samples: z (n, zdim) from (seed, stream, offset). */
+void gn_gan_noise(const gn_gan *gan, float *z, int n, uint64_t stream, uint64_t offset);
+/* G in inference mode: z (n, zdim) -> images (n, H, W, C), copied to out. */
+gn_status gn_gan_generate(gn_gan *gan, const float *z, int n, float *out);
+
+#endif

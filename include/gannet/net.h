@@ -1,0 +1,132 @@
+/* A network: an ordered list of layers, one slab each for parameters,
+ * gradients and non-trained state (batch-norm running averages), and, for
+ * every batch size it has been prepared for, preallocated activations and
+ * oneDNN primitives. Activations are NHWC float32.
+ *
+ * Build one with gn_net_new, the gn_net_add_* calls, then gn_net_build.
+ * The add calls never fail on their own: the first error (a shape that does
+ * not fit, say) is kept and returned by gn_net_build. */
+#ifndef GANNET_NET_H
+#define GANNET_NET_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gannet/status.h"
+#include "gannet/tensor.h"
+
+typedef enum gn_layer_kind {
+    GN_LAYER_DENSE,
+    GN_LAYER_CONV2D,
+    GN_LAYER_DECONV2D,
+    GN_LAYER_BATCHNORM,
+    GN_LAYER_RELU,
+    GN_LAYER_LEAKY_RELU,
+    GN_LAYER_SIGMOID,
+    GN_LAYER_TANH,
+    GN_LAYER_SOFTMAX,
+    GN_LAYER_DROPOUT,
+    GN_LAYER_UPSAMPLE,
+    GN_LAYER_MAXPOOL,
+    GN_LAYER_GAUSSIAN_NOISE,
+    GN_LAYER_RESHAPE,
+    GN_LAYER_FLATTEN,
+} gn_layer_kind;
+
+typedef enum gn_padding { GN_PAD_SAME = 0, GN_PAD_VALID = 1 } gn_padding;
+
+typedef enum gn_init {
+    GN_INIT_GLOROT_UNIFORM = 0, /* Keras' default for Dense and Conv kernels */
+    GN_INIT_GLOROT_NORMAL = 1,
+    GN_INIT_NORMAL_002 = 2,     /* N(0, 0.02), as DCGAN; BN gamma ~ N(1, 0.02) */
+} gn_init;
+
+typedef enum gn_mode { GN_INFER = 0, GN_TRAIN = 1 } gn_mode;
+
+typedef struct gn_net gn_net;
+
+gn_net *gn_net_new(const char *name, gn_shape input);
+void gn_net_free(gn_net *net);
+
+void gn_net_add_dense(gn_net *net, int units);
+void gn_net_add_conv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad);
+void gn_net_add_deconv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad);
+/* Per channel over (N, H, W); after a dense layer, per feature over N. */
+void gn_net_add_batchnorm(gn_net *net, float momentum, float eps);
+void gn_net_add_relu(gn_net *net);
+void gn_net_add_leaky_relu(gn_net *net, float alpha);
+void gn_net_add_sigmoid(gn_net *net);
+void gn_net_add_tanh(gn_net *net);
+/* Softmax over channels. As the last layer it is folded into the loss:
+ * gn_net_logits gives its input and gn_net_backward takes the gradient with
+ * respect to those logits. */
+void gn_net_add_softmax(gn_net *net);
+void gn_net_add_dropout(gn_net *net, float rate);
+void gn_net_add_upsample(gn_net *net, int factor);
+void gn_net_add_maxpool(gn_net *net, int size, int stride);
+void gn_net_add_gaussian_noise(gn_net *net, float sigma);
+void gn_net_add_reshape(gn_net *net, gn_shape to);
+void gn_net_add_flatten(gn_net *net);
+
+/* Allocates the slabs and initialises the parameters (seeded, deterministic). */
+gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed);
+
+const char *gn_net_name(const gn_net *net);
+gn_shape gn_net_input_shape(const gn_net *net);
+gn_shape gn_net_output_shape(const gn_net *net);
+int gn_net_layer_count(const gn_net *net);
+gn_layer_kind gn_net_layer_kind(const gn_net *net, int i);
+const char *gn_layer_kind_name(gn_layer_kind k);
+
+/* Parameters (trained), their gradients, and state (running averages). */
+size_t gn_net_param_count(const gn_net *net);
+float *gn_net_params(gn_net *net);
+float *gn_net_grads(gn_net *net);
+size_t gn_net_state_count(const gn_net *net);
+float *gn_net_state(gn_net *net);
+/* Layer i's weights and bias (or gamma and beta) inside the slab; NULL when none.
+ * Layouts: dense (out, in); conv2d (out, in, kh, kw); deconv2d (out, in, kh, kw)
+ * where out is the deconvolution's output channels. */
+float *gn_net_layer_weights(gn_net *net, int i, size_t *count);
+float *gn_net_layer_bias(gn_net *net, int i, size_t *count);
+/* Tells the network its parameters changed (the optimizer calls it), so that
+ * cached copies in primitive layouts are refreshed. */
+void gn_net_params_changed(gn_net *net);
+
+/* Prepares buffers and primitives for batch size n (done once per size;
+ * forward and backward call it when needed, so a step allocates nothing
+ * after the first). */
+gn_status gn_net_prepare(gn_net *net, int n);
+
+/* Forward pass over x (n, input shape). `step` keys dropout and noise masks.
+ * *y receives the output tensor (owned by the network, valid until the next
+ * forward with the same n). x must stay valid until the backward pass. */
+gn_status gn_net_forward(gn_net *net, const gn_tensor *x, gn_mode mode, uint64_t seed,
+                         uint64_t step, const gn_tensor **y);
+/* The input of a final softmax (or the output when there is none), after forward. */
+const gn_tensor *gn_net_logits(gn_net *net, int n);
+
+/* Backward pass after a GN_TRAIN forward with the same batch size. dy is the
+ * gradient of the output (of the logits, when the last layer is softmax).
+ * param_grads: write parameter gradients into the gradient slab (overwriting);
+ * 0 for a frozen network. dx: when not NULL, receives the input gradient
+ * (owned by the network); when NULL, the first layer's input gradient is not
+ * computed at all. */
+gn_status gn_net_backward(gn_net *net, const gn_tensor *dy, int param_grads, const gn_tensor **dx);
+
+/* Per-layer profile: when set, forward and backward add the seconds each
+ * layer takes into fwd[i], bwd_data[i] and bwd_weights[i] (nlayers each);
+ * NULL turns it off. */
+void gn_net_set_profile(gn_net *net, double *fwd, double *bwd_data, double *bwd_weights);
+/* Floating-point operations of layer i for batch n in forward (the same for
+ * backward-data and backward-weights of dense and convolution layers). */
+double gn_net_layer_flops(const gn_net *net, int i, int n);
+/* A short description of layer i ("Conv2D 5x5/2 same"). */
+void gn_net_layer_desc(const gn_net *net, int i, char *buf, size_t len);
+/* Output shape of layer i. */
+gn_shape gn_net_layer_output(const gn_net *net, int i);
+
+/* Prints one line per layer: name, output shape, parameter count; and totals. */
+void gn_net_summary(const gn_net *net, FILE *out);
+
+#endif

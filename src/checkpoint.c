@@ -1,0 +1,357 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "gannet/checkpoint.h"
+
+static const char MAGIC[8] = {'G', 'A', 'N', 'N', 'E', 'T', 'C', 'K'};
+#define MAX_SECTIONS 32
+
+gn_status gn_history_push(gn_history *h, const float row[GN_HIST_COLS]) {
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 256;
+        float *r = realloc(h->rows, cap * GN_HIST_COLS * sizeof(float));
+        if (!r) return gn_fail(GN_ERR_NOMEM, "out of memory for the loss history");
+        h->rows = r;
+        h->cap = cap;
+    }
+    memcpy(h->rows + h->n * GN_HIST_COLS, row, GN_HIST_COLS * sizeof(float));
+    h->n++;
+    return GN_OK;
+}
+
+void gn_history_free(gn_history *h) {
+    free(h->rows);
+    memset(h, 0, sizeof *h);
+}
+
+void gn_config_write(const gn_gan_config *c, char *buf, size_t len) {
+    snprintf(buf, len,
+             "preset=%s\nbatch=%d\niters=%d\nplot_every=%d\ng_lr=%.9g\nd_lr=%.9g\nbeta1=%.9g\n"
+             "beta2=%.9g\neps=%.9g\ng_loss=%s\nd_steps=%d\nd_pretrain=%d\nlabel_smoothing=%.9g\n"
+             "noise=%s\nzdim=%d\nrange=%s\nseed=%" PRIu64 "\nthreads=%d\neval_every=%d\n",
+             c->preset, c->batch, c->iters, c->plot_every, c->g_lr, c->d_lr, c->beta1, c->beta2,
+             c->eps, gn_gen_loss_name(c->g_loss), c->d_steps, c->d_pretrain, c->label_smoothing,
+             c->noise == GN_NOISE_NORMAL ? "normal" : "uniform", c->zdim,
+             c->range == GN_RANGE_PM1 ? "pm1" : "01", c->seed, c->threads, c->eval_every);
+}
+
+void gn_config_json(const gn_gan_config *c, char *buf, size_t len) {
+    snprintf(buf, len,
+             "{\n  \"preset\": \"%s\",\n  \"batch\": %d,\n  \"iters\": %d,\n  \"plot_every\": %d,\n"
+             "  \"g_lr\": %.9g,\n  \"d_lr\": %.9g,\n  \"beta1\": %.9g,\n  \"beta2\": %.9g,\n"
+             "  \"eps\": %.9g,\n  \"g_loss\": \"%s\",\n  \"d_steps\": %d,\n  \"d_pretrain\": %d,\n"
+             "  \"label_smoothing\": %.9g,\n  \"noise\": \"%s\",\n  \"zdim\": %d,\n"
+             "  \"pixel_range\": \"%s\",\n  \"seed\": %" PRIu64 ",\n  \"threads\": %d,\n"
+             "  \"eval_every\": %d\n}\n",
+             c->preset, c->batch, c->iters, c->plot_every, c->g_lr, c->d_lr, c->beta1, c->beta2,
+             c->eps, gn_gen_loss_name(c->g_loss), c->d_steps, c->d_pretrain, c->label_smoothing,
+             c->noise == GN_NOISE_NORMAL ? "normal" : "uniform", c->zdim,
+             c->range == GN_RANGE_PM1 ? "[-1,1]" : "[0,1]", c->seed, c->threads, c->eval_every);
+}
+
+/* Parses key=value lines back into a config; unknown keys are an error. */
+static gn_status config_parse(const char *path, const char *text, gn_gan_config *c) {
+    memset(c, 0, sizeof *c);
+    const char *p = text;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        char line[256];
+        if (n >= sizeof line) return gn_fail(GN_ERR_FORMAT, "%s: settings line too long", path);
+        memcpy(line, p, n);
+        line[n] = 0;
+        p += n + (eol ? 1 : 0);
+        if (!n) continue;
+        char *eq = strchr(line, '=');
+        if (!eq) return gn_fail(GN_ERR_FORMAT, "%s: settings line '%s' has no '='", path, line);
+        *eq = 0;
+        const char *k = line, *v = eq + 1;
+        if (!strcmp(k, "preset")) snprintf(c->preset, sizeof c->preset, "%s", v);
+        else if (!strcmp(k, "batch")) c->batch = atoi(v);
+        else if (!strcmp(k, "iters")) c->iters = atoi(v);
+        else if (!strcmp(k, "plot_every")) c->plot_every = atoi(v);
+        else if (!strcmp(k, "g_lr")) c->g_lr = strtof(v, NULL);
+        else if (!strcmp(k, "d_lr")) c->d_lr = strtof(v, NULL);
+        else if (!strcmp(k, "beta1")) c->beta1 = strtof(v, NULL);
+        else if (!strcmp(k, "beta2")) c->beta2 = strtof(v, NULL);
+        else if (!strcmp(k, "eps")) c->eps = strtof(v, NULL);
+        else if (!strcmp(k, "g_loss")) c->g_loss = (gn_gen_loss)gn_gen_loss_parse(v);
+        else if (!strcmp(k, "d_steps")) c->d_steps = atoi(v);
+        else if (!strcmp(k, "d_pretrain")) c->d_pretrain = atoi(v);
+        else if (!strcmp(k, "label_smoothing")) c->label_smoothing = strtof(v, NULL);
+        else if (!strcmp(k, "noise")) c->noise = !strcmp(v, "normal") ? GN_NOISE_NORMAL : GN_NOISE_UNIFORM;
+        else if (!strcmp(k, "zdim")) c->zdim = atoi(v);
+        else if (!strcmp(k, "range")) c->range = !strcmp(v, "pm1") ? GN_RANGE_PM1 : GN_RANGE_01;
+        else if (!strcmp(k, "seed")) c->seed = strtoull(v, NULL, 10);
+        else if (!strcmp(k, "threads")) c->threads = atoi(v);
+        else if (!strcmp(k, "eval_every")) c->eval_every = atoi(v);
+        else if (!strcmp(k, "g_params") || !strcmp(k, "d_params")) continue;
+        else return gn_fail(GN_ERR_FORMAT, "%s: unknown setting '%s'", path, k);
+    }
+    if ((int)c->g_loss < 0 || c->batch <= 0 || c->zdim <= 0 || c->d_steps <= 0 || !c->preset[0])
+        return gn_fail(GN_ERR_FORMAT, "%s: settings are incomplete or out of range", path);
+    return GN_OK;
+}
+
+/* ---- writing ---- */
+
+typedef struct writer {
+    FILE *f;
+    int failed;
+} writer;
+
+static void put(writer *w, const void *p, size_t n) {
+    if (!w->failed && n && fwrite(p, 1, n, w->f) != n) w->failed = errno ? errno : EIO;
+}
+
+static void put_section(writer *w, const char tag[4], const void *p, size_t n) {
+    uint64_t len = n;
+    uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    /* zlib's crc32 takes uInt lengths: feed large payloads in pieces */
+    const unsigned char *b = p;
+    for (size_t off = 0; off < n;) {
+        size_t take = n - off > (1u << 30) ? (1u << 30) : n - off;
+        crc = (uint32_t)crc32(crc, b + off, (uInt)take);
+        off += take;
+    }
+    put(w, tag, 4);
+    put(w, &len, 8);
+    put(w, p, n);
+    put(w, &crc, 4);
+}
+
+gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *fixed_z, int nfixed,
+                             const gn_history *hist) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    writer w = {fopen(tmp, "wb"), 0};
+    if (!w.f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    gn_net *G = gan->G, *D = gan->D;
+    char conf[2048];
+    gn_config_write(&gan->cfg, conf, sizeof conf);
+    size_t cl = strlen(conf);
+    snprintf(conf + cl, sizeof conf - cl, "g_params=%zu\nd_params=%zu\n", gn_net_param_count(G),
+             gn_net_param_count(D));
+    uint64_t meta[4] = {gan->iter, gan->d_pretrained, gan->og.t, gan->od.t};
+    uint32_t version = GN_CKPT_VERSION, nsec = 12;
+    put(&w, MAGIC, 8);
+    put(&w, &version, 4);
+    put(&w, &nsec, 4);
+    put_section(&w, "CONF", conf, strlen(conf));
+    put_section(&w, "META", meta, sizeof meta);
+    size_t gp = gn_net_param_count(G), dp = gn_net_param_count(D);
+    put_section(&w, "GPAR", gn_net_params(G), gp * 4);
+    put_section(&w, "GSTA", gn_net_state(G), gn_net_state_count(G) * 4);
+    put_section(&w, "DPAR", gn_net_params(D), dp * 4);
+    put_section(&w, "DSTA", gn_net_state(D), gn_net_state_count(D) * 4);
+    put_section(&w, "GOPM", gan->og.m, gp * 4);
+    put_section(&w, "GOPV", gan->og.v, gp * 4);
+    put_section(&w, "DOPM", gan->od.m, dp * 4);
+    put_section(&w, "DOPV", gan->od.v, dp * 4);
+    put_section(&w, "FIXZ", fixed_z, fixed_z ? (size_t)nfixed * gan->cfg.zdim * 4 : 0);
+    put_section(&w, "HIST", hist ? hist->rows : NULL, hist ? hist->n * GN_HIST_COLS * 4 : 0);
+    if (!w.failed && fflush(w.f)) w.failed = errno;
+    if (!w.failed && fsync(fileno(w.f))) w.failed = errno;
+    if (fclose(w.f) && !w.failed) w.failed = errno ? errno : EIO;
+    if (!w.failed && rename(tmp, path)) w.failed = errno;
+    if (w.failed) {
+        unlink(tmp);
+        return gn_fail(GN_ERR_IO, "%s: cannot write checkpoint: %s (the previous checkpoint is intact)",
+                       path, strerror(w.failed));
+    }
+    /* make the rename itself durable */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    return GN_OK;
+}
+
+/* ---- reading ---- */
+
+typedef struct section {
+    char tag[5];
+    uint64_t len;
+    long off; /* payload offset in the file */
+} section;
+
+typedef struct reader {
+    const char *path;
+    FILE *f;
+    section sec[MAX_SECTIONS];
+    int n;
+} reader;
+
+/* Opens a checkpoint and checks its header, section table and every CRC. */
+static gn_status rd_open(reader *r, const char *path) {
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    r->f = fopen(path, "rb");
+    if (!r->f) return gn_fail(GN_ERR_IO, "%s: cannot open checkpoint: %s", path, strerror(errno));
+    if (fseek(r->f, 0, SEEK_END)) return gn_fail(GN_ERR_IO, "%s: cannot seek", path);
+    long size = ftell(r->f);
+    rewind(r->f);
+    char magic[8];
+    uint32_t version, nsec;
+    if (size < 16 || fread(magic, 1, 8, r->f) != 8 || fread(&version, 4, 1, r->f) != 1 ||
+        fread(&nsec, 4, 1, r->f) != 1)
+        return gn_fail(GN_ERR_FORMAT, "%s: truncated checkpoint header (%ld bytes)", path, size);
+    if (memcmp(magic, MAGIC, 8))
+        return gn_fail(GN_ERR_FORMAT, "%s: not a gannet checkpoint (bad magic)", path);
+    if (version > GN_CKPT_VERSION)
+        return gn_fail(GN_ERR_FORMAT, "%s: checkpoint format version %u is newer than this gannet (%u)",
+                       path, version, GN_CKPT_VERSION);
+    if (version == 0) return gn_fail(GN_ERR_FORMAT, "%s: checkpoint format version 0 is invalid", path);
+    if (nsec > MAX_SECTIONS)
+        return gn_fail(GN_ERR_FORMAT, "%s: %u sections (at most %d expected)", path, nsec, MAX_SECTIONS);
+    long pos = 16;
+    unsigned char *buf = malloc(1 << 20);
+    if (!buf) return gn_fail(GN_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < nsec; i++) {
+        section *s = &r->sec[r->n];
+        uint64_t len;
+        if (fread(s->tag, 1, 4, r->f) != 4 || fread(&len, 8, 1, r->f) != 1) {
+            free(buf);
+            return gn_fail(GN_ERR_FORMAT, "%s: truncated: section %u of %u is missing", path, i + 1, nsec);
+        }
+        s->tag[4] = 0;
+        pos += 12;
+        if (len > (uint64_t)(size - pos) || (uint64_t)(size - pos) - len < 4) {
+            free(buf);
+            return gn_fail(GN_ERR_FORMAT, "%s: truncated: section %s needs %" PRIu64 " bytes, %ld remain",
+                           path, s->tag, len + 4, size - pos);
+        }
+        s->len = len;
+        s->off = pos;
+        uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0), stored;
+        for (uint64_t done = 0; done < len;) {
+            size_t take = len - done > (1 << 20) ? (1 << 20) : (size_t)(len - done);
+            if (fread(buf, 1, take, r->f) != take) {
+                free(buf);
+                return gn_fail(GN_ERR_FORMAT, "%s: truncated in section %s", path, s->tag);
+            }
+            crc = (uint32_t)crc32(crc, buf, (uInt)take);
+            done += take;
+        }
+        if (fread(&stored, 4, 1, r->f) != 1) {
+            free(buf);
+            return gn_fail(GN_ERR_FORMAT, "%s: truncated in section %s", path, s->tag);
+        }
+        if (crc != stored) {
+            free(buf);
+            return gn_fail(GN_ERR_FORMAT, "%s: bad checksum in section %s (stored %08x, computed %08x)",
+                           path, s->tag, stored, crc);
+        }
+        pos += (long)len + 4;
+        r->n++;
+    }
+    free(buf);
+    return GN_OK;
+}
+
+static void rd_close(reader *r) {
+    if (r->f) fclose(r->f);
+    r->f = NULL;
+}
+
+/* Reads section `tag` into dst, which must hold exactly `len` bytes. */
+static gn_status rd_section(reader *r, const char *tag, void *dst, size_t len, const char *what) {
+    for (int i = 0; i < r->n; i++) {
+        if (strcmp(r->sec[i].tag, tag)) continue;
+        if (r->sec[i].len != len)
+            return gn_fail(GN_ERR_SHAPE, "%s: %s has %" PRIu64 " bytes, this model needs %zu (another model's checkpoint?)",
+                           r->path, what, r->sec[i].len, len);
+        if (fseek(r->f, r->sec[i].off, SEEK_SET) || (len && fread(dst, 1, len, r->f) != len))
+            return gn_fail(GN_ERR_IO, "%s: cannot read section %s", r->path, tag);
+        return GN_OK;
+    }
+    return gn_fail(GN_ERR_FORMAT, "%s: section %s (%s) is missing", r->path, tag, what);
+}
+
+static const section *rd_find(const reader *r, const char *tag) {
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->sec[i].tag, tag)) return &r->sec[i];
+    return NULL;
+}
+
+/* Reads the CONF text (NUL-terminated) into buf. */
+static gn_status rd_conf(reader *r, char *buf, size_t cap) {
+    const section *s = rd_find(r, "CONF");
+    if (!s) return gn_fail(GN_ERR_FORMAT, "%s: section CONF (settings) is missing", r->path);
+    if (s->len >= cap) return gn_fail(GN_ERR_FORMAT, "%s: settings section too large", r->path);
+    gn_status st = rd_section(r, "CONF", buf, (size_t)s->len, "settings");
+    buf[s->len] = 0;
+    return st;
+}
+
+gn_status gn_checkpoint_read_config(const char *path, gn_gan_config *cfg) {
+    reader r;
+    gn_status s = rd_open(&r, path);
+    char conf[4096];
+    if (!s) s = rd_conf(&r, conf, sizeof conf);
+    if (!s) s = config_parse(path, conf, cfg);
+    rd_close(&r);
+    return s;
+}
+
+gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int nfixed,
+                             gn_history *hist) {
+    reader r;
+    gn_status s = rd_open(&r, path);
+    char conf[4096];
+    gn_gan_config c;
+    if (!s) s = rd_conf(&r, conf, sizeof conf);
+    if (!s) s = config_parse(path, conf, &c);
+    if (!s && strcmp(c.preset, gan->cfg.preset))
+        s = gn_fail(GN_ERR_SHAPE, "%s: checkpoint holds preset '%s', not '%s'", path, c.preset,
+                    gan->cfg.preset);
+    gn_net *G = gan->G, *D = gan->D;
+    size_t gp = gn_net_param_count(G), dp = gn_net_param_count(D);
+    uint64_t meta[4];
+    if (!s) s = rd_section(&r, "META", meta, sizeof meta, "iteration counters");
+    if (!s) s = rd_section(&r, "GPAR", gn_net_params(G), gp * 4, "G parameters");
+    if (!s) s = rd_section(&r, "GSTA", gn_net_state(G), gn_net_state_count(G) * 4, "G state");
+    if (!s) s = rd_section(&r, "DPAR", gn_net_params(D), dp * 4, "D parameters");
+    if (!s) s = rd_section(&r, "DSTA", gn_net_state(D), gn_net_state_count(D) * 4, "D state");
+    if (!s) s = rd_section(&r, "GOPM", gan->og.m, gp * 4, "G optimizer moments");
+    if (!s) s = rd_section(&r, "GOPV", gan->og.v, gp * 4, "G optimizer moments");
+    if (!s) s = rd_section(&r, "DOPM", gan->od.m, dp * 4, "D optimizer moments");
+    if (!s) s = rd_section(&r, "DOPV", gan->od.v, dp * 4, "D optimizer moments");
+    if (!s && fixed_z)
+        s = rd_section(&r, "FIXZ", fixed_z, (size_t)nfixed * gan->cfg.zdim * 4, "fixed noise");
+    if (!s && hist) {
+        const section *h = rd_find(&r, "HIST");
+        if (!h || h->len % (GN_HIST_COLS * 4))
+            s = gn_fail(GN_ERR_FORMAT, "%s: loss history section is missing or malformed", path);
+        else {
+            size_t rows = (size_t)(h->len / (GN_HIST_COLS * 4));
+            gn_history_free(hist);
+            hist->rows = malloc((rows ? rows : 1) * GN_HIST_COLS * 4);
+            if (!hist->rows) s = gn_fail(GN_ERR_NOMEM, "out of memory");
+            else {
+                hist->n = hist->cap = rows;
+                s = rd_section(&r, "HIST", hist->rows, rows * GN_HIST_COLS * 4, "loss history");
+            }
+        }
+    }
+    rd_close(&r);
+    if (s) return s;
+    gan->iter = meta[0];
+    gan->d_pretrained = meta[1];
+    gan->og.t = meta[2];
+    gan->od.t = meta[3];
+    gn_net_params_changed(G);
+    gn_net_params_changed(D);
+    return GN_OK;
+}

@@ -1,0 +1,62 @@
+/* gannet info: what this machine and build offer, or a preset's layers. */
+#include <stdio.h>
+
+#include <omp.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "dnnl/dnn_op.h"
+#include "gannet/gan.h"
+#include "gannet_config.h"
+#include "kernels.h"
+
+int gn_cmd_info(int argc, char **argv) {
+    int preset = -1;
+    gn_option opts[] = {
+        {"preset", GN_OPT_CHOICE, &preset, "print the layers of a preset's G and D", 0, 0,
+         gn_preset_names, 0},
+        {0},
+    };
+    char err[512];
+    preset = 0;
+    int r = gn_args_parse("info", opts, argc, argv, err, sizeof err);
+    if (r == 1) {
+        gn_args_usage("info", "Shows the version, CPU features, the kernel ISA chosen, oneDNN and OpenMP threads;\n"
+                              "with --preset, each layer of G and D with its output shape and parameters.",
+                      opts);
+        return 0;
+    }
+    if (r) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    if (opts[0].set) {
+        gn_net *G, *D;
+        if (gn_preset_build(gn_preset_names[preset], 1, &G, &D)) return gn_cli_fail("info");
+        printf("preset %s\n\n", gn_preset_names[preset]);
+        gn_net_summary(G, stdout);
+        printf("\n");
+        gn_net_summary(D, stdout);
+        gn_net_free(G);
+        gn_net_free(D);
+        return 0;
+    }
+    gn_kernels_init();
+    gn_cpu_features f = gn_cpu_detect();
+    char dnn[256];
+    gn_dnn_runtime(dnn, sizeof dnn);
+    printf("gannet %s\n", GANNET_VERSION);
+    printf("cpu features: avx2 %s, fma %s, avx512f %s, avx512bw %s, avx512vl %s, avx512_bf16 %s, "
+           "amx_tile %s, amx_bf16 %s, neon %s\n",
+           f.avx2 ? "yes" : "no", f.fma ? "yes" : "no", f.avx512f ? "yes" : "no",
+           f.avx512bw ? "yes" : "no", f.avx512vl ? "yes" : "no", f.avx512_bf16 ? "yes" : "no",
+           f.amx_tile ? "yes" : "no", f.amx_bf16 ? "yes" : "no", f.neon ? "yes" : "no");
+    const gn_kernels *all[8];
+    int n = gn_kernels_available(all, 8);
+    printf("kernels: %s (available:", gn_kern()->name);
+    for (int i = 0; i < n; i++) printf(" %s", all[i]->name);
+    printf("; GANNET_ISA overrides)\n");
+    printf("%s\n", dnn);
+    printf("openmp threads: %d (OMP_NUM_THREADS or --threads override)\n", omp_get_max_threads());
+    return 0;
+}

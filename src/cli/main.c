@@ -1,0 +1,51 @@
+/* gannet: train GANs on CPU servers. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "gannet/status.h"
+#include "gannet_config.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"train", gn_cmd_train, "train a GAN (seed-mnist by default) and write losses, grids and checkpoints"},
+    {"sample", gn_cmd_sample, "draw images from a checkpoint into a PNG grid or an IDX file"},
+    {"info", gn_cmd_info, "show the version, CPU features, kernels, oneDNN and threads; or a preset's layers"},
+    {"bench", gn_cmd_bench, "measure layers, kernels or the whole training step"},
+    {NULL, NULL, NULL},
+};
+
+int gn_cli_fail(const char *cmd) {
+    fprintf(stderr, "gannet %s: %s\n", cmd, gn_last_error());
+    return 1;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: gannet COMMAND [options]\n\ncommands:\n");
+    for (const command *c = commands; c->name; c++) fprintf(f, "  %-8s %s\n", c->name, c->help);
+    fprintf(f, "\n'gannet COMMAND --help' lists a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("gannet %s\n", GANNET_VERSION);
+        return 0;
+    }
+    for (const command *c = commands; c->name; c++)
+        if (!strcmp(argv[1], c->name)) return c->run(argc - 2, argv + 2);
+    fprintf(stderr, "gannet: unknown command '%s' (see gannet --help)\n", argv[1]);
+    return 2;
+}

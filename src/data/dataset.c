@@ -1,0 +1,132 @@
+/* Image data sets from IDX files, and minibatches drawn with the
+ * counter-based RNG (so a batch depends on (seed, step) only). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gannet/data.h"
+#include "gannet/rng.h"
+
+#if defined(__has_include)
+#if __has_include("gannet_config.h")
+#include "gannet_config.h"
+#endif
+#endif
+#ifndef GANNET_DATA_DIR
+#define GANNET_DATA_DIR "data"
+#endif
+
+#define MNIST_IMAGES "mnist-10k-images-idx3-ubyte.gz"
+#define MNIST_LABELS "mnist-10k-labels-idx1-ubyte.gz"
+
+/* Loads images (u8, rank 3 or 4) and optional labels (u8, rank 1, same count). */
+gn_status gn_dataset_load(const char *images_path, const char *labels_path, gn_dataset *out) {
+    memset(out, 0, sizeof *out);
+    if (!images_path) return gn_fail(GN_ERR_ARG, "gn_dataset_load: images path is NULL");
+    gn_idx img, lab;
+    memset(&lab, 0, sizeof lab);
+    gn_status s = gn_idx_load(images_path, &img);
+    if (s != GN_OK) return s;
+    if (img.type != GN_IDX_U8) {
+        s = gn_fail(GN_ERR_FORMAT, "%s: images of type 0x%02x (expected u8, type 0x08)",
+                    images_path, img.type);
+        goto fail;
+    }
+    if (img.rank != 3 && img.rank != 4) {
+        s = gn_fail(GN_ERR_FORMAT, "%s: images of rank %d (expected rank 3: N,H,W or 4: N,H,W,C)",
+                    images_path, img.rank);
+        goto fail;
+    }
+    if (labels_path) {
+        s = gn_idx_load(labels_path, &lab);
+        if (s != GN_OK) goto fail;
+        if (lab.type != GN_IDX_U8) {
+            s = gn_fail(GN_ERR_FORMAT, "%s: labels of type 0x%02x (expected u8, type 0x08)",
+                        labels_path, lab.type);
+            goto fail;
+        }
+        if (lab.rank != 1) {
+            s = gn_fail(GN_ERR_FORMAT, "%s: labels of rank %d (expected rank 1: N)", labels_path,
+                        lab.rank);
+            goto fail;
+        }
+        if (lab.dims[0] != img.dims[0]) {
+            s = gn_fail(GN_ERR_FORMAT, "count mismatch: %s holds %u images but %s holds %u labels",
+                        images_path, img.dims[0], labels_path, lab.dims[0]);
+            goto fail;
+        }
+    }
+    out->n = img.dims[0];
+    out->h = (int)img.dims[1];
+    out->w = (int)img.dims[2];
+    out->c = img.rank == 4 ? (int)img.dims[3] : 1;
+    out->pixels = img.data;
+    out->labels = lab.data; /* NULL without labels */
+    return GN_OK;
+fail:
+    gn_idx_free(&img);
+    gn_idx_free(&lab);
+    return s;
+}
+
+/* Frees pixels and labels and empties the struct. */
+void gn_dataset_free(gn_dataset *ds) {
+    if (!ds) return;
+    free(ds->pixels);
+    free(ds->labels);
+    memset(ds, 0, sizeof *ds);
+}
+
+/* Writes the paths of the bundled MNIST sample: $GANNET_DATA, else the build's data folder. */
+void gn_default_mnist_paths(char *images, size_t images_len, char *labels, size_t labels_len) {
+    const char *dir = getenv("GANNET_DATA");
+    if (!dir || !*dir) dir = GANNET_DATA_DIR;
+    if (images && images_len) snprintf(images, images_len, "%s/%s", dir, MNIST_IMAGES);
+    if (labels && labels_len) snprintf(labels, labels_len, "%s/%s", dir, MNIST_LABELS);
+}
+
+/* Fills the 256-entry table that maps a pixel byte to its float value. */
+static void pixel_table(float lut[256], gn_pixel_range range) {
+    for (int p = 0; p < 256; p++)
+        lut[p] = range == GN_RANGE_PM1 ? (float)p / 127.5f - 1.0f : (float)p / 255.0f;
+}
+
+/* Draws B items with replacement for minibatch `step`; see data.h. */
+void gn_dataset_sample(const gn_dataset *ds, float *out, int *labels_out, size_t B,
+                       uint64_t seed, uint64_t step, gn_pixel_range range) {
+    if (!ds || ds->n == 0 || B == 0) return;
+    float lut[256];
+    pixel_table(lut, range);
+    size_t D = (size_t)ds->h * (size_t)ds->w * (size_t)ds->c;
+    uint32_t n = (uint32_t)ds->n;
+    uint64_t base = step * (uint64_t)B;
+#pragma omp parallel for schedule(static) if (B * D >= 65536)
+    for (size_t i = 0; i < B; i++) {
+        uint32_t k = gn_rng_below(seed, GN_STREAM_DATA, base + i, n);
+        const uint8_t *src = ds->pixels + (size_t)k * D;
+        float *dst = out + i * D;
+        for (size_t j = 0; j < D; j++) dst[j] = lut[src[j]];
+        if (labels_out) labels_out[i] = ds->labels ? ds->labels[k] : -1;
+    }
+}
+
+/* Copies items [start, start+count) in order; items past the end come out as zeros, label -1. */
+void gn_dataset_slice(const gn_dataset *ds, float *out, int *labels_out, size_t start,
+                      size_t count, gn_pixel_range range) {
+    if (!ds || count == 0) return;
+    float lut[256];
+    pixel_table(lut, range);
+    size_t D = (size_t)ds->h * (size_t)ds->w * (size_t)ds->c;
+#pragma omp parallel for schedule(static) if (count * D >= 65536)
+    for (size_t i = 0; i < count; i++) {
+        float *dst = out + i * D;
+        int inside = start < ds->n && i < ds->n - start;
+        if (inside) {
+            const uint8_t *src = ds->pixels + (start + i) * D;
+            for (size_t j = 0; j < D; j++) dst[j] = lut[src[j]];
+        } else {
+            memset(dst, 0, D * sizeof *dst);
+        }
+        if (labels_out) labels_out[i] = inside && ds->labels ? ds->labels[start + i] : -1;
+    }
+}

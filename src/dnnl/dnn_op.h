@@ -1,0 +1,46 @@
+/* oneDNN-backed layers (dense, conv2d, deconv2d) for one batch size:
+ * forward, backward-data and backward-weights primitives built once (the
+ * backward ones on first use) and reused. Activations are plain NHWC (dense:
+ * (N, features)); weights and gradients are plain in the caller's slab
+ * (dense (O, I), conv (O, I, KH, KW), deconv (O, I, KH, KW)) and are
+ * reordered to the layout each primitive prefers only when they changed. */
+#ifndef GANNET_DNN_OP_H
+#define GANNET_DNN_OP_H
+
+#include <stdint.h>
+
+#include "gannet/status.h"
+
+typedef enum gn_dnn_kind { GN_DNN_DENSE, GN_DNN_CONV, GN_DNN_DECONV } gn_dnn_kind;
+
+typedef struct gn_dnn_spec {
+    gn_dnn_kind kind;
+    int n;                    /* batch */
+    int ih, iw, ic;           /* input per sample (dense: ih = iw = 1, ic = features) */
+    int oh, ow, oc;           /* output per sample */
+    int kh, kw, sh, sw;       /* kernel and strides (conv, deconv) */
+    int pad_t, pad_l, pad_b, pad_r;
+} gn_dnn_spec;
+
+typedef struct gn_dnn_op gn_dnn_op;
+
+gn_status gn_dnn_op_create(gn_dnn_op **op, const gn_dnn_spec *spec);
+void gn_dnn_op_free(gn_dnn_op *op);
+
+/* y = op(x; w, b). wver: the weights' version; reorders are skipped when unchanged. */
+gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const float *b,
+                            float *y, uint64_t wver);
+/* dx = op^T(dy; w) */
+gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w, float *dx,
+                                  uint64_t wver);
+/* dw, db = gradients of the weights and bias (overwritten). */
+gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float *dy, float *dw,
+                                     float *db);
+/* The implementations chosen: which = 0 forward, 1 backward-data, 2 backward-weights
+ * ("" when that primitive is not built yet). */
+const char *gn_dnn_op_impl(const gn_dnn_op *op, int which);
+
+/* One line about the oneDNN build and the ISA it runs on. */
+void gn_dnn_runtime(char *buf, unsigned long len);
+
+#endif

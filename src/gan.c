@@ -1,0 +1,182 @@
+/* The GAN step, in the order of the seed notebook's train_for_n:
+ *   1. sample B real images and B noise vectors; G makes B fakes
+ *   2. D forward + backward on [real; fake] labelled [1; 0], Adam on D
+ *      (no gradient for D's input image: it is never used)
+ *   3. G forward on B fresh noise vectors, D forward, D backward for the input
+ *      gradient only (D is frozen), G backward, Adam on G
+ * G always normalises with batch statistics while training (the peer does the
+ * same); images for looking at come from G in inference mode. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gannet/gan.h"
+#include "gannet/rng.h"
+#include <omp.h>
+
+static double now(void) { return omp_get_wtime(); }
+
+gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
+    if (cfg->batch <= 0) return gn_fail(GN_ERR_ARG, "batch size %d is not positive", cfg->batch);
+    if (cfg->d_steps <= 0) return gn_fail(GN_ERR_ARG, "--d-steps %d is not positive", cfg->d_steps);
+    gn_gan *gan = calloc(1, sizeof *gan);
+    if (!gan) return gn_fail(GN_ERR_NOMEM, "out of memory");
+    gan->cfg = *cfg;
+    gn_status s = gn_preset_build(cfg->preset, cfg->seed, &gan->G, &gan->D);
+    if (!s) s = gn_optim_init(&gan->og, GN_OPT_ADAM, gn_net_param_count(gan->G), cfg->g_lr, cfg->beta1,
+                              cfg->beta2, cfg->eps);
+    if (!s) s = gn_optim_init(&gan->od, GN_OPT_ADAM, gn_net_param_count(gan->D), cfg->d_lr, cfg->beta1,
+                              cfg->beta2, cfg->eps);
+    if (s) {
+        gn_gan_free(gan);
+        return s;
+    }
+    size_t B = cfg->batch, img = gn_shape_size(gn_net_output_shape(gan->G));
+    gan->z = gn_alloc(B * cfg->zdim * sizeof(float));
+    gan->images = gn_alloc(2 * B * img * sizeof(float));
+    gan->targets = gn_alloc(2 * B * 2 * sizeof(float));
+    gan->dlogits = gn_alloc(2 * B * 2 * sizeof(float));
+    if (!gan->z || !gan->images || !gan->targets || !gan->dlogits) {
+        gn_gan_free(gan);
+        return gn_fail(GN_ERR_NOMEM, "out of memory for batch %zu", B);
+    }
+    /* Build every primitive now so that no step allocates. */
+    s = gn_net_prepare(gan->G, (int)B);
+    if (!s) s = gn_net_prepare(gan->D, (int)(2 * B));
+    if (!s) s = gn_net_prepare(gan->D, (int)B);
+    if (s) {
+        gn_gan_free(gan);
+        return s;
+    }
+    *out = gan;
+    return GN_OK;
+}
+
+void gn_gan_free(gn_gan *gan) {
+    if (!gan) return;
+    gn_net_free(gan->G);
+    gn_net_free(gan->D);
+    gn_optim_free(&gan->og);
+    gn_optim_free(&gan->od);
+    gn_free(gan->z);
+    gn_free(gan->images);
+    gn_free(gan->targets);
+    gn_free(gan->dlogits);
+    free(gan);
+}
+
+void gn_gan_noise(const gn_gan *gan, float *z, int n, uint64_t stream, uint64_t offset) {
+    size_t count = (size_t)n * gan->cfg.zdim;
+    if (gan->cfg.noise == GN_NOISE_NORMAL)
+        gn_rng_fill_normal(z, count, gan->cfg.seed, stream, offset, 0.0f, 1.0f);
+    else
+        gn_rng_fill_uniform(z, count, gan->cfg.seed, stream, offset, 0.0f, 1.0f);
+}
+
+static gn_tensor noise_tensor(gn_gan *gan, int n) {
+    return gn_tensor_f32(gan->z, n, (gn_shape){1, 1, gan->cfg.zdim});
+}
+
+gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, uint64_t noise_step,
+                        uint64_t key, gn_step_stats *st) {
+    const gn_gan_config *c = &gan->cfg;
+    int B = c->batch;
+    gn_shape ishape = gn_net_output_shape(gan->G);
+    size_t img = gn_shape_size(ishape);
+    double t0 = now();
+    /* 1. real images into the first half, noise for the fakes */
+    gn_dataset_sample(ds, gan->images, NULL, B, c->seed, data_step, c->range);
+    gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, noise_step * B * c->zdim);
+    double t1 = now();
+    gn_tensor z = noise_tensor(gan, B);
+    const gn_tensor *fake;
+    gn_status s = gn_net_forward(gan->G, &z, GN_TRAIN, c->seed, 2 * key, &fake);
+    if (s) return s;
+    memcpy(gan->images + (size_t)B * img, fake->data, (size_t)B * img * sizeof(float));
+    double t2 = now();
+    /* 2. D on [real; fake] with labels [1; 0] (class 1 = real) */
+    for (int i = 0; i < 2 * B; i++) {
+        int real = i < B;
+        float smooth = real ? c->label_smoothing : 0.0f;
+        gan->targets[2 * i + 1] = real ? 1.0f - smooth : 0.0f;
+        gan->targets[2 * i] = real ? smooth : 1.0f;
+    }
+    gn_tensor x = gn_tensor_f32(gan->images, 2 * B, ishape);
+    const gn_tensor *probs;
+    if ((s = gn_net_forward(gan->D, &x, GN_TRAIN, c->seed, 2 * key, &probs))) return s;
+    const float *logits = gn_net_logits(gan->D, 2 * B)->data;
+    st->d_loss = gn_softmax_cross_entropy(logits, gan->targets, 2 * B, 2, gan->dlogits);
+    st->d_real = gn_mean_real_prob(logits, B);
+    st->d_fake = gn_mean_real_prob(logits + 2 * B, B);
+    gn_tensor dl = gn_tensor_f32(gan->dlogits, 2 * B, (gn_shape){1, 1, 2});
+    if ((s = gn_net_backward(gan->D, &dl, 1, NULL))) return s;
+    double t3 = now();
+    gn_optim_step(&gan->od, gn_net_params(gan->D), gn_net_grads(gan->D));
+    gn_net_params_changed(gan->D);
+    double t4 = now();
+    st->t.data += t1 - t0;
+    st->t.g_fakes += t2 - t1;
+    st->t.d_pass += t3 - t2;
+    st->t.d_update += t4 - t3;
+    return GN_OK;
+}
+
+gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_stats *st) {
+    const gn_gan_config *c = &gan->cfg;
+    int B = c->batch;
+    double t0 = now();
+    gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, noise_step * B * c->zdim);
+    gn_tensor z = noise_tensor(gan, B);
+    const gn_tensor *fake, *probs, *dimg, *dz;
+    gn_status s = gn_net_forward(gan->G, &z, GN_TRAIN, c->seed, 2 * key + 1, &fake);
+    if (s) return s;
+    if ((s = gn_net_forward(gan->D, fake, GN_TRAIN, c->seed, 2 * key + 1, &probs))) return s;
+    const float *logits = gn_net_logits(gan->D, B)->data;
+    st->g_loss = gn_generator_loss(c->g_loss, logits, B, gan->dlogits);
+    gn_tensor dl = gn_tensor_f32(gan->dlogits, B, (gn_shape){1, 1, 2});
+    if ((s = gn_net_backward(gan->D, &dl, 0, &dimg))) return s; /* D frozen: input gradient only */
+    if ((s = gn_net_backward(gan->G, dimg, 1, NULL))) return s;
+    (void)dz;
+    double t1 = now();
+    gn_optim_step(&gan->og, gn_net_params(gan->G), gn_net_grads(gan->G));
+    gn_net_params_changed(gan->G);
+    double t2 = now();
+    st->t.g_pass += t1 - t0;
+    st->t.g_update += t2 - t1;
+    return GN_OK;
+}
+
+/* Pre-training steps use their own counters, past any iteration's. */
+#define PRETRAIN_BASE ((uint64_t)1 << 40)
+
+gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st) {
+    const gn_gan_config *c = &gan->cfg;
+    memset(st, 0, sizeof *st);
+    gn_status s;
+    while (gan->d_pretrained < (uint64_t)c->d_pretrain) {
+        uint64_t p = PRETRAIN_BASE + gan->d_pretrained;
+        if ((s = gn_gan_d_step(gan, ds, p, p, p, st))) return s;
+        gan->d_pretrained++;
+    }
+    memset(st, 0, sizeof *st);
+    uint64_t K = c->d_steps, t = gan->iter;
+    gn_step_stats d = {0};
+    for (uint64_t k = 0; k < K; k++) {
+        if ((s = gn_gan_d_step(gan, ds, t * K + k, t * (K + 1) + k, t * (K + 1) + k, &d))) return s;
+    }
+    st->d_loss = d.d_loss;
+    st->d_real = d.d_real;
+    st->d_fake = d.d_fake;
+    st->t = d.t;
+    if ((s = gn_gan_g_step(gan, t * (K + 1) + K, t * (K + 1) + K, st))) return s;
+    gan->iter++;
+    return GN_OK;
+}
+
+gn_status gn_gan_generate(gn_gan *gan, const float *zdata, int n, float *out) {
+    gn_tensor z = gn_tensor_f32((float *)zdata, n, (gn_shape){1, 1, gan->cfg.zdim});
+    const gn_tensor *y;
+    gn_status s = gn_net_forward(gan->G, &z, GN_INFER, gan->cfg.seed, 0, &y);
+    if (s) return s;
+    memcpy(out, y->data, gn_tensor_count(y) * sizeof(float));
+    return GN_OK;
+}

@@ -1,0 +1,142 @@
+/* Batch normalisation per channel over rows (N*H*W, or N after a dense
+ * layer), with an optional fused ReLU. Reductions run over fixed blocks of
+ * rows whose partial sums are combined in order, so results do not depend on
+ * the thread count; very wide inputs (a dense layer's features) are split
+ * over channels instead. */
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "layers/layers.h"
+
+#define BN_BLOCK_ROWS 256
+#define BN_WIDE 4096 /* at least this many channels: split over channels */
+
+static size_t nblocks(size_t rows) { return (rows + BN_BLOCK_ROWS - 1) / BN_BLOCK_ROWS; }
+
+/* Per-block partial sums (2C per block), then the two totals and the three
+ * backward coefficients (5C). */
+size_t gn_batchnorm_work_size(size_t rows, size_t C) { return 2 * C * nblocks(rows) + 5 * C; }
+
+/* s1[c] = sum_r f1, s2[c] = sum_r f2 where (f1, f2) = (x, x^2), or the
+ * backward pair (g, g*x) when dy != NULL; results in double precision order. */
+static void channel_sums(float *s1, float *s2, const float *x, const float *dy, const float *y,
+                         size_t rows, size_t C, int relu, float *work) {
+    const gn_kernels *K = gn_kern();
+    if (C >= BN_WIDE) {
+        size_t nch = (C + 1023) / 1024;
+#pragma omp parallel for schedule(static)
+        for (size_t j = 0; j < nch; j++) {
+            size_t c0 = j * 1024, cn = C - c0 < 1024 ? C - c0 : 1024;
+            memset(s1 + c0, 0, cn * sizeof(float));
+            memset(s2 + c0, 0, cn * sizeof(float));
+            for (size_t r = 0; r < rows; r++) {
+                size_t o = r * C + c0;
+                if (dy)
+                    K->bn_backward_sums(s1 + c0, s2 + c0, dy + o, y ? y + o : NULL, x + o, 1, cn, relu);
+                else
+                    K->channel_sum_sumsq(s1 + c0, s2 + c0, x + o, 1, cn);
+            }
+        }
+        return;
+    }
+    size_t nb = nblocks(rows);
+    memset(work, 0, 2 * C * nb * sizeof(float));
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < nb; b++) {
+        size_t r0 = b * BN_BLOCK_ROWS, rn = rows - r0 < BN_BLOCK_ROWS ? rows - r0 : BN_BLOCK_ROWS;
+        float *p1 = work + 2 * C * b, *p2 = p1 + C;
+        size_t o = r0 * C;
+        if (dy)
+            K->bn_backward_sums(p1, p2, dy + o, y ? y + o : NULL, x + o, rn, C, relu);
+        else
+            K->channel_sum_sumsq(p1, p2, x + o, rn, C);
+    }
+    for (size_t c = 0; c < C; c++) {
+        double a = 0, q = 0;
+        for (size_t b = 0; b < nb; b++) {
+            a += work[2 * C * b + c];
+            q += work[2 * C * b + C + c];
+        }
+        s1[c] = (float)a;
+        s2[c] = (float)q;
+    }
+}
+
+/* y = x * scale[c] + shift[c] (+ ReLU), over row blocks in parallel. */
+static void apply_affine(float *y, const float *x, size_t rows, size_t C, const float *scale,
+                         const float *shift, int relu) {
+    const gn_kernels *K = gn_kern();
+    size_t block = C >= BN_WIDE ? 1 : BN_BLOCK_ROWS, nb = (rows + block - 1) / block;
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < nb; b++) {
+        size_t r0 = b * block, rn = rows - r0 < block ? rows - r0 : block;
+        K->channel_affine(y + r0 * C, x + r0 * C, rn, C, scale, shift, relu);
+    }
+}
+
+/* x: (rows, C) -> y: (rows, C); gamma, beta: (C); writes mean, rstd (C); updates running (C). */
+void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_mean,
+                                float *running_var, const float *x, const float *gamma,
+                                const float *beta, size_t rows, size_t C, float momentum,
+                                float eps, int relu, float *work) {
+    float *sum = work + 2 * C * nblocks(rows), *sumsq = sum + C;
+    channel_sums(sum, sumsq, x, NULL, NULL, rows, C, 0, work);
+    /* scale and shift reuse the sum buffers once mean and rstd are known */
+    for (size_t c = 0; c < C; c++) {
+        double m = (double)sum[c] / rows;
+        double var = (double)sumsq[c] / rows - m * m;
+        if (var < 0) var = 0;
+        mean[c] = (float)m;
+        rstd[c] = (float)(1.0 / sqrt(var + eps));
+        running_mean[c] = momentum * running_mean[c] + (1 - momentum) * (float)m;
+        running_var[c] = momentum * running_var[c] + (1 - momentum) * (float)var;
+        sum[c] = gamma[c] * rstd[c];
+        sumsq[c] = beta[c] - mean[c] * sum[c];
+    }
+    apply_affine(y, x, rows, C, sum, sumsq, relu);
+}
+
+/* x: (rows, C) -> y: (rows, C) with running statistics. */
+void gn_batchnorm_forward_infer(float *y, const float *x, const float *gamma, const float *beta,
+                                const float *running_mean, const float *running_var, size_t rows,
+                                size_t C, float eps, int relu, float *work) {
+    float *scale = work, *shift = work + C;
+    for (size_t c = 0; c < C; c++) {
+        scale[c] = gamma[c] / sqrtf(running_var[c] + eps);
+        shift[c] = beta[c] - running_mean[c] * scale[c];
+    }
+    apply_affine(y, x, rows, C, scale, shift, relu);
+}
+
+/* dy: (rows, C) -> dx: (rows, C), dgamma, dbeta: (C).
+ * With xhat = (x - mean) * rstd and g = dy (masked by the fused ReLU):
+ * dbeta = sum g, dgamma = sum g * xhat = rstd * (sum g*x - mean * sum g),
+ * dx = gamma * rstd * (g - dbeta / M - xhat * dgamma / M) = a g + b x + k. */
+void gn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                           const float *y, const float *x, const float *gamma, const float *mean,
+                           const float *rstd, size_t rows, size_t C, int relu, float *work) {
+    float *sg = work + 2 * C * nblocks(rows), *sgx = sg + C;
+    channel_sums(sg, sgx, x, dy, relu ? y : NULL, rows, C, relu, work);
+    float *a = sgx + C, *b = a + C, *k = b + C;
+    double M = (double)rows;
+    for (size_t c = 0; c < C; c++) {
+        double db = sg[c];
+        double dg = rstd[c] * ((double)sgx[c] - mean[c] * db);
+        if (dbeta) dbeta[c] = (float)db;
+        if (dgamma) dgamma[c] = (float)dg;
+        double gr = (double)gamma[c] * rstd[c];
+        a[c] = (float)gr;
+        b[c] = (float)(-gr * rstd[c] * dg / M);
+        k[c] = (float)(-gr * db / M + gr * rstd[c] * dg * mean[c] / M);
+    }
+    if (!dx) return;
+    const gn_kernels *K = gn_kern();
+    size_t block = C >= BN_WIDE ? 1 : BN_BLOCK_ROWS, nb = (rows + block - 1) / block;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < nb; i++) {
+        size_t r0 = i * block, rn = rows - r0 < block ? rows - r0 : block;
+        size_t o = r0 * C;
+        K->bn_backward_apply(dx + o, dy + o, relu ? y + o : NULL, x + o, rn, C, a, b, k, relu);
+    }
+}

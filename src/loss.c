@@ -1,0 +1,86 @@
+#include <math.h>
+#include <string.h>
+
+#include "gannet/loss.h"
+
+/* log(1 + exp(x)) without overflow. */
+static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+static double sigmoid(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
+
+/* logits: (n, C), targets: (n, C) -> mean of -sum_c t_c log softmax_c. */
+float gn_softmax_cross_entropy(const float *logits, const float *targets, size_t n, size_t C,
+                               float *dlogits) {
+    double total = 0;
+    for (size_t r = 0; r < n; r++) {
+        const float *l = logits + r * C, *t = targets + r * C;
+        double mx = l[0];
+        for (size_t c = 1; c < C; c++) mx = l[c] > mx ? l[c] : mx;
+        double se = 0;
+        for (size_t c = 0; c < C; c++) se += exp(l[c] - mx);
+        double lse = mx + log(se), tsum = 0;
+        for (size_t c = 0; c < C; c++) {
+            total -= t[c] * (l[c] - lse);
+            tsum += t[c];
+        }
+        if (dlogits)
+            for (size_t c = 0; c < C; c++)
+                dlogits[r * C + c] = (float)((exp(l[c] - lse) * tsum - t[c]) / n);
+    }
+    return (float)(total / n);
+}
+
+/* logits: (n), targets: (n) -> mean of -t log s(l) - (1-t) log(1 - s(l)). */
+float gn_sigmoid_cross_entropy(const float *logits, const float *targets, size_t n, float *dlogits) {
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        double l = logits[i], t = targets[i];
+        total += t * softplus(-l) + (1 - t) * softplus(l);
+        if (dlogits) dlogits[i] = (float)((sigmoid(l) - t) / n);
+    }
+    return (float)(total / n);
+}
+
+float gn_generator_loss(gn_gen_loss kind, const float *logits, size_t n, float *dlogits) {
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        double z = (double)logits[2 * i + 1] - logits[2 * i], dz;
+        switch (kind) {
+        case GN_GLOSS_MINIMAX:
+            total += -softplus(z);
+            dz = -sigmoid(z);
+            break;
+        case GN_GLOSS_ML: {
+            double e = exp(z < 30 ? z : 30);
+            total += -e;
+            dz = z < 30 ? -e : 0;
+            break;
+        }
+        default:
+            total += softplus(-z);
+            dz = sigmoid(z) - 1;
+            break;
+        }
+        if (dlogits) {
+            dlogits[2 * i + 1] = (float)(dz / n);
+            dlogits[2 * i] = (float)(-dz / n);
+        }
+    }
+    return (float)(total / n);
+}
+
+const char *gn_gen_loss_name(gn_gen_loss kind) {
+    return kind == GN_GLOSS_MINIMAX ? "minimax" : kind == GN_GLOSS_ML ? "ml" : "nonsaturating";
+}
+
+int gn_gen_loss_parse(const char *s) {
+    if (!strcmp(s, "minimax")) return GN_GLOSS_MINIMAX;
+    if (!strcmp(s, "nonsaturating") || !strcmp(s, "non-saturating")) return GN_GLOSS_NONSATURATING;
+    if (!strcmp(s, "ml")) return GN_GLOSS_ML;
+    return -1;
+}
+
+float gn_mean_real_prob(const float *logits, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += sigmoid((double)logits[2 * i + 1] - logits[2 * i]);
+    return n ? (float)(s / n) : 0.0f;
+}

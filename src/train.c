@@ -1,0 +1,304 @@
+/* The training loop: an iteration at a time, with losses appended to
+ * losses.csv, a loss plot and a sample grid every plot_every iterations, a
+ * checkpoint at every plot and at the end, and a progress bar on stderr. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <omp.h>
+
+#include "gannet/checkpoint.h"
+#include "gannet/io.h"
+#include "gannet/rng.h"
+#include "gannet/train.h"
+#include "kernels.h"
+
+static volatile sig_atomic_t stop_signal;
+static char run_dir[2048];
+
+int gn_train_signal(void) { return stop_signal; }
+const char *gn_train_dir(void) { return run_dir; }
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static gn_status make_dir(const char *path) {
+    if (mkdir(path, 0755) && errno != EEXIST)
+        return gn_fail(GN_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
+    struct stat st;
+    if (stat(path, &st) || !S_ISDIR(st.st_mode))
+        return gn_fail(GN_ERR_IO, "%s: exists and is not a folder", path);
+    return GN_OK;
+}
+
+/* Creates every folder along path. */
+static gn_status make_dirs(const char *path) {
+    char p[2048];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        gn_status st = make_dir(p);
+        *s = '/';
+        if (st) return st;
+    }
+    return make_dir(p);
+}
+
+/* Writes a small text file atomically. */
+static gn_status write_text(const char *path, const char *text) {
+    char tmp[2200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    int ok = fputs(text, f) >= 0;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, path)) {
+        int e = errno;
+        unlink(tmp);
+        return gn_fail(GN_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+    }
+    return GN_OK;
+}
+
+/* Rewrites losses.csv from the history (atomic, so a crash never leaves half a file). */
+static gn_status write_csv(const char *dir, const gn_history *h) {
+    char path[2100], tmp[2200];
+    snprintf(path, sizeof path, "%s/losses.csv", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    fprintf(f, "iteration,d_loss,g_loss,d_real,d_fake,elapsed_s\n");
+    for (size_t i = 0; i < h->n; i++) {
+        const float *r = h->rows + i * GN_HIST_COLS;
+        fprintf(f, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f\n", i + 1, r[0], r[1], r[2], r[3], r[4]);
+    }
+    int bad = ferror(f);
+    if (fclose(f) || bad || rename(tmp, path)) {
+        int e = errno;
+        unlink(tmp);
+        return gn_fail(GN_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+    }
+    return GN_OK;
+}
+
+static gn_status write_plot(const char *dir, const gn_history *h) {
+    if (!h->n) return GN_OK;
+    char path[2100];
+    snprintf(path, sizeof path, "%s/losses.png", dir);
+    float *x = malloc(h->n * sizeof(float)), *dl = malloc(h->n * sizeof(float)),
+          *gl = malloc(h->n * sizeof(float));
+    gn_status s = GN_OK;
+    if (!x || !dl || !gl) s = gn_fail(GN_ERR_NOMEM, "out of memory");
+    else {
+        for (size_t i = 0; i < h->n; i++) {
+            x[i] = (float)(i + 1);
+            dl[i] = h->rows[i * GN_HIST_COLS];
+            gl[i] = h->rows[i * GN_HIST_COLS + 1];
+        }
+        gn_series ser[2] = {{"discriminative loss", dl, 0x1f77b4}, {"generative loss", gl, 0xff7f0e}};
+        s = gn_plot_lines(path, 800, 500, "Losses", "iteration", "loss", x, h->n, ser, 2);
+    }
+    free(x);
+    free(dl);
+    free(gl);
+    return s;
+}
+
+static gn_status write_grid(gn_gan *gan, const char *path, const float *fixed_z, float *buf) {
+    gn_status s = gn_gan_generate(gan, fixed_z, GN_GRID, buf);
+    if (s) return s;
+    gn_shape o = gn_net_output_shape(gan->G);
+    float lo = gan->cfg.range == GN_RANGE_PM1 ? -1.0f : 0.0f;
+    return gn_png_write_grid(path, buf, GN_GRID, o.h, o.w, o.c, 4, 4, 4, lo, 1.0f);
+}
+
+/* Everything written at a plot: grid, loss plot, csv, checkpoint. */
+static gn_status snapshot(gn_gan *gan, const char *dir, const float *fixed_z, float *buf,
+                          const gn_history *h) {
+    char path[2100];
+    snprintf(path, sizeof path, "%s/samples/iter_%06llu.png", dir, (unsigned long long)gan->iter);
+    gn_status s = write_grid(gan, path, fixed_z, buf);
+    if (!s) s = write_plot(dir, h);
+    if (!s) s = write_csv(dir, h);
+    if (s) return s;
+    const gn_kernels *K = gn_kern();
+    if (!K->all_finite(gn_net_params(gan->G), gn_net_param_count(gan->G)) ||
+        !K->all_finite(gn_net_params(gan->D), gn_net_param_count(gan->D)))
+        return gn_fail(GN_ERR_NONFINITE, "iteration %llu: a weight is not finite; the last good checkpoint is kept",
+                       (unsigned long long)gan->iter);
+    snprintf(path, sizeof path, "%s/checkpoint.gnt", dir);
+    return gn_checkpoint_save(path, gan, fixed_z, GN_GRID, h);
+}
+
+static void fmt_time(char *buf, size_t len, double s) {
+    if (!isfinite(s) || s < 0) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, len, "%02ld:%02ld", t / 60, t % 60);
+}
+
+static void progress(int bar, uint64_t it, int total, int batch, double elapsed, double run_start_it,
+                     double run_elapsed, const gn_step_stats *st) {
+    double done = (double)it - run_start_it;
+    double rate = run_elapsed > 0 ? done / run_elapsed : 0;
+    char eta[32], el[32];
+    fmt_time(eta, sizeof eta, rate > 0 ? (total - (double)it) / rate : 0);
+    fmt_time(el, sizeof el, elapsed);
+    int pct = total ? (int)(100.0 * it / total) : 100;
+    if (bar) {
+        char b[26];
+        int fill = pct / 4;
+        for (int i = 0; i < 25; i++) b[i] = i < fill ? '#' : '.';
+        b[25] = 0;
+        fprintf(stderr, "\r%3d%% [%s] %llu/%d [%s<%s, %.2f it/s, %.1f samples/s] d_loss %.4f g_loss %.4f ",
+                pct, b, (unsigned long long)it, total, el, eta, rate, rate * batch, st->d_loss, st->g_loss);
+    } else {
+        fprintf(stderr, "iter %llu/%d (%d%%) %.2f it/s %.1f samples/s eta %s d_loss %.4f g_loss %.4f D(x) %.3f D(G(z)) %.3f\n",
+                (unsigned long long)it, total, pct, rate, rate * batch, eta, st->d_loss, st->g_loss,
+                st->d_real, st->d_fake);
+    }
+    fflush(stderr);
+}
+
+gn_status gn_train(const gn_train_opts *o) {
+    gn_gan_config cfg = o->cfg;
+    char ckpt[2200];
+    stop_signal = 0;
+    if (o->resume) {
+        snprintf(run_dir, sizeof run_dir, "%s", o->resume);
+        snprintf(ckpt, sizeof ckpt, "%s/checkpoint.gnt", run_dir);
+        gn_status s = gn_checkpoint_read_config(ckpt, &cfg);
+        if (s) return s;
+        if (o->resume_iters) cfg.iters = o->resume_iters;
+    } else if (o->out) {
+        snprintf(run_dir, sizeof run_dir, "%s", o->out);
+    } else {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+        snprintf(run_dir, sizeof run_dir, "runs/%s-%s", cfg.preset, stamp);
+    }
+    if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
+
+    gn_dataset ds = {0};
+    char ip[1024], lp[1024];
+    const char *images = o->images;
+    if (!images) {
+        gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
+        images = ip;
+    }
+    gn_status s = gn_dataset_load(images, NULL, &ds);
+    if (s) return s;
+    gn_gan *gan = NULL;
+    float *fixed_z = NULL, *grid = NULL;
+    gn_history hist = {0};
+    s = make_dirs(run_dir);
+    char sub[2100];
+    snprintf(sub, sizeof sub, "%s/samples", run_dir);
+    if (!s) s = make_dir(sub);
+    gn_shape want = {28, 28, 1};
+    if (!s && (ds.h != want.h || ds.w != want.w || ds.c != want.c))
+        s = gn_fail(GN_ERR_SHAPE, "%s: images are %dx%dx%d; preset %s needs 28x28x1", images, ds.h,
+                    ds.w, ds.c, cfg.preset);
+    if (!s) s = gn_gan_create(&gan, &cfg);
+    if (!s) {
+        fixed_z = gn_alloc((size_t)GN_GRID * cfg.zdim * sizeof(float));
+        grid = gn_alloc((size_t)GN_GRID * ds.h * ds.w * ds.c * sizeof(float));
+        if (!fixed_z || !grid) s = gn_fail(GN_ERR_NOMEM, "out of memory");
+    }
+    if (!s) s = gn_net_prepare(gan->G, GN_GRID);
+    if (!s && o->resume) {
+        s = gn_checkpoint_load(ckpt, gan, fixed_z, GN_GRID, &hist);
+        if (!s && hist.n != gan->iter)
+            s = gn_fail(GN_ERR_FORMAT, "%s: history has %zu rows for %llu iterations", ckpt, hist.n,
+                        (unsigned long long)gan->iter);
+    } else if (!s) {
+        gn_gan_noise(gan, fixed_z, GN_GRID, GN_STREAM_FIXED, 0);
+        char text[4096], path[2100];
+        gn_config_json(&cfg, text, sizeof text);
+        snprintf(path, sizeof path, "%s/config.json", run_dir);
+        s = write_text(path, text);
+        if (!s) {
+            /* real.png: a grid of real images, the target to compare against */
+            gn_dataset_sample(&ds, grid, NULL, GN_GRID, cfg.seed, (uint64_t)1 << 50, cfg.range);
+            snprintf(path, sizeof path, "%s/real.png", run_dir);
+            s = gn_png_write_grid(path, grid, GN_GRID, ds.h, ds.w, ds.c, 4, 4, 4,
+                                  cfg.range == GN_RANGE_PM1 ? -1.0f : 0.0f, 1.0f);
+        }
+    }
+    if (s) goto done;
+    if (o->resume) {
+        char text[4096], path[2100];
+        gn_config_json(&cfg, text, sizeof text);
+        snprintf(path, sizeof path, "%s/config.json", run_dir);
+        if ((s = write_text(path, text))) goto done;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int bar = o->progress >= 0 ? o->progress : isatty(2);
+    double base_elapsed = hist.n ? hist.rows[(hist.n - 1) * GN_HIST_COLS + 4] : 0;
+    double t0 = omp_get_wtime();
+    uint64_t start_it = gan->iter;
+    int every_line = cfg.iters / 20 > 0 ? cfg.iters / 20 : 1;
+    fprintf(stderr, "gannet: training %s for %d iterations (batch %d, %d threads) into %s\n", cfg.preset,
+            cfg.iters, cfg.batch, omp_get_max_threads(), run_dir);
+    while (gan->iter < (uint64_t)cfg.iters) {
+        gn_step_stats st;
+        s = gn_gan_iteration(gan, &ds, &st);
+        if (s) {
+            if (s == GN_ERR_NONFINITE) {
+                char msg[600];
+                snprintf(msg, sizeof msg, "%s", gn_last_error());
+                s = gn_fail(s, "iteration %llu: %s; training stopped, the last good checkpoint is kept",
+                            (unsigned long long)gan->iter + 1, msg);
+            }
+            break;
+        }
+        double el = base_elapsed + omp_get_wtime() - t0;
+        float row[GN_HIST_COLS] = {st.d_loss, st.g_loss, st.d_real, st.d_fake, (float)el};
+        if (!isfinite(st.d_loss) || !isfinite(st.g_loss)) {
+            s = gn_fail(GN_ERR_NONFINITE,
+                        "iteration %llu: %s loss is not finite; training stopped, the last good checkpoint is kept",
+                        (unsigned long long)gan->iter, isfinite(st.d_loss) ? "G" : "D");
+            break;
+        }
+        if ((s = gn_history_push(&hist, row))) break;
+        int last = gan->iter == (uint64_t)cfg.iters;
+        int plot = cfg.plot_every > 0 && gan->iter % (uint64_t)cfg.plot_every == 0;
+        if (bar || gan->iter % every_line == 0 || last)
+            progress(bar, gan->iter, cfg.iters, cfg.batch, el, (double)start_it,
+                     omp_get_wtime() - t0, &st);
+        if (plot || last || stop_signal) {
+            if ((s = snapshot(gan, run_dir, fixed_z, grid, &hist))) break;
+        }
+        if (stop_signal) {
+            s = gn_fail(GN_ERR_INTERRUPTED, "stopped by signal %d after iteration %llu; checkpoint written",
+                        (int)stop_signal, (unsigned long long)gan->iter);
+            break;
+        }
+    }
+    if (bar) fputc('\n', stderr);
+    if (!s)
+        fprintf(stderr, "gannet: done: %s/losses.png, %s/samples/, %s/checkpoint.gnt\n", run_dir, run_dir,
+                run_dir);
+done:
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    gn_history_free(&hist);
+    gn_free(fixed_z);
+    gn_free(grid);
+    gn_gan_free(gan);
+    gn_dataset_free(&ds);
+    return s;
+}
