@@ -1,0 +1,240 @@
+/* Training end to end: the GAN step's contracts through the library, and
+ * `gannet train` / `gannet sample` through the command line. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gannet/gan.h"
+#include "gannet/rng.h"
+#include "util.h"
+
+static const char *bin(void) {
+    const char *b = getenv("GANNET_BIN");
+    return b ? b : "gannet";
+}
+
+static int exists(const char *dir, const char *name) {
+    char p[4096];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &st) == 0 && st.st_size > 0;
+}
+
+static gn_dataset load_mnist(void) {
+    char ip[1024], lp[1024];
+    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
+    gn_dataset ds;
+    ck_assert_msg(gn_dataset_load(ip, lp, &ds) == GN_OK, "%s", gn_last_error());
+    return ds;
+}
+
+/* D's cross-entropy and accuracy on a fixed batch of real and generated images (inference mode). */
+static void d_score(gn_gan *gan, const float *x, int n2, float *loss, float *acc) {
+    gn_tensor xt = gn_tensor_f32((float *)x, n2, (gn_shape){28, 28, 1});
+    const gn_tensor *p;
+    ck_assert_int_eq(gn_net_forward(gan->D, &xt, GN_INFER, 1, 0, &p), GN_OK);
+    const float *l = gn_net_logits(gan->D, n2)->data;
+    float *t = calloc((size_t)n2 * 2, sizeof(float));
+    int right = 0;
+    for (int i = 0; i < n2; i++) {
+        int real = i < n2 / 2;
+        t[2 * i + real] = 1;
+        right += (l[2 * i + 1] > l[2 * i]) == real;
+    }
+    *loss = gn_softmax_cross_entropy(l, t, n2, 2, NULL);
+    *acc = (float)right / n2;
+    free(t);
+}
+
+START_TEST(d_steps_raise_d_accuracy) {
+    gn_dataset ds = load_mnist();
+    gn_gan_config c;
+    gn_preset_config("seed-mnist", &c);
+    c.batch = 16;
+    gn_gan *gan;
+    ck_assert_msg(gn_gan_create(&gan, &c) == GN_OK, "%s", gn_last_error());
+    /* a fixed batch: 16 real images and 16 fakes of fixed noise */
+    float *x = malloc(32 * 784 * sizeof(float)), *z = malloc(16 * 100 * sizeof(float));
+    gn_dataset_sample(&ds, x, NULL, 16, 99, 0, GN_RANGE_01);
+    gn_gan_noise(gan, z, 16, GN_STREAM_SAMPLE, 0);
+    ck_assert_int_eq(gn_gan_generate(gan, z, 16, x + 16 * 784), GN_OK);
+    float l0, a0, l1, a1;
+    d_score(gan, x, 32, &l0, &a0);
+    gn_step_stats st = {0};
+    for (int k = 0; k < 8; k++) ck_assert_int_eq(gn_gan_d_step(gan, &ds, k, k, k, &st), GN_OK);
+    d_score(gan, x, 32, &l1, &a1);
+    printf("D on a fixed batch: loss %.4f -> %.4f, accuracy %.3f -> %.3f\n", l0, l1, a0, a1);
+    ck_assert_msg(l1 < l0 - 0.05f, "D loss did not fall: %f -> %f", l0, l1);
+    ck_assert_msg(a1 >= a0 && a1 >= 0.9f, "D accuracy %f -> %f", a0, a1);
+    free(x);
+    free(z);
+    gn_gan_free(gan);
+    gn_dataset_free(&ds);
+}
+END_TEST
+
+START_TEST(g_step_leaves_d_untouched) {
+    gn_gan_config c;
+    gn_preset_config("seed-mnist", &c);
+    c.batch = 8;
+    gn_gan *gan;
+    ck_assert_int_eq(gn_gan_create(&gan, &c), GN_OK);
+    size_t nd = gn_net_param_count(gan->D), ng = gn_net_param_count(gan->G);
+    float *d0 = malloc(nd * 4), *g0 = malloc(ng * 4);
+    memcpy(d0, gn_net_params(gan->D), nd * 4);
+    memcpy(g0, gn_net_params(gan->G), ng * 4);
+    memset(gn_net_grads(gan->D), 0, nd * 4);
+    gn_step_stats st = {0};
+    ck_assert_int_eq(gn_gan_g_step(gan, 0, 0, &st), GN_OK);
+    ck_assert_msg(memcmp(d0, gn_net_params(gan->D), nd * 4) == 0, "a G step changed D's weights");
+    for (size_t i = 0; i < nd; i++) ck_assert_msg(gn_net_grads(gan->D)[i] == 0, "a G step wrote D gradients");
+    ck_assert_msg(memcmp(g0, gn_net_params(gan->G), ng * 4) != 0, "a G step left G unchanged");
+    ck_assert(isfinite(st.g_loss));
+    free(d0);
+    free(g0);
+    gn_gan_free(gan);
+}
+END_TEST
+
+START_TEST(generator_losses_differ) {
+    /* the three generator losses give different G updates from the same start */
+    float first[3];
+    for (int k = 0; k < 3; k++) {
+        gn_gan_config c;
+        gn_preset_config("dcgan", &c);
+        c.batch = 8;
+        c.g_loss = (gn_gen_loss)k;
+        gn_gan *gan;
+        ck_assert_int_eq(gn_gan_create(&gan, &c), GN_OK);
+        gn_step_stats st = {0};
+        ck_assert_int_eq(gn_gan_g_step(gan, 0, 0, &st), GN_OK);
+        first[k] = gn_net_params(gan->G)[0];
+        gn_gan_free(gan);
+    }
+    ck_assert(first[0] != first[1] && first[1] != first[2]);
+}
+END_TEST
+
+/* Reads losses.csv without its elapsed column. */
+static char *csv_without_time(const char *dir) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/losses.csv", dir);
+    FILE *f = fopen(p, "r");
+    if (!f) return NULL;
+    char *out = calloc(1, 1 << 20), line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *last = strrchr(line, ',');
+        if (last) *last = 0;
+        strcat(out, line);
+        strcat(out, "\n");
+    }
+    fclose(f);
+    return out;
+}
+
+START_TEST(train_writes_everything_and_resumes_exactly) {
+    char *tmp = tu_tmpdir(), cmd[8192], out[16384];
+    const char *common = "--preset seed-mnist --batch 8 --plot-every 3 --threads 2 --seed 7 --progress lines";
+    snprintf(cmd, sizeof cmd, "%s train %s --iters 6 --out %s/a", bin(), common, tmp);
+    int rc = tu_run(cmd, out, sizeof out);
+    ck_assert_msg(rc == 0, "train failed (%d): %s", rc, out);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/a", tmp);
+    const char *files[] = {"losses.csv", "losses.png", "samples/iter_000003.png", "samples/iter_000006.png",
+                           "real.png", "checkpoint.gnt", "config.json"};
+    for (int i = 0; i < 7; i++) ck_assert_msg(exists(dir, files[i]), "%s was not written", files[i]);
+    char *a = csv_without_time(dir);
+    ck_assert_ptr_nonnull(a);
+    int lines = 0;
+    for (char *p = a; *p; p++) lines += *p == '\n';
+    ck_assert_int_eq(lines, 7);
+    ck_assert_msg(!strstr(a, "nan") && !strstr(a, "inf"), "non-finite losses:\n%s", a);
+
+    /* the same run stopped after 3 iterations and resumed to 6 */
+    snprintf(cmd, sizeof cmd, "%s train %s --iters 3 --out %s/b", bin(), common, tmp);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "%s train --resume %s/b --iters 6 --progress lines", bin(), tmp);
+    rc = tu_run(cmd, out, sizeof out);
+    ck_assert_msg(rc == 0, "resume failed (%d): %s", rc, out);
+    snprintf(dir, sizeof dir, "%s/b", tmp);
+    char *b = csv_without_time(dir);
+    ck_assert_msg(b && !strcmp(a, b), "resumed losses differ:\n%s\nvs\n%s", a, b ? b : "(none)");
+
+    /* gannet sample: an IDX file of u8 images and a PNG grid */
+    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/a --n 10 --out %s/s.idx", bin(), tmp, tmp);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 0);
+    char p[4200];
+    snprintf(p, sizeof p, "%s/s.idx", tmp);
+    gn_idx idx;
+    ck_assert_msg(gn_idx_load(p, &idx) == GN_OK, "%s", gn_last_error());
+    ck_assert_int_eq(idx.type, GN_IDX_U8);
+    ck_assert_int_eq(idx.rank, 3);
+    ck_assert_int_eq(idx.dims[0], 10);
+    ck_assert_int_eq(idx.dims[1], 28);
+    ck_assert_int_eq(idx.dims[2], 28);
+    gn_idx_free(&idx);
+    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/a/checkpoint.gnt --n 5 --out %s/s.png", bin(), tmp, tmp);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 0);
+    ck_assert(exists(tmp, "s.png"));
+    free(a);
+    free(b);
+    free(tmp);
+}
+END_TEST
+
+/* Runs a command that must fail with `want` and say `phrase`. */
+static void expect_error(const char *args, int want, const char *phrase) {
+    char cmd[8192], out[16384];
+    snprintf(cmd, sizeof cmd, "%s %s", bin(), args);
+    int rc = tu_run(cmd, out, sizeof out);
+    ck_assert_msg(rc == want, "'%s' exited %d (expected %d): %s", args, rc, want, out);
+    ck_assert_msg(strstr(out, phrase), "'%s' said '%s' (expected '%s')", args, out, phrase);
+}
+
+START_TEST(bad_options_and_checkpoints) {
+    expect_error("train --batch 0", 2, "--batch");
+    expect_error("train --batch abc", 2, "'abc' is not an integer");
+    expect_error("train --preset nope", 2, "--preset");
+    expect_error("train --g-lr -1", 2, "--g-lr");
+    expect_error("train --bogus", 2, "unknown option '--bogus'");
+    expect_error("train --iters", 2, "--iters needs a value");
+    expect_error("train stray", 2, "unexpected argument 'stray'");
+    expect_error("train --resume /nonexistent-run --batch 4", 2, "--batch cannot be changed");
+    expect_error("train --resume /nonexistent-run", 1, "cannot open checkpoint");
+    expect_error("train --data /nonexistent.idx --iters 1", 1, "/nonexistent.idx");
+    expect_error("sample --n 3 --out x.png", 2, "--checkpoint is required");
+    expect_error("sample --checkpoint /nonexistent.gnt --n 3 --out /tmp/x.png", 1, "cannot open checkpoint");
+    expect_error("sample --checkpoint x.gnt --out x.jpg", 2, "must end in .png");
+    expect_error("nosuchcommand", 2, "unknown command");
+    expect_error("info --preset nope", 2, "--preset");
+    char *tmp = tu_tmpdir(), p[4200], args[8400];
+    snprintf(p, sizeof p, "%s/bad.gnt", tmp);
+    tu_write_file(p, "GANNETCK\x01\x00\x00\x00\x0c\x00\x00\x00", 16);
+    snprintf(args, sizeof args, "sample --checkpoint %s --n 1 --out %s/x.png", p, tmp);
+    expect_error(args, 1, "truncated");
+    tu_write_file(p, "NOTAGANNETFILE!!", 16);
+    expect_error(args, 1, "bad magic");
+    free(tmp);
+}
+END_TEST
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("train");
+    tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, d_steps_raise_d_accuracy);
+    tcase_add_test(tc, g_step_leaves_d_untouched);
+    tcase_add_test(tc, generator_losses_differ);
+    tcase_add_test(tc, train_writes_everything_and_resumes_exactly);
+    tcase_add_test(tc, bad_options_and_checkpoints);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
