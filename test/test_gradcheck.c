@@ -1,0 +1,279 @@
+/* Every layer's backward against central finite differences, for the input
+ * and the parameters, on small random shapes (stride 2, odd sizes, batch 1
+ * where defined). The loss is L = sum(y * r) for a fixed random r, so the
+ * output gradient is r. Inputs to ReLU-like layers and max pooling keep away
+ * from their kinks so that the differences are smooth. */
+#include <check.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gannet/net.h"
+#include "util.h"
+
+typedef void (*builder)(gn_net *net);
+
+/* L = sum_i y_i r_i in double, after a training forward keyed by step 0. */
+static double loss_of(gn_net *net, const gn_tensor *x, const float *r) {
+    const gn_tensor *y;
+    ck_assert_int_eq(gn_net_forward(net, x, GN_TRAIN, 5, 0, &y), GN_OK);
+    const gn_tensor *l = gn_net_logits(net, x->n);
+    double s = 0;
+    for (size_t i = 0; i < gn_tensor_count(l); i++) s += (double)((float *)l->data)[i] * r[i];
+    return s;
+}
+
+/* Central difference of the loss in the value *v (eps), restoring it; a
+ * parameter change is announced to the network. */
+static double central(gn_net *net, const gn_tensor *x, const float *r, float *v, double eps, int param) {
+    float keep = *v;
+    *v = keep + (float)eps;
+    if (param) gn_net_params_changed(net);
+    double lp = loss_of(net, x, r);
+    *v = keep - (float)eps;
+    if (param) gn_net_params_changed(net);
+    double lm = loss_of(net, x, r);
+    *v = keep;
+    if (param) gn_net_params_changed(net);
+    return (lp - lm) / (2 * eps);
+}
+
+typedef struct check_state {
+    double worst;
+    int checked, kinks;
+} check_state;
+
+/* Compares one analytic derivative with central differences at two step
+ * sizes (a third, smaller one only to spot kinks), combined by Richardson extrapolation (error O(eps^4), so the step
+ * can be large enough to stay clear of float32 rounding in the forward).
+ * Where the two differences disagree, a kink (ReLU at 0, a max switching)
+ * lies within the step: that coordinate is counted, not judged. */
+static void compare(check_state *cs, const char *what, const char *name, size_t i, double analytic,
+                    double floor, gn_net *net, const gn_tensor *x, const float *r, float *v, int param) {
+    const double eps = 1e-2, tol = 1e-2;
+    double f1 = central(net, x, r, v, eps, param), f2 = central(net, x, r, v, eps / 2, param);
+    double f3 = central(net, x, r, v, eps / 4, param);
+    double scale = fmax(fmax(fabs(f1), fabs(f2)), floor);
+    if (fabs(f1 - f2) / scale > 1e-2 || fabs(f2 - f3) / scale > 1e-2) {
+        cs->kinks++;
+        return;
+    }
+    double fd = (4 * f2 - f1) / 3;
+    double err = fabs(fd - analytic) / fmax(fmax(fabs(fd), fabs(analytic)), floor);
+    ck_assert_msg(err < tol, "%s: %s[%zu] = %g, finite difference %g", what, name, i, analytic, fd);
+    if (err > cs->worst) cs->worst = err;
+    cs->checked++;
+}
+
+/* Checks input and parameter gradients of the network `build` makes. */
+static void gradcheck(const char *what, gn_shape in, int n, builder build, float xlo, float xhi,
+                      int away_from_zero) {
+    gn_net *net = gn_net_new(what, in);
+    build(net);
+    ck_assert_msg(gn_net_build(net, GN_INIT_GLOROT_UNIFORM, 11) == GN_OK, "%s: %s", what, gn_last_error());
+    size_t nx = (size_t)n * gn_shape_size(in);
+    float *x = malloc(nx * sizeof(float));
+    tu_fill(x, nx, 3, xlo, xhi);
+    if (away_from_zero)
+        for (size_t i = 0; i < nx; i++) x[i] = x[i] < 0 ? x[i] - 0.1f : x[i] + 0.1f;
+    gn_tensor xt = gn_tensor_f32(x, n, in);
+    const gn_tensor *y;
+    ck_assert_int_eq(gn_net_forward(net, &xt, GN_TRAIN, 5, 0, &y), GN_OK);
+    const gn_tensor *lg = gn_net_logits(net, n);
+    size_t ny = gn_tensor_count(lg);
+    float *r = malloc(ny * sizeof(float));
+    tu_fill(r, ny, 4, -1, 1);
+    gn_tensor rt = gn_tensor_f32(r, n, lg->shape);
+    const gn_tensor *dxt;
+    ck_assert_msg(gn_net_backward(net, &rt, 1, &dxt) == GN_OK, "%s: %s", what, gn_last_error());
+    float *dx = malloc(nx * sizeof(float));
+    memcpy(dx, dxt->data, nx * sizeof(float));
+    size_t np = gn_net_param_count(net);
+    float *dp = malloc((np ? np : 1) * sizeof(float));
+    memcpy(dp, gn_net_grads(net), np * sizeof(float));
+
+    /* Errors are relative to the larger of the two values, or to 1% of the
+     * tensor's largest gradient for values near zero (float32 rounding). */
+    check_state cs = {0, 0, 0};
+    double fx = 2e-3, fp = 2e-3;
+    for (size_t i = 0; i < nx; i++) fx = fmax(fx, 1e-2 * fabs(dx[i]));
+    for (size_t j = 0; j < np; j++) fp = fmax(fp, 1e-2 * fabs(dp[j]));
+    size_t stride = nx > 60 ? nx / 60 : 1;
+    for (size_t i = 0; i < nx; i += stride) compare(&cs, what, "dx", i, dx[i], fx, net, &xt, r, &x[i], 0);
+    float *p = gn_net_params(net);
+    size_t pstride = np > 80 ? np / 80 : 1;
+    for (size_t j = 0; j < np; j += pstride)
+        compare(&cs, what, "dparam", j, dp[j], fp, net, &xt, r, &p[j], 1);
+    ck_assert_msg(cs.kinks * 5 <= cs.checked + cs.kinks, "%s: %d of %d coordinates sit on kinks", what,
+                  cs.kinks, cs.checked + cs.kinks);
+    printf("gradcheck %-28s worst relative error %.2e over %d coordinates (%d on kinks)\n", what,
+           cs.worst, cs.checked, cs.kinks);
+    free(x);
+    free(r);
+    free(dx);
+    free(dp);
+    gn_net_free(net);
+}
+
+static void b_dense(gn_net *n) { gn_net_add_dense(n, 5); }
+static void b_conv_same_s1(gn_net *n) { gn_net_add_conv2d(n, 4, 3, 1, GN_PAD_SAME); }
+static void b_conv_same_s2(gn_net *n) { gn_net_add_conv2d(n, 3, 5, 2, GN_PAD_SAME); }
+static void b_conv_valid_s2(gn_net *n) { gn_net_add_conv2d(n, 2, 3, 2, GN_PAD_VALID); }
+static void b_deconv_same_s2(gn_net *n) { gn_net_add_deconv2d(n, 3, 4, 2, GN_PAD_SAME); }
+static void b_deconv_valid(gn_net *n) { gn_net_add_deconv2d(n, 2, 3, 2, GN_PAD_VALID); }
+static void b_bn_conv(gn_net *n) {
+    gn_net_add_conv2d(n, 3, 3, 1, GN_PAD_SAME);
+    gn_net_add_batchnorm(n, 0.9f, 1e-3f);
+}
+static void b_bn_relu(gn_net *n) {
+    gn_net_add_conv2d(n, 3, 3, 1, GN_PAD_SAME);
+    gn_net_add_batchnorm(n, 0.9f, 1e-3f);
+    gn_net_add_relu(n);
+    gn_net_add_conv2d(n, 2, 1, 1, GN_PAD_SAME);
+}
+static void b_bn_dense(gn_net *n) {
+    gn_net_add_dense(n, 6);
+    gn_net_add_batchnorm(n, 0.99f, 1e-3f);
+    gn_net_add_dense(n, 3);
+}
+static void b_relu(gn_net *n) { gn_net_add_relu(n); }
+static void b_leaky(gn_net *n) { gn_net_add_leaky_relu(n, 0.2f); }
+static void b_relu_leaky_dropout(gn_net *n) {
+    gn_net_add_conv2d(n, 4, 3, 2, GN_PAD_SAME);
+    gn_net_add_relu(n);
+    gn_net_add_leaky_relu(n, 0.2f);
+    gn_net_add_dropout(n, 0.25f);
+    gn_net_add_dense(n, 2);
+}
+static void b_sigmoid(gn_net *n) { gn_net_add_sigmoid(n); }
+static void b_tanh(gn_net *n) { gn_net_add_tanh(n); }
+static void b_sigmoid_dropout(gn_net *n) {
+    gn_net_add_dense(n, 7);
+    gn_net_add_sigmoid(n);
+    gn_net_add_dropout(n, 0.5f);
+    gn_net_add_dense(n, 2);
+}
+static void b_softmax_mid(gn_net *n) {
+    gn_net_add_dense(n, 4);
+    gn_net_add_softmax(n);
+    gn_net_add_dense(n, 3);
+}
+static void b_softmax_last(gn_net *n) {
+    gn_net_add_dense(n, 4);
+    gn_net_add_softmax(n);
+}
+static void b_upsample(gn_net *n) {
+    gn_net_add_upsample(n, 2);
+    gn_net_add_conv2d(n, 2, 3, 1, GN_PAD_SAME);
+}
+static void b_upsample3(gn_net *n) { gn_net_add_upsample(n, 3); }
+static void b_maxpool(gn_net *n) { gn_net_add_maxpool(n, 2, 2); }
+static void b_maxpool_overlap(gn_net *n) { gn_net_add_maxpool(n, 3, 2); }
+static void b_noise(gn_net *n) {
+    gn_net_add_gaussian_noise(n, 0.3f);
+    gn_net_add_dense(n, 3);
+}
+static void b_reshape_flatten(gn_net *n) {
+    gn_net_add_flatten(n);
+    gn_net_add_dense(n, 12);
+    gn_net_add_reshape(n, (gn_shape){2, 2, 3});
+    gn_net_add_conv2d(n, 2, 2, 1, GN_PAD_VALID);
+}
+static void b_dense_relu(gn_net *n) {
+    gn_net_add_dense(n, 24);
+    gn_net_add_relu(n);
+    gn_net_add_dense(n, 3);
+}
+static void b_dense_bn_relu(gn_net *n) {
+    gn_net_add_dense(n, 24);
+    gn_net_add_batchnorm(n, 0.99f, 1e-3f);
+    gn_net_add_relu(n);
+    gn_net_add_dense(n, 3);
+}
+static void b_seed_like(gn_net *n) {
+    gn_net_add_dense(n, 4 * 4 * 3);
+    gn_net_add_batchnorm(n, 0.99f, 1e-3f);
+    gn_net_add_relu(n);
+    gn_net_add_reshape(n, (gn_shape){4, 4, 3});
+    gn_net_add_upsample(n, 2);
+    gn_net_add_conv2d(n, 4, 3, 1, GN_PAD_SAME);
+    gn_net_add_batchnorm(n, 0.99f, 1e-3f);
+    gn_net_add_relu(n);
+    gn_net_add_conv2d(n, 1, 1, 1, GN_PAD_SAME);
+    gn_net_add_sigmoid(n);
+}
+
+START_TEST(dense) { gradcheck("dense", (gn_shape){1, 1, 7}, 3, b_dense, -1, 1, 0); }
+END_TEST
+START_TEST(dense_batch1) { gradcheck("dense batch 1", (gn_shape){2, 3, 2}, 1, b_dense, -1, 1, 0); }
+END_TEST
+START_TEST(conv) {
+    gradcheck("conv 3x3/1 same", (gn_shape){5, 6, 3}, 2, b_conv_same_s1, -1, 1, 0);
+    gradcheck("conv 5x5/2 same odd", (gn_shape){7, 9, 2}, 2, b_conv_same_s2, -1, 1, 0);
+    gradcheck("conv 3x3/2 valid", (gn_shape){7, 8, 2}, 1, b_conv_valid_s2, -1, 1, 0);
+}
+END_TEST
+START_TEST(deconv) {
+    gradcheck("deconv 4x4/2 same", (gn_shape){3, 4, 2}, 2, b_deconv_same_s2, -1, 1, 0);
+    gradcheck("deconv 3x3/2 valid", (gn_shape){3, 3, 3}, 1, b_deconv_valid, -1, 1, 0);
+}
+END_TEST
+START_TEST(batchnorm) {
+    gradcheck("conv + batchnorm", (gn_shape){4, 5, 2}, 3, b_bn_conv, -1, 1, 0);
+    gradcheck("conv + batchnorm + relu", (gn_shape){4, 4, 2}, 2, b_bn_relu, -1, 1, 0);
+    gradcheck("conv + batchnorm batch 1", (gn_shape){4, 4, 2}, 1, b_bn_conv, -1, 1, 0);
+    gradcheck("dense + batchnorm", (gn_shape){1, 1, 5}, 4, b_bn_dense, -1, 1, 0);
+}
+END_TEST
+START_TEST(activations) {
+    gradcheck("relu", (gn_shape){3, 3, 2}, 2, b_relu, -1, 1, 1);
+    gradcheck("leaky relu", (gn_shape){3, 3, 2}, 2, b_leaky, -1, 1, 1);
+    gradcheck("sigmoid", (gn_shape){2, 3, 2}, 2, b_sigmoid, -4, 4, 0);
+    gradcheck("tanh", (gn_shape){2, 3, 2}, 2, b_tanh, -3, 3, 0);
+    gradcheck("softmax inside", (gn_shape){1, 1, 5}, 3, b_softmax_mid, -1, 1, 0);
+    gradcheck("softmax last (logits)", (gn_shape){1, 1, 5}, 3, b_softmax_last, -1, 1, 0);
+}
+END_TEST
+START_TEST(dropout_chain) {
+    gradcheck("conv relu leaky dropout", (gn_shape){6, 6, 1}, 2, b_relu_leaky_dropout, -1, 1, 0);
+    gradcheck("sigmoid + dropout", (gn_shape){1, 1, 4}, 3, b_sigmoid_dropout, -1, 1, 0);
+}
+END_TEST
+START_TEST(resampling) {
+    gradcheck("upsample x2 + conv", (gn_shape){3, 2, 2}, 2, b_upsample, -1, 1, 0);
+    gradcheck("upsample x3", (gn_shape){2, 3, 2}, 1, b_upsample3, -1, 1, 0);
+    gradcheck("maxpool 2/2", (gn_shape){4, 6, 2}, 2, b_maxpool, -1, 1, 0);
+    gradcheck("maxpool 3/2", (gn_shape){7, 5, 1}, 1, b_maxpool_overlap, -1, 1, 0);
+}
+END_TEST
+START_TEST(misc) {
+    gradcheck("gaussian noise", (gn_shape){1, 1, 6}, 2, b_noise, -1, 1, 0);
+    gradcheck("flatten, reshape", (gn_shape){2, 2, 2}, 2, b_reshape_flatten, -1, 1, 0);
+    gradcheck("dense relu dense", (gn_shape){1, 1, 5}, 4, b_dense_relu, 0, 1, 0);
+    gradcheck("dense bn relu dense", (gn_shape){1, 1, 5}, 4, b_dense_bn_relu, 0, 1, 0);
+    gradcheck("small seed-mnist G", (gn_shape){1, 1, 5}, 4, b_seed_like, 0, 1, 0);
+}
+END_TEST
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    Suite *s = suite_create("gradcheck");
+    TCase *tc = tcase_create("layers");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, dense);
+    tcase_add_test(tc, dense_batch1);
+    tcase_add_test(tc, conv);
+    tcase_add_test(tc, deconv);
+    tcase_add_test(tc, batchnorm);
+    tcase_add_test(tc, activations);
+    tcase_add_test(tc, dropout_chain);
+    tcase_add_test(tc, resampling);
+    tcase_add_test(tc, misc);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,158 @@
+/* Losses and optimizers: values against hand computation in double,
+ * stability when the discriminator saturates, gradients against finite
+ * differences, and one step of each optimizer against its formula. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gannet/loss.h"
+#include "gannet/optim.h"
+#include "util.h"
+
+START_TEST(softmax_ce_value_and_gradient) {
+    float l[6] = {1.0f, -0.5f, 0.2f, 0.2f, -3.0f, 4.0f};
+    float t[6] = {1, 0, 0.1f, 0.9f, 0, 1};
+    float g[6];
+    float loss = gn_softmax_cross_entropy(l, t, 3, 2, g);
+    double want = 0;
+    for (int r = 0; r < 3; r++) {
+        double a = l[2 * r], b = l[2 * r + 1], lse = log(exp(a) + exp(b));
+        want -= t[2 * r] * (a - lse) + t[2 * r + 1] * (b - lse);
+    }
+    want /= 3;
+    ck_assert_double_eq_tol(loss, want, 1e-6);
+    for (int i = 0; i < 6; i++) {
+        float keep = l[i];
+        l[i] = keep + 1e-3f;
+        double lp = gn_softmax_cross_entropy(l, t, 3, 2, NULL);
+        l[i] = keep - 1e-3f;
+        double lm = gn_softmax_cross_entropy(l, t, 3, 2, NULL);
+        l[i] = keep;
+        ck_assert_double_eq_tol(g[i], (lp - lm) / 2e-3, 1e-3);
+    }
+}
+END_TEST
+
+START_TEST(saturated_discriminator_is_finite) {
+    float l[4] = {1e4f, -1e4f, -1e4f, 1e4f}, t[4] = {0, 1, 1, 0}, g[4];
+    float loss = gn_softmax_cross_entropy(l, t, 2, 2, g);
+    ck_assert(isfinite(loss));
+    ck_assert_double_eq_tol(loss, 2e4, 1);
+    for (int i = 0; i < 4; i++) ck_assert(isfinite(g[i]) && fabsf(g[i]) <= 0.5f + 1e-6f);
+    float z[2] = {3e4f, -2e4f}, tz[2] = {0, 1}, gz[2];
+    ck_assert(isfinite(gn_sigmoid_cross_entropy(z, tz, 2, gz)));
+    for (int k = 0; k < 3; k++) {
+        float gl[4];
+        float v = gn_generator_loss((gn_gen_loss)k, l, 2, gl);
+        ck_assert_msg(isfinite(v), "%s loss not finite", gn_gen_loss_name((gn_gen_loss)k));
+        for (int i = 0; i < 4; i++) ck_assert(isfinite(gl[i]));
+    }
+}
+END_TEST
+
+START_TEST(generator_losses) {
+    float l[6] = {0.3f, -0.2f, -1.0f, 2.0f, 1.5f, 0.5f}, g[6];
+    for (int k = 0; k < 3; k++) {
+        gn_gen_loss kind = (gn_gen_loss)k;
+        float v = gn_generator_loss(kind, l, 3, g);
+        double want = 0;
+        for (int i = 0; i < 3; i++) {
+            double z = (double)l[2 * i + 1] - l[2 * i], d = 1 / (1 + exp(-z));
+            want += kind == GN_GLOSS_MINIMAX ? log(1 - d) : kind == GN_GLOSS_ML ? -exp(z) : -log(d);
+        }
+        ck_assert_double_eq_tol(v, want / 3, 1e-5);
+        for (int i = 0; i < 6; i++) {
+            float keep = l[i];
+            l[i] = keep + 1e-3f;
+            double lp = gn_generator_loss(kind, l, 3, NULL);
+            l[i] = keep - 1e-3f;
+            double lm = gn_generator_loss(kind, l, 3, NULL);
+            l[i] = keep;
+            ck_assert_double_eq_tol(g[i], (lp - lm) / 2e-3, 2e-3);
+        }
+    }
+    /* non-saturating equals cross-entropy with the label "real" (the notebook's G loss) */
+    float t[6] = {0, 1, 0, 1, 0, 1};
+    ck_assert_double_eq_tol(gn_generator_loss(GN_GLOSS_NONSATURATING, l, 3, NULL),
+                            gn_softmax_cross_entropy(l, t, 3, 2, NULL), 1e-6);
+    ck_assert_int_eq(gn_gen_loss_parse("ml"), GN_GLOSS_ML);
+    ck_assert_int_eq(gn_gen_loss_parse("nope"), -1);
+}
+END_TEST
+
+START_TEST(label_smoothing_targets) {
+    /* with smoothing s the real row's target is (s, 1 - s): the loss at equal logits is log 2 */
+    float l[2] = {0.7f, 0.7f}, t[2] = {0.1f, 0.9f};
+    ck_assert_double_eq_tol(gn_softmax_cross_entropy(l, t, 1, 2, NULL), log(2.0), 1e-6);
+}
+END_TEST
+
+/* One optimizer step on 3 weights against the formula in double. */
+START_TEST(optimizer_steps) {
+    const float g[3] = {0.5f, -2.0f, 1e-3f};
+    for (int k = 0; k < 3; k++) {
+        gn_optim o;
+        ck_assert_int_eq(gn_optim_init(&o, (gn_opt_kind)k, 3, 0.01f, 0.9f, 0.999f, 1e-7f), GN_OK);
+        float w[3] = {1.0f, -1.0f, 0.25f};
+        double m[3] = {0}, v[3] = {0}, wd[3] = {1.0, -1.0, 0.25};
+        for (int t = 1; t <= 3; t++) {
+            gn_optim_step(&o, w, g);
+            for (int i = 0; i < 3; i++) {
+                if (k == GN_OPT_ADAM) {
+                    m[i] = 0.9 * m[i] + 0.1 * g[i];
+                    v[i] = 0.999 * v[i] + 0.001 * (double)g[i] * g[i];
+                    wd[i] -= 0.01 * (m[i] / (1 - pow(0.9, t))) / (sqrt(v[i] / (1 - pow(0.999, t))) + 1e-7);
+                } else if (k == GN_OPT_ADAMAX) {
+                    m[i] = 0.9 * m[i] + 0.1 * g[i];
+                    v[i] = fmax(0.999 * v[i], fabs(g[i]));
+                    wd[i] -= 0.01 / (1 - pow(0.9, t)) * m[i] / (v[i] + 1e-7);
+                } else {
+                    m[i] = 0.9 * m[i] - 0.01 * g[i];
+                    wd[i] += m[i];
+                }
+            }
+        }
+        for (int i = 0; i < 3; i++)
+            ck_assert_msg(fabs(w[i] - wd[i]) < 1e-6, "%s: w[%d] = %.8f, expected %.8f",
+                          gn_opt_name((gn_opt_kind)k), i, w[i], wd[i]);
+        gn_optim_free(&o);
+    }
+    gn_optim o;
+    ck_assert_int_eq(gn_optim_init(&o, GN_OPT_ADAM, 3, -1.0f, 0.9f, 0.999f, 1e-7f), GN_ERR_ARG);
+}
+END_TEST
+
+/* A slab larger than one chunk: every element gets the same update as the first. */
+START_TEST(adam_whole_slab) {
+    size_t n = 100003;
+    float *w = malloc(n * 4), *g = malloc(n * 4);
+    for (size_t i = 0; i < n; i++) w[i] = 1.0f, g[i] = 0.5f;
+    gn_optim o;
+    ck_assert_int_eq(gn_optim_init(&o, GN_OPT_ADAM, n, 1e-3f, 0.9f, 0.999f, 1e-7f), GN_OK);
+    gn_optim_step(&o, w, g);
+    for (size_t i = 0; i < n; i++) ck_assert_msg(w[i] == w[0], "w[%zu] = %f, w[0] = %f", i, w[i], w[0]);
+    ck_assert_double_eq_tol(w[0], 1.0 - 1e-3, 1e-6);
+    gn_optim_free(&o);
+    free(w);
+    free(g);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("loss");
+    TCase *tc = tcase_create("loss");
+    tcase_add_test(tc, softmax_ce_value_and_gradient);
+    tcase_add_test(tc, saturated_discriminator_is_finite);
+    tcase_add_test(tc, generator_losses);
+    tcase_add_test(tc, label_smoothing_targets);
+    tcase_add_test(tc, optimizer_steps);
+    tcase_add_test(tc, adam_whole_slab);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,158 @@
+/* Networks: the seed-mnist summary and parameter counts, shape errors,
+ * thread-count independence of the random layers, and the frozen backward. */
+#include <check.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gannet/gan.h"
+#include "gannet/net.h"
+#include "util.h"
+
+START_TEST(seed_mnist_counts) {
+    gn_net *G, *D;
+    ck_assert_int_eq(gn_preset_build("seed-mnist", 1, &G, &D), GN_OK);
+    ck_assert_uint_eq(gn_net_param_count(D), 9707266);
+    /* G: dense 100*39200+39200, BN 2*39200, conv 3*3*200*100+100, BN 200, conv 3*3*100*50+50, BN 100, conv 50+1 */
+    ck_assert_uint_eq(gn_net_param_count(G), 3959200 + 78400 + 180100 + 200 + 45050 + 100 + 51);
+    gn_shape o = gn_net_output_shape(G);
+    ck_assert(o.h == 28 && o.w == 28 && o.c == 1);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    gn_net_summary(D, f);
+    fclose(f);
+    ck_assert_msg(strstr(buf, "9707266"), "summary lacks the total: %s", buf);
+    ck_assert_msg(strstr(buf, "(7, 7, 512)"), "summary lacks conv2's shape: %s", buf);
+    free(buf);
+    gn_net_free(G);
+    gn_net_free(D);
+    gn_net *dc, *dd;
+    ck_assert_int_eq(gn_preset_build("dcgan", 1, &dc, &dd), GN_OK);
+    gn_net_free(dc);
+    gn_net_free(dd);
+    ck_assert_int_eq(gn_preset_build("nope", 1, &dc, &dd), GN_ERR_ARG);
+}
+END_TEST
+
+START_TEST(shape_errors) {
+    gn_net *n = gn_net_new("x", (gn_shape){4, 4, 1});
+    gn_net_add_conv2d(n, 2, 5, 1, GN_PAD_VALID);
+    ck_assert_int_eq(gn_net_build(n, GN_INIT_GLOROT_UNIFORM, 1), GN_ERR_SHAPE);
+    ck_assert_msg(strstr(gn_last_error(), "too small"), "%s", gn_last_error());
+    gn_net_free(n);
+    n = gn_net_new("y", (gn_shape){2, 2, 3});
+    gn_net_add_reshape(n, (gn_shape){5, 1, 1});
+    ck_assert_int_eq(gn_net_build(n, GN_INIT_GLOROT_UNIFORM, 1), GN_ERR_SHAPE);
+    gn_net_free(n);
+    n = gn_net_new("z", (gn_shape){1, 1, 3});
+    gn_net_add_dense(n, 2);
+    ck_assert_int_eq(gn_net_build(n, GN_INIT_GLOROT_UNIFORM, 1), GN_OK);
+    float x[8] = {0};
+    gn_tensor bad = gn_tensor_f32(x, 2, (gn_shape){1, 1, 4});
+    const gn_tensor *y;
+    ck_assert_int_eq(gn_net_forward(n, &bad, GN_TRAIN, 1, 0, &y), GN_ERR_SHAPE);
+    gn_tensor dy = gn_tensor_f32(x, 2, (gn_shape){1, 1, 2});
+    ck_assert_int_eq(gn_net_backward(n, &dy, 1, NULL), GN_ERR_ARG); /* no forward yet */
+    gn_net_free(n);
+}
+END_TEST
+
+/* Runs dropout, noise and a dense layer with `threads` threads; returns the output. */
+static float *random_layers(int threads, size_t *count) {
+    omp_set_num_threads(threads);
+    gn_net *n = gn_net_new("r", (gn_shape){16, 16, 64});
+    gn_net_add_dropout(n, 0.3f);
+    gn_net_add_gaussian_noise(n, 0.5f);
+    gn_net_add_flatten(n);
+    gn_net_add_dense(n, 10);
+    ck_assert_int_eq(gn_net_build(n, GN_INIT_GLOROT_UNIFORM, 3), GN_OK);
+    size_t nx = 8 * 16 * 16 * 64;
+    float *x = malloc(nx * 4);
+    tu_fill(x, nx, 1, -1, 1);
+    gn_tensor xt = gn_tensor_f32(x, 8, (gn_shape){16, 16, 64});
+    const gn_tensor *y;
+    ck_assert_int_eq(gn_net_forward(n, &xt, GN_TRAIN, 9, 4, &y), GN_OK);
+    *count = gn_tensor_count(y);
+    float *out = malloc(*count * 4);
+    memcpy(out, y->data, *count * 4);
+    free(x);
+    gn_net_free(n);
+    return out;
+}
+
+START_TEST(random_layers_ignore_thread_count) {
+    size_t n1, n2;
+    float *a = random_layers(1, &n1), *b = random_layers(2, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_msg(memcmp(a, b, n1 * 4) == 0, "dropout/noise results depend on the thread count");
+    free(a);
+    free(b);
+    omp_set_num_threads(2);
+}
+END_TEST
+
+START_TEST(dropout_keeps_the_expected_fraction) {
+    gn_net *n = gn_net_new("d", (gn_shape){1, 1, 100000});
+    gn_net_add_dropout(n, 0.25f);
+    ck_assert_int_eq(gn_net_build(n, GN_INIT_GLOROT_UNIFORM, 3), GN_OK);
+    float *x = malloc(100000 * 4);
+    for (int i = 0; i < 100000; i++) x[i] = 1.0f;
+    gn_tensor xt = gn_tensor_f32(x, 1, (gn_shape){1, 1, 100000});
+    const gn_tensor *y;
+    ck_assert_int_eq(gn_net_forward(n, &xt, GN_TRAIN, 1, 0, &y), GN_OK);
+    int kept = 0;
+    for (int i = 0; i < 100000; i++) {
+        float v = ((float *)y->data)[i];
+        ck_assert(v == 0.0f || (v > 1.3333f && v < 1.3334f));
+        kept += v != 0;
+    }
+    ck_assert_msg(kept > 74000 && kept < 76000, "kept %d of 100000 at rate 0.25", kept);
+    ck_assert_int_eq(gn_net_forward(n, &xt, GN_INFER, 1, 0, &y), GN_OK);
+    for (int i = 0; i < 100000; i++) ck_assert(((float *)y->data)[i] == 1.0f);
+    free(x);
+    gn_net_free(n);
+}
+END_TEST
+
+START_TEST(frozen_backward_writes_no_gradients) {
+    gn_net *n = gn_net_new("f", (gn_shape){6, 6, 2});
+    gn_net_add_conv2d(n, 3, 3, 2, GN_PAD_SAME);
+    gn_net_add_relu(n);
+    gn_net_add_flatten(n);
+    gn_net_add_dense(n, 2);
+    ck_assert_int_eq(gn_net_build(n, GN_INIT_GLOROT_UNIFORM, 3), GN_OK);
+    float x[4 * 72], dy[8];
+    tu_fill(x, 4 * 72, 2, -1, 1);
+    tu_fill(dy, 8, 3, -1, 1);
+    size_t np = gn_net_param_count(n);
+    for (size_t i = 0; i < np; i++) gn_net_grads(n)[i] = 123.0f;
+    gn_tensor xt = gn_tensor_f32(x, 4, (gn_shape){6, 6, 2}), dyt = gn_tensor_f32(dy, 4, (gn_shape){1, 1, 2});
+    const gn_tensor *y, *dx;
+    ck_assert_int_eq(gn_net_forward(n, &xt, GN_TRAIN, 1, 0, &y), GN_OK);
+    ck_assert_int_eq(gn_net_backward(n, &dyt, 0, &dx), GN_OK);
+    for (size_t i = 0; i < np; i++) ck_assert(gn_net_grads(n)[i] == 123.0f);
+    int nonzero = 0;
+    for (int i = 0; i < 4 * 72; i++) nonzero += ((float *)dx->data)[i] != 0;
+    ck_assert(nonzero > 0);
+    gn_net_free(n);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("net");
+    TCase *tc = tcase_create("net");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, seed_mnist_counts);
+    tcase_add_test(tc, shape_errors);
+    tcase_add_test(tc, random_layers_ignore_thread_count);
+    tcase_add_test(tc, dropout_keeps_the_expected_fraction);
+    tcase_add_test(tc, frozen_backward_writes_no_gradients);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
