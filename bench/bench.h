@@ -2,8 +2,20 @@
 #ifndef GANNET_BENCH_H
 #define GANNET_BENCH_H
 
+/* Forward, backward-data and backward-weights time of every layer of a
+ * preset, GFLOP/s and percent of the measured fp32 peak. */
 int gn_bench_layers(int argc, char **argv);
+
+/* Times every kernel on every ISA this CPU runs, at the seed-mnist model's
+ * sizes, and prints a table (or JSON with --json): kernel, ISA, size, median
+ * time, GB/s and speed-up over ref. Options: --iters N (timed runs per case,
+ * default 5), --json, --isa NAME and --kernel NAME (run only those), --help.
+ * argv[0] may be the subcommand's name and is skipped unless it is an option.
+ * Returns 0, or 2 on a bad option. */
 int gn_bench_kernels(int argc, char **argv);
+
+/* The whole training iteration, broken down by pass; the last line is
+ * "step: <ms> ms/iter, <samples/s> samples/s". */
 int gn_bench_step(int argc, char **argv);
 
 /* This machine's fp32 FMA peak in GFLOP/s, measured with an FMA loop on

@@ -5,12 +5,18 @@
  *   3. G forward on B fresh noise vectors, D forward, D backward for the input
  *      gradient only (D is frozen), G backward, Adam on G
  * G always normalises with batch statistics while training (the peer does the
- * same); images for looking at come from G in inference mode. */
+ * same); images for looking at come from G in inference mode.
+ *
+ * When D has batch normalisation, step 2 runs the real and the generated
+ * halves as two batches of B (as DCGAN does) and adds their gradients:
+ * statistics over a mixed batch would let D tell the halves apart by
+ * statistics that the G step, which shows D fakes alone, never has. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "gannet/gan.h"
 #include "gannet/rng.h"
+#include "kernels.h"
 #include <omp.h>
 
 static double now(void) { return omp_get_wtime(); }
@@ -39,9 +45,18 @@ gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
         gn_gan_free(gan);
         return gn_fail(GN_ERR_NOMEM, "out of memory for batch %zu", B);
     }
+    for (int i = 0; i < gn_net_layer_count(gan->D); i++)
+        if (gn_net_layer_kind(gan->D, i) == GN_LAYER_BATCHNORM) gan->d_split = 1;
+    if (gan->d_split) {
+        gan->d_acc = gn_alloc(gn_net_param_count(gan->D) * sizeof(float));
+        if (!gan->d_acc) {
+            gn_gan_free(gan);
+            return gn_fail(GN_ERR_NOMEM, "out of memory");
+        }
+    }
     /* Build every primitive now so that no step allocates. */
     s = gn_net_prepare(gan->G, (int)B);
-    if (!s) s = gn_net_prepare(gan->D, (int)(2 * B));
+    if (!s && !gan->d_split) s = gn_net_prepare(gan->D, (int)(2 * B));
     if (!s) s = gn_net_prepare(gan->D, (int)B);
     if (s) {
         gn_gan_free(gan);
@@ -61,6 +76,7 @@ void gn_gan_free(gn_gan *gan) {
     gn_free(gan->images);
     gn_free(gan->targets);
     gn_free(gan->dlogits);
+    gn_free(gan->d_acc);
     free(gan);
 }
 
@@ -76,6 +92,50 @@ static gn_tensor noise_tensor(gn_gan *gan, int n) {
     return gn_tensor_f32(gan->z, n, (gn_shape){1, 1, gan->cfg.zdim});
 }
 
+/* Dropout and noise keys: per step `key`, D in the D step uses 4 key (and
+ * 4 key + 1 for a separate fake half), D in the G step 4 key + 2, G 4 key
+ * and 4 key + 3. */
+
+/* D forward and backward on images [first, first + n) of the 2B batch; the
+ * logits' gradient is scaled by `scale`. Loss and D(x), D(G(z)) go into st. */
+static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, float scale,
+                              uint64_t key, float *loss, float *real_p, float *fake_p) {
+    int B = gan->cfg.batch;
+    size_t img = gn_shape_size(ishape);
+    gn_tensor x = gn_tensor_f32(gan->images + (size_t)first * img, n, ishape);
+    const gn_tensor *probs;
+    gn_status s = gn_net_forward(gan->D, &x, GN_TRAIN, gan->cfg.seed, 4 * key + (first ? 1 : 0), &probs);
+    if (s) return s;
+    const float *logits = gn_net_logits(gan->D, n)->data;
+    *loss = gn_softmax_cross_entropy(logits, gan->targets + 2 * first, n, 2, gan->dlogits);
+    int nreal = first < B ? (B - first < n ? B - first : n) : 0;
+    if (nreal) *real_p = gn_mean_real_prob(logits, nreal);
+    if (n > nreal) *fake_p = gn_mean_real_prob(logits + 2 * nreal, n - nreal);
+    for (int i = 0; i < 2 * n; i++) gan->dlogits[i] *= scale;
+    gn_tensor dl = gn_tensor_f32(gan->dlogits, n, (gn_shape){1, 1, 2});
+    return gn_net_backward(gan->D, &dl, 1, NULL); /* D's input gradient is never needed here */
+}
+
+/* D on the whole [real; fake] batch of 2B. */
+static gn_status d_pass(gn_gan *gan, gn_shape ishape, int first, int n, uint64_t key, gn_step_stats *st) {
+    return d_pass_range(gan, ishape, first, n, 1.0f, key, &st->d_loss, &st->d_real, &st->d_fake);
+}
+
+/* D on the real and the generated halves as two batches; the gradient of
+ * the mean loss over all 2B images is the mean of the two halves'. */
+static gn_status d_pass_split(gn_gan *gan, gn_shape ishape, uint64_t key, gn_step_stats *st) {
+    int B = gan->cfg.batch;
+    size_t np = gn_net_param_count(gan->D);
+    float lr, lf;
+    gn_status s = d_pass_range(gan, ishape, 0, B, 0.5f, key, &lr, &st->d_real, &st->d_fake);
+    if (s) return s;
+    memcpy(gan->d_acc, gn_net_grads(gan->D), np * sizeof(float));
+    if ((s = d_pass_range(gan, ishape, B, B, 0.5f, key, &lf, &st->d_real, &st->d_fake))) return s;
+    gn_kern()->axpy(gn_net_grads(gan->D), gan->d_acc, np, 1.0f);
+    st->d_loss = 0.5f * (lr + lf);
+    return GN_OK;
+}
+
 gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, uint64_t noise_step,
                         uint64_t key, gn_step_stats *st) {
     const gn_gan_config *c = &gan->cfg;
@@ -89,7 +149,7 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
     double t1 = now();
     gn_tensor z = noise_tensor(gan, B);
     const gn_tensor *fake;
-    gn_status s = gn_net_forward(gan->G, &z, GN_TRAIN, c->seed, 2 * key, &fake);
+    gn_status s = gn_net_forward(gan->G, &z, GN_TRAIN, c->seed, 4 * key, &fake);
     if (s) return s;
     memcpy(gan->images + (size_t)B * img, fake->data, (size_t)B * img * sizeof(float));
     double t2 = now();
@@ -100,15 +160,10 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
         gan->targets[2 * i + 1] = real ? 1.0f - smooth : 0.0f;
         gan->targets[2 * i] = real ? smooth : 1.0f;
     }
-    gn_tensor x = gn_tensor_f32(gan->images, 2 * B, ishape);
-    const gn_tensor *probs;
-    if ((s = gn_net_forward(gan->D, &x, GN_TRAIN, c->seed, 2 * key, &probs))) return s;
-    const float *logits = gn_net_logits(gan->D, 2 * B)->data;
-    st->d_loss = gn_softmax_cross_entropy(logits, gan->targets, 2 * B, 2, gan->dlogits);
-    st->d_real = gn_mean_real_prob(logits, B);
-    st->d_fake = gn_mean_real_prob(logits + 2 * B, B);
-    gn_tensor dl = gn_tensor_f32(gan->dlogits, 2 * B, (gn_shape){1, 1, 2});
-    if ((s = gn_net_backward(gan->D, &dl, 1, NULL))) return s;
+    gn_status s2 = gan->d_split ? d_pass_split(gan, ishape, key, st) : d_pass(gan, ishape, 0, 2 * B, key, st);
+    if (s2) return s2;
+    if (!gn_kern()->all_finite(gn_net_grads(gan->D), gn_net_param_count(gan->D)))
+        return gn_fail(GN_ERR_NONFINITE, "a D gradient is not finite");
     double t3 = now();
     gn_optim_step(&gan->od, gn_net_params(gan->D), gn_net_grads(gan->D));
     gn_net_params_changed(gan->D);
@@ -126,16 +181,17 @@ gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_
     double t0 = now();
     gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, noise_step * B * c->zdim);
     gn_tensor z = noise_tensor(gan, B);
-    const gn_tensor *fake, *probs, *dimg, *dz;
-    gn_status s = gn_net_forward(gan->G, &z, GN_TRAIN, c->seed, 2 * key + 1, &fake);
+    const gn_tensor *fake, *probs, *dimg;
+    gn_status s = gn_net_forward(gan->G, &z, GN_TRAIN, c->seed, 4 * key + 3, &fake);
     if (s) return s;
-    if ((s = gn_net_forward(gan->D, fake, GN_TRAIN, c->seed, 2 * key + 1, &probs))) return s;
+    if ((s = gn_net_forward(gan->D, fake, GN_TRAIN, c->seed, 4 * key + 2, &probs))) return s;
     const float *logits = gn_net_logits(gan->D, B)->data;
     st->g_loss = gn_generator_loss(c->g_loss, logits, B, gan->dlogits);
     gn_tensor dl = gn_tensor_f32(gan->dlogits, B, (gn_shape){1, 1, 2});
     if ((s = gn_net_backward(gan->D, &dl, 0, &dimg))) return s; /* D frozen: input gradient only */
     if ((s = gn_net_backward(gan->G, dimg, 1, NULL))) return s;
-    (void)dz;
+    if (!gn_kern()->all_finite(gn_net_grads(gan->G), gn_net_param_count(gan->G)))
+        return gn_fail(GN_ERR_NONFINITE, "a G gradient is not finite");
     double t1 = now();
     gn_optim_step(&gan->og, gn_net_params(gan->G), gn_net_grads(gan->G));
     gn_net_params_changed(gan->G);

@@ -17,7 +17,7 @@ static const char *bin(void) {
 }
 
 static int exists(const char *dir, const char *name) {
-    char p[4096];
+    char p[8400];
     struct stat st;
     snprintf(p, sizeof p, "%s/%s", dir, name);
     return stat(p, &st) == 0 && st.st_size > 0;

@@ -55,6 +55,8 @@ typedef struct gn_gan {
     uint64_t iter;          /* iterations done */
     uint64_t d_pretrained;  /* pre-training D steps done */
     float *z, *images, *targets, *dlogits;
+    int d_split;            /* D has batch norm: real and fake halves run as two batches */
+    float *d_acc;           /* the real half's D gradients while the fake half runs */
 } gn_gan;
 
 gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
