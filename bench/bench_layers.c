@@ -61,8 +61,9 @@ static int bench_net(gn_net *net, int n, int iters, int warmup, double peak, int
             printf("%-2s %2d %-22s %-11s %8.2f %8.2f %8.2f", gn_net_name(net), i, desc, sh, t[0] * 1e3,
                    t[1] * 1e3, t[2] * 1e3);
             if (fl > 0)
-                printf("  %6.0f/%4.0f%% %6.0f/%4.0f%% %6.0f/%4.0f%%", g[0], 100 * g[0] / peak, g[1],
-                       100 * g[1] / peak, g[2], 100 * g[2] / peak);
+                printf("  %6.0f/%4.0f%% %6.0f/%4.0f%% %6.0f/%4.0f%%  %s | %s | %s", g[0], 100 * g[0] / peak,
+                       g[1], 100 * g[1] / peak, g[2], 100 * g[2] / peak, gn_net_layer_impl(net, i, n, 0),
+                       gn_net_layer_impl(net, i, n, 1), gn_net_layer_impl(net, i, n, 2));
             printf("\n");
         }
     }
@@ -106,7 +107,7 @@ int gn_bench_layers(int argc, char **argv) {
         printf("preset %s, %d threads, measured fp32 FMA peak %.0f GFLOP/s; median of %d passes\n",
                gn_preset_names[preset], omp_get_max_threads(), peak, iters);
         printf("%-2s %2s %-22s %-11s %8s %8s %8s  %s\n", "", "#", "layer", "output", "fwd ms", "bwdD ms",
-               "bwdW ms", "GFLOP/s and % of peak: fwd, bwd-data, bwd-weights");
+               "bwdW ms", "GFLOP/s and % of peak: fwd, bwd-data, bwd-weights; oneDNN implementations");
     }
     int rc = bench_net(G, batch, iters, warmup, peak, json, &first);
     if (!rc) rc = bench_net(D, 2 * batch, iters, warmup, peak, json, &first);

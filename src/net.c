@@ -688,6 +688,11 @@ double gn_net_layer_flops(const gn_net *net, int i, int n) {
 
 gn_shape gn_net_layer_output(const gn_net *net, int i) { return net->layers[i].out; }
 
+const char *gn_net_layer_impl(gn_net *net, int i, int n, int which) {
+    gn_plan *P = find_plan(net, n);
+    return P && P->rt[i].op ? gn_dnn_op_impl(P->rt[i].op, which) : "";
+}
+
 void gn_net_layer_desc(const gn_net *net, int i, char *desc, size_t len) {
         const gn_layer *L = &net->layers[i];
         switch (L->kind) {

@@ -123,6 +123,9 @@ void gn_net_set_profile(gn_net *net, double *fwd, double *bwd_data, double *bwd_
 double gn_net_layer_flops(const gn_net *net, int i, int n);
 /* A short description of layer i ("Conv2D 5x5/2 same"). */
 void gn_net_layer_desc(const gn_net *net, int i, char *buf, size_t len);
+/* The oneDNN implementation behind layer i for batch n: which = 0 forward,
+ * 1 backward-data, 2 backward-weights; "" when none (or not built yet). */
+const char *gn_net_layer_impl(gn_net *net, int i, int n, int which);
 /* Output shape of layer i. */
 gn_shape gn_net_layer_output(const gn_net *net, int i);
 
