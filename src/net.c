@@ -23,6 +23,7 @@ typedef struct gn_layer {
     size_t w_off, w_len, b_off, b_len;     /* in the parameter slab */
     size_t s_off;                          /* BN running mean then variance, in the state slab */
     int fused_relu;                        /* a BN that applies the next layer's ReLU */
+    gn_dnn_cache *cache;                   /* weights in oneDNN layouts, for every batch size */
     int skip;                              /* a ReLU applied by the BN before it */
 } gn_layer;
 
@@ -99,6 +100,7 @@ void gn_net_free(gn_net *net) {
     gn_free(net->stats);
     gn_free(net->bn_work);
     gn_free(net->arena);
+    for (int i = 0; i < net->nlayers; i++) gn_dnn_cache_free(net->layers[i].cache);
     free(net->layers);
     free(net);
 }
@@ -414,7 +416,8 @@ static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
                                                           : GN_DNN_DECONV,
                              n, L->in.h, L->in.w, L->in.c, L->out.h, L->out.w, L->out.c,
                              L->k, L->k, L->stride, L->stride, L->pad_t, L->pad_l, L->pad_b, L->pad_r};
-            gn_status st = gn_dnn_op_create(&R->op, &s);
+            if (!L->cache && !(L->cache = gn_dnn_cache_new())) return gn_fail(GN_ERR_NOMEM, "out of memory");
+            gn_status st = gn_dnn_op_create(&R->op, &s, L->cache);
             if (st) return st;
         }
         if (L->kind == GN_LAYER_BATCHNORM) {

@@ -16,7 +16,7 @@ struct gn_dnn_op {
     dnnl_primitive_t prim[3];
     gn_dnn_view w_fwd, w_bwd, dw;
     dnnl_memory_t x, y, b, dx, dy, db;
-    uint64_t ver_fwd, ver_bwd; /* weights version last reordered (+1; 0 = never) */
+    gn_dnn_cache *cache;
 };
 
 void gn_dnn_runtime(char *buf, unsigned long len) { gn_dnn_describe(buf, len); }
@@ -54,12 +54,13 @@ static dnnl_memory_desc_t any_weights(const gn_dnn_op *op) {
     return md;
 }
 
-gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec) {
+gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cache *cache) {
     gn_status s = gn_dnn_init();
     if (s) return s;
     gn_dnn_op *op = calloc(1, sizeof *op);
     if (!op) return gn_fail(GN_ERR_NOMEM, "out of memory creating a oneDNN layer");
     op->s = *spec;
+    op->cache = cache;
     plain_mds(op);
     dnnl_memory_desc_t w_any = any_weights(op);
     dnnl_dims_t strides = {spec->sh, spec->sw}, pl = {spec->pad_t, spec->pad_l},
@@ -86,7 +87,7 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec) {
     if (!s)
         s = gn_dnn_view_init(&op->w_fwd, &op->w_md,
                              dnnl_primitive_desc_query_md(op->pd[0], dnnl_query_weights_md, 0), 0,
-                             "forward weights");
+                             op->cache, "forward weights");
     if (!s) s = make_mem(&op->x, &op->x_md, "x");
     if (!s) s = make_mem(&op->y, &op->y_md, "y");
     if (!s) s = make_mem(&op->b, &op->b_md, "bias");
@@ -113,15 +114,20 @@ void gn_dnn_op_free(gn_dnn_op *op) {
     free(op);
 }
 
+/* The weights as the primitive wants them: reordered only when the cached
+ * copy holds another version. */
+static dnnl_memory_t weights_in(gn_dnn_view *v, const float *w, uint64_t wver) {
+    if (!v->prim) return gn_dnn_view_in(v, w);
+    if (*v->ver != wver + 1) {
+        gn_dnn_view_in(v, w);
+        *v->ver = wver + 1;
+    }
+    return v->prim;
+}
+
 gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const float *b,
                             float *y, uint64_t wver) {
-    dnnl_memory_t wm;
-    if (op->ver_fwd != wver + 1 || !op->w_fwd.prim) {
-        wm = gn_dnn_view_in(&op->w_fwd, w);
-        op->ver_fwd = wver + 1;
-    } else {
-        wm = op->w_fwd.prim;
-    }
+    dnnl_memory_t wm = weights_in(&op->w_fwd, w, wver);
     dnnl_memory_set_data_handle(op->x, (void *)x);
     dnnl_memory_set_data_handle(op->y, y);
     dnnl_memory_set_data_handle(op->b, (void *)b);
@@ -154,7 +160,7 @@ static gn_status build_bwd_data(gn_dnn_op *op) {
     if (!s)
         s = gn_dnn_view_init(&op->w_bwd, &op->w_md,
                              dnnl_primitive_desc_query_md(op->pd[1], dnnl_query_weights_md, 0), 0,
-                             "backward-data weights");
+                             op->cache, "backward-data weights");
     if (!s) s = make_mem(&op->dx, &op->x_md, "dx");
     if (!s && !op->dy) s = make_mem(&op->dy, &op->y_md, "dy");
     return s;
@@ -166,13 +172,7 @@ gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w
         gn_status s = build_bwd_data(op);
         if (s) return s;
     }
-    dnnl_memory_t wm;
-    if (op->ver_bwd != wver + 1 || !op->w_bwd.prim) {
-        wm = gn_dnn_view_in(&op->w_bwd, w);
-        op->ver_bwd = wver + 1;
-    } else {
-        wm = op->w_bwd.prim;
-    }
+    dnnl_memory_t wm = weights_in(&op->w_bwd, w, wver);
     dnnl_memory_set_data_handle(op->dy, (void *)dy);
     dnnl_memory_set_data_handle(op->dx, dx);
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, op->dy}, {DNNL_ARG_WEIGHTS, wm},
@@ -207,7 +207,7 @@ static gn_status build_bwd_weights(gn_dnn_op *op) {
     if (!s)
         s = gn_dnn_view_init(&op->dw, &op->w_md,
                              dnnl_primitive_desc_query_md(op->pd[2], dnnl_query_diff_weights_md, 0), 1,
-                             "weight gradients");
+                             op->cache, "weight gradients");
     if (!s && !op->dy) s = make_mem(&op->dy, &op->y_md, "dy");
     if (!s) s = make_mem(&op->db, &op->b_md, "bias gradient");
     return s;

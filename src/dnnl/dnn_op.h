@@ -24,7 +24,13 @@ typedef struct gn_dnn_spec {
 
 typedef struct gn_dnn_op gn_dnn_op;
 
-gn_status gn_dnn_op_create(gn_dnn_op **op, const gn_dnn_spec *spec);
+/* Weights in primitive layouts, shared by one layer's ops of every batch size. */
+typedef struct gn_dnn_cache gn_dnn_cache;
+gn_dnn_cache *gn_dnn_cache_new(void);
+void gn_dnn_cache_free(gn_dnn_cache *c);
+
+/* The op keeps using `cache`, which must outlive it. */
+gn_status gn_dnn_op_create(gn_dnn_op **op, const gn_dnn_spec *spec, gn_dnn_cache *cache);
 void gn_dnn_op_free(gn_dnn_op *op);
 
 /* y = op(x; w, b). wver: the weights' version; reorders are skipped when unchanged. */

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dnnl/dnnl_util.h"
@@ -53,14 +54,44 @@ gn_status gn_dnn_build(const void *op_desc, const_dnnl_primitive_attr_t attr,
     return s;
 }
 
+/* The cache's buffer for a layout and direction, made on first use. */
+static gn_status cache_get(struct gn_dnn_cache *c, const dnnl_memory_desc_t *md, int is_output,
+                           dnnl_memory_t *mem, uint64_t **ver, const char *what) {
+    for (int i = 0; i < c->n; i++)
+        if (c->e[i].is_output == is_output && dnnl_memory_desc_equal(&c->e[i].md, md)) {
+            *mem = c->e[i].mem;
+            *ver = &c->e[i].ver;
+            return GN_OK;
+        }
+    if (c->n == GN_DNN_CACHE_MAX) return gn_fail(GN_ERR_DNNL, "oneDNN: %s: too many weight layouts", what);
+    gn_status s = gn_dnn_check(dnnl_memory_create(&c->e[c->n].mem, md, engine, DNNL_MEMORY_ALLOCATE), what);
+    if (s) return s;
+    c->e[c->n].md = *md;
+    c->e[c->n].is_output = is_output;
+    c->e[c->n].ver = 0;
+    *mem = c->e[c->n].mem;
+    *ver = &c->e[c->n].ver;
+    c->n++;
+    return GN_OK;
+}
+
+struct gn_dnn_cache *gn_dnn_cache_new(void) { return calloc(1, sizeof(struct gn_dnn_cache)); }
+
+void gn_dnn_cache_free(struct gn_dnn_cache *c) {
+    if (!c) return;
+    for (int i = 0; i < c->n; i++) dnnl_memory_destroy(c->e[i].mem);
+    free(c);
+}
+
 gn_status gn_dnn_view_init(gn_dnn_view *v, const dnnl_memory_desc_t *user_md,
-                           const dnnl_memory_desc_t *prim_md, int is_output, const char *what) {
+                           const dnnl_memory_desc_t *prim_md, int is_output,
+                           struct gn_dnn_cache *cache, const char *what) {
     memset(v, 0, sizeof *v);
     v->is_output = is_output;
     gn_status s = gn_dnn_check(dnnl_memory_create(&v->user, user_md, engine, DNNL_MEMORY_NONE), what);
     if (s) return s;
     if (dnnl_memory_desc_equal(user_md, prim_md)) return GN_OK;
-    s = gn_dnn_check(dnnl_memory_create(&v->prim, prim_md, engine, DNNL_MEMORY_ALLOCATE), what);
+    s = cache_get(cache, prim_md, is_output, &v->prim, &v->ver, what);
     if (s) return s;
     dnnl_primitive_desc_t rpd;
     const dnnl_memory_desc_t *from = is_output ? prim_md : user_md;
@@ -74,7 +105,6 @@ gn_status gn_dnn_view_init(gn_dnn_view *v, const dnnl_memory_desc_t *user_md,
 
 void gn_dnn_view_free(gn_dnn_view *v) {
     if (v->reorder) dnnl_primitive_destroy(v->reorder);
-    if (v->prim) dnnl_memory_destroy(v->prim);
     if (v->user) dnnl_memory_destroy(v->user);
     memset(v, 0, sizeof *v);
 }

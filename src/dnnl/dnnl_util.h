@@ -26,17 +26,34 @@ gn_status gn_dnn_build(const void *op_desc, const_dnnl_primitive_attr_t attr,
                        const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd,
                        dnnl_primitive_t *prim, const char *what);
 
+/* Buffers in primitive layouts, shared by every primitive of one layer
+ * whatever the batch size: one per distinct layout and direction (inputs
+ * and outputs never share), each with the version of the weights it holds. */
+#define GN_DNN_CACHE_MAX 8
+struct gn_dnn_cache {
+    int n;
+    struct {
+        dnnl_memory_desc_t md;
+        int is_output;
+        dnnl_memory_t mem;
+        uint64_t ver; /* version + 1 of the weights reordered into mem; 0: none */
+    } e[GN_DNN_CACHE_MAX];
+};
+
 /* A user buffer in a plain layout, seen by a primitive in its own layout. */
 typedef struct gn_dnn_view {
     dnnl_memory_t user;        /* plain layout; data handle set per call */
-    dnnl_memory_t prim;        /* primitive layout (own storage), or NULL when equal */
+    dnnl_memory_t prim;        /* primitive layout (in the cache), or NULL when equal */
+    uint64_t *ver;             /* the cache entry's version, NULL when equal */
     dnnl_primitive_t reorder;  /* user -> prim for inputs, prim -> user for outputs */
     int is_output;
 } gn_dnn_view;
 
-/* user_md: the caller's layout; prim_md: the primitive's (queried from its pd). */
+/* user_md: the caller's layout; prim_md: the primitive's (queried from its pd);
+ * the buffer in the primitive's layout comes from (or goes into) cache. */
 gn_status gn_dnn_view_init(gn_dnn_view *v, const dnnl_memory_desc_t *user_md,
-                           const dnnl_memory_desc_t *prim_md, int is_output, const char *what);
+                           const dnnl_memory_desc_t *prim_md, int is_output,
+                           struct gn_dnn_cache *cache, const char *what);
 void gn_dnn_view_free(gn_dnn_view *v);
 /* For an input: points the view at ptr and reorders into the primitive's
  * layout when needed; returns the memory to pass to the primitive. */
