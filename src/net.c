@@ -24,7 +24,10 @@ typedef struct gn_layer {
     size_t s_off;                          /* BN running mean then variance, in the state slab */
     int fused_relu;                        /* a BN that applies the next layer's ReLU */
     gn_dnn_cache *cache;                   /* weights in oneDNN layouts, for every batch size */
-    int skip;                              /* a ReLU applied by the BN before it */
+    int skip;                              /* 1: a ReLU applied by the BN before it;
+                                              2: a LeakyReLU after a ReLU (the identity) */
+    int post_relu;                         /* a dense/conv whose forward applies the next ReLU */
+    int relu_in_op;                        /* a ReLU whose forward the layer before applies */
 } gn_layer;
 
 /* Where layer i's buffers live in the arena for one batch size (byte offsets). */
@@ -308,6 +311,21 @@ gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed) {
                 net->layers[i + 1].skip = 1;
             }
             break;
+        case GN_LAYER_RELU: {
+            /* The forward of a ReLU right after a oneDNN layer runs inside it
+             * (a post-op); its backward still runs here. */
+            gn_layer *P = i > 0 ? &net->layers[i - 1] : NULL;
+            if (P && !L->skip &&
+                (P->kind == GN_LAYER_DENSE || P->kind == GN_LAYER_CONV2D || P->kind == GN_LAYER_DECONV2D)) {
+                P->post_relu = 1;
+                L->relu_in_op = 1;
+            }
+            break;
+        }
+        case GN_LAYER_LEAKY_RELU:
+            /* leaky(relu(x)) = relu(x), and the composed backward is ReLU's. */
+            if (i > 0 && net->layers[i - 1].kind == GN_LAYER_RELU) L->skip = 2;
+            break;
         default: break;
         }
         L->w_off = np;
@@ -415,7 +433,8 @@ static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
                              : L->kind == GN_LAYER_CONV2D ? GN_DNN_CONV
                                                           : GN_DNN_DECONV,
                              n, L->in.h, L->in.w, L->in.c, L->out.h, L->out.w, L->out.c,
-                             L->k, L->k, L->stride, L->stride, L->pad_t, L->pad_l, L->pad_b, L->pad_r};
+                             L->k, L->k, L->stride, L->stride, L->pad_t, L->pad_l, L->pad_b, L->pad_r,
+                             L->post_relu};
             if (!L->cache && !(L->cache = gn_dnn_cache_new())) return gn_fail(GN_ERR_NOMEM, "out of memory");
             gn_status st = gn_dnn_op_create(&R->op, &s, L->cache);
             if (st) return st;
@@ -526,9 +545,11 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
             break;
         }
         case GN_LAYER_RELU:
-            if (!L->skip) gn_activation_forward(GN_ACT_RELU, y, x, count, 0);
+            if (!L->skip && !L->relu_in_op) gn_activation_forward(GN_ACT_RELU, y, x, count, 0);
             break;
-        case GN_LAYER_LEAKY_RELU: gn_activation_forward(GN_ACT_LEAKY_RELU, y, x, count, L->alpha); break;
+        case GN_LAYER_LEAKY_RELU:
+            if (!L->skip) gn_activation_forward(GN_ACT_LEAKY_RELU, y, x, count, L->alpha);
+            break;
         case GN_LAYER_SIGMOID: gn_activation_forward(GN_ACT_SIGMOID, y, x, count, 0); break;
         case GN_LAYER_TANH: gn_activation_forward(GN_ACT_TANH, y, x, count, 0); break;
         case GN_LAYER_SOFTMAX: gn_softmax_forward(y, x, rows, C); break;
@@ -630,7 +651,9 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
         case GN_LAYER_RELU:
             if (!L->skip) gn_activation_backward(GN_ACT_RELU, g, g, y, count, 0);
             break;
-        case GN_LAYER_LEAKY_RELU: gn_activation_backward(GN_ACT_LEAKY_RELU, g, g, y, count, L->alpha); break;
+        case GN_LAYER_LEAKY_RELU:
+            if (!L->skip) gn_activation_backward(GN_ACT_LEAKY_RELU, g, g, y, count, L->alpha);
+            break;
         case GN_LAYER_SIGMOID: gn_activation_backward(GN_ACT_SIGMOID, g, g, y, count, 0); break;
         case GN_LAYER_TANH: gn_activation_backward(GN_ACT_TANH, g, g, y, count, 0); break;
         case GN_LAYER_SOFTMAX:
@@ -705,12 +728,17 @@ void gn_net_layer_desc(const gn_net *net, int i, char *desc, size_t len) {
             snprintf(desc, len, "%s %dx%d/%d %s", gn_layer_kind_name(L->kind), L->k, L->k,
                      L->stride, L->pad == GN_PAD_SAME ? "same" : "valid");
             break;
-        case GN_LAYER_LEAKY_RELU: snprintf(desc, len, "LeakyReLU %.2g", L->alpha); break;
+        case GN_LAYER_LEAKY_RELU:
+            snprintf(desc, len, "LeakyReLU %.2g%s", L->alpha, L->skip ? " (= id)" : "");
+            break;
         case GN_LAYER_DROPOUT: snprintf(desc, len, "Dropout %.2g", L->rate); break;
         case GN_LAYER_GAUSSIAN_NOISE: snprintf(desc, len, "GaussianNoise %.2g", L->rate); break;
         case GN_LAYER_UPSAMPLE: snprintf(desc, len, "UpSampling2D x%d", L->factor); break;
         case GN_LAYER_MAXPOOL: snprintf(desc, len, "MaxPooling2D %d/%d", L->k, L->stride); break;
-        default: snprintf(desc, len, "%s%s", gn_layer_kind_name(L->kind), L->skip ? " (in BN)" : ""); break;
+        case GN_LAYER_RELU:
+            snprintf(desc, len, "ReLU%s", L->skip ? " (in BN)" : L->relu_in_op ? " (fwd in op)" : "");
+            break;
+        default: snprintf(desc, len, "%s", gn_layer_kind_name(L->kind)); break;
         }
 }
 

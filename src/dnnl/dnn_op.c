@@ -47,8 +47,11 @@ static void plain_mds(gn_dnn_op *op) {
     op->b_md = gn_dnn_md(1, bd, dnnl_x);
 }
 
-/* The weights descriptor with format "any", for the primitive to choose. */
+/* The weights descriptor with format "any", for the primitive to choose;
+ * dense layers keep the plain layout (GANNET_DENSE_ANY=1 lets oneDNN choose). */
 static dnnl_memory_desc_t any_weights(const gn_dnn_op *op) {
+    const char *e = getenv("GANNET_DENSE_ANY");
+    if (op->s.kind == GN_DNN_DENSE && !(e && *e == '1')) return op->w_md;
     dnnl_memory_desc_t md;
     dnnl_memory_desc_init_by_tag(&md, op->w_md.ndims, op->w_md.dims, dnnl_f32, dnnl_format_tag_any);
     return md;
@@ -83,7 +86,17 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
         break;
     }
     s = gn_dnn_check(st, "forward descriptor");
-    if (!s) s = gn_dnn_build(&op->fwd_desc, NULL, NULL, &op->pd[0], &op->prim[0], "forward primitive");
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    if (!s && spec->post_relu) {
+        s = gn_dnn_check(dnnl_post_ops_create(&po), "post-ops");
+        if (!s) s = gn_dnn_check(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), "post-ops");
+        if (!s) s = gn_dnn_check(dnnl_primitive_attr_create(&attr), "attributes");
+        if (!s) s = gn_dnn_check(dnnl_primitive_attr_set_post_ops(attr, po), "attributes");
+    }
+    if (!s) s = gn_dnn_build(&op->fwd_desc, attr, NULL, &op->pd[0], &op->prim[0], "forward primitive");
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (po) dnnl_post_ops_destroy(po);
     if (!s)
         s = gn_dnn_view_init(&op->w_fwd, &op->w_md,
                              dnnl_primitive_desc_query_md(op->pd[0], dnnl_query_weights_md, 0), 0,

@@ -20,6 +20,7 @@ typedef struct gn_dnn_spec {
     int oh, ow, oc;           /* output per sample */
     int kh, kw, sh, sw;       /* kernel and strides (conv, deconv) */
     int pad_t, pad_l, pad_b, pad_r;
+    int post_relu;            /* forward applies max(0, .) to its output */
 } gn_dnn_spec;
 
 typedef struct gn_dnn_op gn_dnn_op;
