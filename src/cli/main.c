@@ -17,6 +17,8 @@ static const command commands[] = {
     {"sample", gn_cmd_sample, "draw images from a checkpoint into a PNG grid or an IDX file"},
     {"info", gn_cmd_info, "show the version, CPU features, kernels, oneDNN and threads; or a preset's layers"},
     {"bench", gn_cmd_bench, "measure layers, kernels or the whole training step"},
+    {"eval", gn_cmd_eval, "score generated images: Inception Score, Frechet distance, class coverage"},
+    {"classifier", gn_cmd_classifier, "train or test the MNIST classifier behind gannet eval"},
     {NULL, NULL, NULL},
 };
 

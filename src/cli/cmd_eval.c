@@ -1,0 +1,236 @@
+/* gannet eval: scores generated digits with the MNIST classifier (Inception
+ * Score, Frechet distance of classifier features to the held-out digits,
+ * class coverage, confidence) next to the same figures for real digits. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "gannet/checkpoint.h"
+#include "gannet/eval.h"
+#include "gannet/rng.h"
+
+#define IMG ((size_t)GN_CLS_SIDE * GN_CLS_SIDE)
+
+/* Reads the first n images of a u8 IDX file into x (n, 28, 28, 1) in [0, 1];
+ * n_set: --n was given (then the file must hold n images). */
+static int samples_from_idx(const char *path, int *n, int n_set, float **x) {
+    gn_dataset ds;
+    if (gn_dataset_load(path, NULL, &ds)) return gn_cli_fail("eval");
+    if (ds.h != GN_CLS_SIDE || ds.w != GN_CLS_SIDE || ds.c != 1) {
+        fprintf(stderr, "gannet eval: %s: images are %dx%dx%d, the classifier takes 28x28x1\n", path,
+                ds.h, ds.w, ds.c);
+        gn_dataset_free(&ds);
+        return 1;
+    }
+    if ((size_t)*n > ds.n) {
+        if (n_set) {
+            fprintf(stderr, "gannet eval: --n %d: %s holds only %zu images\n", *n, path, ds.n);
+            gn_dataset_free(&ds);
+            return 2;
+        }
+        *n = (int)ds.n;
+    }
+    *x = malloc((size_t)*n * IMG * sizeof(float));
+    if (!*x) {
+        gn_dataset_free(&ds);
+        fprintf(stderr, "gannet eval: out of memory for %d images\n", *n);
+        return 1;
+    }
+    gn_dataset_slice(&ds, *x, NULL, 0, (size_t)*n, GN_RANGE_01);
+    gn_dataset_free(&ds);
+    return 0;
+}
+
+/* Generates n images from a checkpoint's G (inference mode) into x in [0, 1],
+ * with the noise of `gannet sample --seed seed` and its rounding to bytes, so
+ * that both routes score the same images. Writes a description to what. */
+static int samples_from_checkpoint(const char *checkpoint, int n, uint64_t seed, float **x,
+                                   char *what, size_t whatlen) {
+    char path[4200];
+    size_t cl = strlen(checkpoint);
+    if (cl > 4 && !strcmp(checkpoint + cl - 4, ".gnt"))
+        snprintf(path, sizeof path, "%s", checkpoint);
+    else
+        snprintf(path, sizeof path, "%s/checkpoint.gnt", checkpoint);
+    gn_gan_config cfg;
+    if (gn_checkpoint_read_config(path, &cfg)) return gn_cli_fail("eval");
+    cfg.seed = seed;
+    gn_gan *gan;
+    if (gn_gan_create(&gan, &cfg)) return gn_cli_fail("eval");
+    if (gn_checkpoint_load(path, gan, NULL, 0, NULL)) {
+        gn_gan_free(gan);
+        return gn_cli_fail("eval");
+    }
+    gn_shape o = gn_net_output_shape(gan->G);
+    if (o.h != GN_CLS_SIDE || o.w != GN_CLS_SIDE || o.c != 1) {
+        fprintf(stderr, "gannet eval: %s: the generator makes %dx%dx%d images, the classifier takes 28x28x1\n",
+                path, o.h, o.w, o.c);
+        gn_gan_free(gan);
+        return 1;
+    }
+    snprintf(what, whatlen, "%s (preset %s, iteration %llu, noise seed %llu)", path, cfg.preset,
+             (unsigned long long)gan->iter, (unsigned long long)seed);
+    const int chunk = 256; /* as gannet sample, so the batches and results match */
+    float *z = malloc((size_t)chunk * cfg.zdim * sizeof(float));
+    *x = malloc((size_t)n * IMG * sizeof(float));
+    int rc = 0;
+    if (!z || !*x) {
+        fprintf(stderr, "gannet eval: out of memory for %d images\n", n);
+        rc = 1;
+    }
+    for (int done = 0; !rc && done < n; done += chunk) {
+        int m = n - done < chunk ? n - done : chunk;
+        gn_gan_noise(gan, z, m, GN_STREAM_SAMPLE, (uint64_t)done * cfg.zdim);
+        if (gn_gan_generate(gan, z, m, *x + (size_t)done * IMG)) rc = gn_cli_fail("eval");
+    }
+    float lo = cfg.range == GN_RANGE_PM1 ? -1.0f : 0.0f;
+    for (size_t i = 0; !rc && i < (size_t)n * IMG; i++) {
+        float v = ((*x)[i] - lo) / (1.0f - lo) * 255.0f;
+        long b = v < 0 ? 0 : v > 255 ? 255 : lrintf(v);
+        if (isnan(v)) b = 0;
+        (*x)[i] = (float)b / 255.0f;
+    }
+    free(z);
+    gn_gan_free(gan);
+    if (rc) {
+        free(*x);
+        *x = NULL;
+    }
+    return rc;
+}
+
+/* Prints the two columns of figures and the notes on how they were made. */
+static void print_report(const gn_eval_scores *s, const gn_eval_scores *r, int n) {
+    printf("\n%-34s %10s %10s\n", "", "samples", "real");
+    printf("%-34s %10.3f %10.3f\n", "inception score (ceiling 10)", s->inception, r->inception);
+    char fdname[64];
+    snprintf(fdname, sizeof fdname, "frechet distance (N = %zu)", s->n_fd);
+    printf("%-34s %10.3f %10.3f\n", fdname, s->frechet, r->frechet);
+    printf("%-34s %10.4f %10.4f\n", "class KL to uniform (0 = even)", s->class_kl, r->class_kl);
+    printf("%-34s %10.4f %10.4f\n", "mean confidence", s->confidence, r->confidence);
+    printf("predicted digits (%%)\n");
+    for (int k = 0; k < GN_CLS_CLASSES; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "  %d", k);
+        printf("%-34s %10.2f %10.2f\n", name, 100 * s->hist[k], 100 * r->hist[k]);
+    }
+    printf("\nreal: what a perfect generator would score at N = %d (real digits against the\n"
+           "held-out ones); the samples' figures approach it as the generator improves.\n", n);
+    if ((size_t)n > s->n_fd)
+        printf("note: the held-out split holds %d real digits, so the Frechet distance compares the\n"
+               "first %zu images of each side with them; the other figures use all %d.\n",
+               GN_CLS_HELDOUT, s->n_fd, n);
+}
+
+/* gannet eval: loads the classifier and the digits, scores samples and real digits, prints both. */
+int gn_cmd_eval(int argc, char **argv) {
+    const char *samples = NULL, *checkpoint = NULL, *cls_path = NULL;
+    int n = 10000;
+    uint64_t seed = 1;
+    gn_option opts[] = {
+        {"samples", GN_OPT_STR, &samples, "u8 IDX file of N x 28 x 28 images (as gannet sample --out x.idx writes)", 0, 0, NULL, 0},
+        {"checkpoint", GN_OPT_STR, &checkpoint, "checkpoint file or run folder: generate the images (inference mode)", 0, 0, NULL, 0},
+        {"n", GN_OPT_INT, &n, "number of images (from --samples: at most the file's)", 2, 1000000, NULL, 0},
+        {"seed", GN_OPT_U64, &seed, "noise seed for --checkpoint (as gannet sample --seed)", 0, 9e15, NULL, 0},
+        {"classifier", GN_OPT_STR, &cls_path, "classifier file (default: the shipped data/" GN_CLS_FILE ")", 0, 0, NULL, 0},
+        {0},
+    };
+    char err[512];
+    int r = gn_args_parse("eval", opts, argc, argv, err, sizeof err);
+    if (r == 1) {
+        gn_args_usage("eval", "Scores generated digits with the MNIST classifier: Inception Score,\n"
+                              "Frechet distance to held-out digits, class coverage, confidence; and\n"
+                              "the same figures for real digits (the floor a perfect generator reaches).",
+                      opts);
+        return 0;
+    }
+    if (r) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    if (!samples == !checkpoint) {
+        fprintf(stderr, "gannet eval: give one of --samples and --checkpoint\n");
+        return 2;
+    }
+    char def[4200];
+    gn_default_classifier_path(def, sizeof def);
+    if (!cls_path) cls_path = def;
+
+    gn_classifier *c;
+    if (gn_classifier_load(&c, cls_path)) return gn_cli_fail("eval");
+    gn_dataset ds = {0};
+    char ip[4096], lp[4096];
+    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
+    int rc = 0;
+    if (gn_dataset_load(ip, lp, &ds)) rc = gn_cli_fail("eval");
+    if (!rc && ds.n < GN_CLS_HELDOUT_START + GN_CLS_HELDOUT) {
+        fprintf(stderr, "gannet eval: %s holds %zu digits; the held-out split needs %d\n", ip, ds.n,
+                GN_CLS_HELDOUT_START + GN_CLS_HELDOUT);
+        rc = 1;
+    }
+
+    /* the images to score */
+    float *x = NULL, *real = NULL, *ref = NULL, *held = NULL;
+    char what[4400];
+    if (!rc && samples) {
+        int n_set = opts[2].set;
+        rc = samples_from_idx(samples, &n, n_set, &x);
+        snprintf(what, sizeof what, "%s", samples);
+    } else if (!rc) {
+        rc = samples_from_checkpoint(checkpoint, n, seed, &x, what, sizeof what);
+    }
+
+    /* held-out features: (2000, 128), the reference of every Frechet distance */
+    if (!rc) {
+        held = malloc((size_t)GN_CLS_HELDOUT * IMG * sizeof(float));
+        ref = malloc((size_t)GN_CLS_HELDOUT * GN_CLS_FEATURES * sizeof(float));
+        real = malloc((size_t)n * IMG * sizeof(float));
+        if (!held || !ref || !real) {
+            fprintf(stderr, "gannet eval: out of memory\n");
+            rc = 1;
+        }
+    }
+    if (!rc) {
+        gn_dataset_slice(&ds, held, NULL, GN_CLS_HELDOUT_START, GN_CLS_HELDOUT, GN_RANGE_01);
+        if (gn_classifier_run(c, held, GN_CLS_HELDOUT, NULL, ref)) rc = gn_cli_fail("eval");
+    }
+    /* real digits of the training split: its first n; past its 8000, all of
+     * them and the rest drawn from them with replacement */
+    char real_what[160];
+    if (!rc) {
+        gn_dataset train = ds;
+        train.n = GN_CLS_HELDOUT_START;
+        size_t first = n < GN_CLS_HELDOUT_START ? (size_t)n : GN_CLS_HELDOUT_START;
+        gn_dataset_slice(&train, real, NULL, 0, first, GN_RANGE_01);
+        if ((size_t)n > first) {
+            gn_dataset_sample(&train, real + first * IMG, NULL, (size_t)n - first, 0, 0, GN_RANGE_01);
+            snprintf(real_what, sizeof real_what,
+                     "the training split's %d digits and %zu more drawn from them with replacement",
+                     GN_CLS_HELDOUT_START, (size_t)n - first);
+        } else {
+            snprintf(real_what, sizeof real_what, "the first %d digits of the training split", n);
+        }
+    }
+    gn_eval_scores s, rs;
+    if (!rc && (gn_eval_images(c, x, (size_t)n, ref, GN_CLS_HELDOUT, &s) ||
+                gn_eval_images(c, real, (size_t)n, ref, GN_CLS_HELDOUT, &rs)))
+        rc = gn_cli_fail("eval");
+    if (!rc) {
+        printf("classifier  %s (held-out accuracy %.2f%%)\n", cls_path, 100 * c->heldout_acc);
+        printf("samples     %d images from %s\n", n, what);
+        printf("real        %s\n", real_what);
+        printf("reference   the %d held-out digits (items %d..%d of the bundled set)\n", GN_CLS_HELDOUT,
+               GN_CLS_HELDOUT_START, GN_CLS_HELDOUT_START + GN_CLS_HELDOUT - 1);
+        print_report(&s, &rs, n);
+    }
+    free(x);
+    free(real);
+    free(ref);
+    free(held);
+    gn_dataset_free(&ds);
+    gn_classifier_free(c);
+    return rc;
+}
