@@ -73,7 +73,7 @@ static const bench_case k_cases[] = {
 typedef struct bench_bufs {
     float *a, *b, *c, *d;
     uint8_t *mask;
-    float *ch[5]; /* per-channel vectors */
+    float *ch[6]; /* per-channel vectors; ch[5] is the batch-norm centre */
 } bench_bufs;
 
 // seconds on a monotonic clock
@@ -126,16 +126,17 @@ static void run_case(const gn_kernels *k, const bench_case *c, bench_bufs *b) {
     case K_SUMSQ:
         memset(b->ch[0], 0, C * sizeof(float));
         memset(b->ch[1], 0, C * sizeof(float));
-        k->channel_sum_sumsq(b->ch[0], b->ch[1], b->a, n, C);
+        k->channel_sum_sumsq(b->ch[0], b->ch[1], b->a, b->ch[5], n, C);
         break;
     case K_AFFINE: k->channel_affine(b->b, b->a, n, C, b->ch[2], b->ch[3], 1); break;
     case K_BN_SUMS:
         memset(b->ch[0], 0, C * sizeof(float));
         memset(b->ch[1], 0, C * sizeof(float));
-        k->bn_backward_sums(b->ch[0], b->ch[1], b->a, b->b, b->c, n, C, 1);
+        k->bn_backward_sums(b->ch[0], b->ch[1], b->a, b->b, b->c, b->ch[5], n, C, 1);
         break;
     case K_BN_APPLY:
-        k->bn_backward_apply(b->d, b->a, b->b, b->c, n, C, b->ch[2], b->ch[3], b->ch[4], 1);
+        k->bn_backward_apply(b->d, b->a, b->b, b->c, b->ch[5], n, C, b->ch[2], b->ch[3], b->ch[4],
+                             1);
         break;
     case K_UP_F: {
         size_t in = c->H * c->W * C, out = in * c->f * c->f;
@@ -238,8 +239,12 @@ int gn_bench_kernels(int argc, char **argv) {
     b.c = malloc(maxcd * sizeof(float));
     b.d = malloc(maxcd * sizeof(float));
     b.mask = malloc(maxcd);
-    for (int i = 0; i < 5; i++) b.ch[i] = malloc(maxc * sizeof(float));
-    if (!b.a || !b.b || !b.c || !b.d || !b.mask || !b.ch[4]) {
+    int ch_ok = 1;
+    for (int i = 0; i < 6; i++) {
+        b.ch[i] = malloc(maxc * sizeof(float));
+        if (!b.ch[i]) ch_ok = 0;
+    }
+    if (!b.a || !b.b || !b.c || !b.d || !b.mask || !ch_ok) {
         fprintf(stderr, "bench: out of memory\n");
         return 1;
     }
@@ -248,7 +253,7 @@ int gn_bench_kernels(int argc, char **argv) {
     fill(b.c, maxn, 3, 0.0f, 1e-2f);
     fill(b.d, maxn, 4, -1.0f, 1.0f);
     memset(b.mask, 1, maxn);
-    for (int i = 0; i < 5; i++) fill(b.ch[i], maxc, 10 + (uint64_t)i, 0.5f, 1.5f);
+    for (int i = 0; i < 6; i++) fill(b.ch[i], maxc, 10 + (uint64_t)i, 0.5f, 1.5f);
 
     if (json) printf("[\n");
     else printf("%-20s %-7s %-22s %11s %9s %9s\n", "kernel", "isa", "size", "median ms", "GB/s",
@@ -284,6 +289,6 @@ int gn_bench_kernels(int argc, char **argv) {
     if (json) printf("\n]\n");
 
     free(b.a); free(b.b); free(b.c); free(b.d); free(b.mask);
-    for (int i = 0; i < 5; i++) free(b.ch[i]);
+    for (int i = 0; i < 6; i++) free(b.ch[i]);
     return 0;
 }

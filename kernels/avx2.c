@@ -218,8 +218,20 @@ static void dropout_backward(float *dx, const float *dy, const uint8_t *mask, si
     for (; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
 }
 
-// per-channel sum and sum of squares; each channel adds its rows in order
-static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t rows, size_t C) {
+// the centre of channels c .. c + 7 on the lanes of k, +0 where centre is NULL
+// (x - 0 has the bits of x, so a NULL centre changes nothing)
+static inline __m256 centre8(const float *centre, size_t c, __m256i k) {
+    return centre ? _mm256_maskload_ps(centre + c, k) : _mm256_setzero_ps();
+}
+
+// the centre of channels c .. c + 7, +0 where centre is NULL
+static inline __m256 centre8u(const float *centre, size_t c) {
+    return centre ? _mm256_loadu_ps(centre + c) : _mm256_setzero_ps();
+}
+
+// per-channel sum and sum of squares of d = x - centre; each channel adds its rows in order
+static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, const float *centre,
+                              size_t rows, size_t C) {
     size_t rb = block_rows(C);
     for (size_t r0 = 0; r0 < rows; r0 += rb) {
         size_t r1 = rows - r0 < rb ? rows : r0 + rb;
@@ -230,10 +242,14 @@ static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t r
             __m256 q0 = _mm256_loadu_ps(sumsq + c), q1 = _mm256_loadu_ps(sumsq + c + W);
             __m256 q2 = _mm256_loadu_ps(sumsq + c + 2 * W);
             __m256 q3 = _mm256_loadu_ps(sumsq + c + 3 * W);
+            __m256 m0 = centre8u(centre, c), m1 = centre8u(centre, c + W);
+            __m256 m2 = centre8u(centre, c + 2 * W), m3 = centre8u(centre, c + 3 * W);
             for (size_t r = r0; r < r1; r++) {
                 const float *xr = x + r * C + c;
-                __m256 v0 = _mm256_loadu_ps(xr), v1 = _mm256_loadu_ps(xr + W);
-                __m256 v2 = _mm256_loadu_ps(xr + 2 * W), v3 = _mm256_loadu_ps(xr + 3 * W);
+                __m256 v0 = _mm256_sub_ps(_mm256_loadu_ps(xr), m0);
+                __m256 v1 = _mm256_sub_ps(_mm256_loadu_ps(xr + W), m1);
+                __m256 v2 = _mm256_sub_ps(_mm256_loadu_ps(xr + 2 * W), m2);
+                __m256 v3 = _mm256_sub_ps(_mm256_loadu_ps(xr + 3 * W), m3);
                 s0 = _mm256_add_ps(s0, v0); q0 = _mm256_fmadd_ps(v0, v0, q0);
                 s1 = _mm256_add_ps(s1, v1); q1 = _mm256_fmadd_ps(v1, v1, q1);
                 s2 = _mm256_add_ps(s2, v2); q2 = _mm256_fmadd_ps(v2, v2, q2);
@@ -247,8 +263,9 @@ static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t r
         for (; c < C; c += W) {
             __m256i k = lanes(c, C);
             __m256 s = _mm256_maskload_ps(sum + c, k), q = _mm256_maskload_ps(sumsq + c, k);
+            __m256 m = centre8(centre, c, k);
             for (size_t r = r0; r < r1; r++) {
-                __m256 v = _mm256_maskload_ps(x + r * C + c, k);
+                __m256 v = _mm256_sub_ps(_mm256_maskload_ps(x + r * C + c, k), m);
                 s = _mm256_add_ps(s, v);
                 q = _mm256_fmadd_ps(v, v, q);
             }
@@ -283,9 +300,10 @@ static inline __m256 bn_g8(__m256 d, const float *y, size_t o, __m256i k, int re
     return _mm256_andnot_ps(le, d);
 }
 
-// sum_g[c] += g, sum_gx[c] += g * x; each channel adds its rows in order
+// sum_g[c] += g, sum_gx[c] += g * (x - centre); each channel adds its rows in order
 static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const float *y,
-                             const float *x, size_t rows, size_t C, int relu) {
+                             const float *x, const float *centre, size_t rows, size_t C,
+                             int relu) {
     __m256i all = _mm256_set1_epi32(-1);
     size_t rb = block_rows(C);
     for (size_t r0 = 0; r0 < rows; r0 += rb) {
@@ -294,13 +312,15 @@ static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const
         for (; c + 2 * W <= C; c += 2 * W) {
             __m256 s0 = _mm256_loadu_ps(sum_g + c), s1 = _mm256_loadu_ps(sum_g + c + W);
             __m256 q0 = _mm256_loadu_ps(sum_gx + c), q1 = _mm256_loadu_ps(sum_gx + c + W);
+            __m256 m0 = centre8u(centre, c), m1 = centre8u(centre, c + W);
             for (size_t r = r0; r < r1; r++) {
                 size_t o = r * C + c;
                 __m256 g0 = bn_g8(_mm256_loadu_ps(dy + o), y, o, all, relu);
                 __m256 g1 = bn_g8(_mm256_loadu_ps(dy + o + W), y, o + W, all, relu);
-                s0 = _mm256_add_ps(s0, g0); q0 = _mm256_fmadd_ps(g0, _mm256_loadu_ps(x + o), q0);
-                s1 = _mm256_add_ps(s1, g1);
-                q1 = _mm256_fmadd_ps(g1, _mm256_loadu_ps(x + o + W), q1);
+                __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + o), m0);
+                __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + o + W), m1);
+                s0 = _mm256_add_ps(s0, g0); q0 = _mm256_fmadd_ps(g0, d0, q0);
+                s1 = _mm256_add_ps(s1, g1); q1 = _mm256_fmadd_ps(g1, d1, q1);
             }
             _mm256_storeu_ps(sum_g + c, s0); _mm256_storeu_ps(sum_g + c + W, s1);
             _mm256_storeu_ps(sum_gx + c, q0); _mm256_storeu_ps(sum_gx + c + W, q1);
@@ -308,11 +328,12 @@ static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const
         for (; c < C; c += W) {
             __m256i k = lanes(c, C);
             __m256 s = _mm256_maskload_ps(sum_g + c, k), q = _mm256_maskload_ps(sum_gx + c, k);
+            __m256 m = centre8(centre, c, k);
             for (size_t r = r0; r < r1; r++) {
                 size_t o = r * C + c;
                 __m256 g = bn_g8(_mm256_maskload_ps(dy + o, k), y, o, k, relu);
                 s = _mm256_add_ps(s, g);
-                q = _mm256_fmadd_ps(g, _mm256_maskload_ps(x + o, k), q);
+                q = _mm256_fmadd_ps(g, _mm256_sub_ps(_mm256_maskload_ps(x + o, k), m), q);
             }
             _mm256_maskstore_ps(sum_g + c, k, s);
             _mm256_maskstore_ps(sum_gx + c, k, q);
@@ -320,22 +341,22 @@ static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const
     }
 }
 
-// dx = a[c] * g + b[c] * x + k[c]
+// dx = a[c] * g + b[c] * (x - centre[c]) + k[c]
 static void bn_backward_apply(float *dx, const float *dy, const float *y, const float *x,
-                              size_t rows, size_t C, const float *a, const float *b,
-                              const float *k, int relu) {
+                              const float *centre, size_t rows, size_t C, const float *a,
+                              const float *b, const float *k, int relu) {
     __m256i all = _mm256_set1_epi32(-1);
     for (size_t r = 0; r < rows; r++) {
         size_t o = r * C, c = 0;
         for (; c + W <= C; c += W) {
             __m256 g = bn_g8(_mm256_loadu_ps(dy + o + c), y, o + c, all, relu);
-            __m256 t = _mm256_fmadd_ps(_mm256_loadu_ps(b + c), _mm256_loadu_ps(x + o + c),
-                                       _mm256_loadu_ps(k + c));
+            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + o + c), centre8u(centre, c));
+            __m256 t = _mm256_fmadd_ps(_mm256_loadu_ps(b + c), d, _mm256_loadu_ps(k + c));
             _mm256_storeu_ps(dx + o + c, _mm256_fmadd_ps(_mm256_loadu_ps(a + c), g, t));
         }
         for (; c < C; c++) {
             float g = gn_bn_g_1(dy[o + c], relu ? y[o + c] : 0.0f, relu);
-            dx[o + c] = gn_bn_apply_1(g, x[o + c], a[c], b[c], k[c]);
+            dx[o + c] = gn_bn_apply_1(g, gn_centred_1(x[o + c], centre, c), a[c], b[c], k[c]);
         }
     }
 }

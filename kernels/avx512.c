@@ -216,8 +216,15 @@ static void dropout_backward(float *dx, const float *dy, const uint8_t *mask, si
     for (; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
 }
 
-// per-channel sum and sum of squares; each channel adds its rows in order
-static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t rows, size_t C) {
+// the centre of channels c .. c + 15 on the lanes of k, +0 elsewhere or where centre
+// is NULL (x - 0 has the bits of x, so a NULL centre changes nothing)
+static inline __m512 centre16(const float *centre, size_t c, __mmask16 k) {
+    return centre ? _mm512_maskz_loadu_ps(k, centre + c) : _mm512_setzero_ps();
+}
+
+// per-channel sum and sum of squares of d = x - centre; each channel adds its rows in order
+static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, const float *centre,
+                              size_t rows, size_t C) {
     size_t rb = block_rows(C);
     for (size_t r0 = 0; r0 < rows; r0 += rb) {
         size_t r1 = rows - r0 < rb ? rows : r0 + rb;
@@ -228,10 +235,15 @@ static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t r
             __m512 q0 = _mm512_loadu_ps(sumsq + c), q1 = _mm512_loadu_ps(sumsq + c + W);
             __m512 q2 = _mm512_loadu_ps(sumsq + c + 2 * W);
             __m512 q3 = _mm512_loadu_ps(sumsq + c + 3 * W);
+            __m512 m0 = centre16(centre, c, 0xffff), m1 = centre16(centre, c + W, 0xffff);
+            __m512 m2 = centre16(centre, c + 2 * W, 0xffff);
+            __m512 m3 = centre16(centre, c + 3 * W, 0xffff);
             for (size_t r = r0; r < r1; r++) {
                 const float *xr = x + r * C + c;
-                __m512 v0 = _mm512_loadu_ps(xr), v1 = _mm512_loadu_ps(xr + W);
-                __m512 v2 = _mm512_loadu_ps(xr + 2 * W), v3 = _mm512_loadu_ps(xr + 3 * W);
+                __m512 v0 = _mm512_sub_ps(_mm512_loadu_ps(xr), m0);
+                __m512 v1 = _mm512_sub_ps(_mm512_loadu_ps(xr + W), m1);
+                __m512 v2 = _mm512_sub_ps(_mm512_loadu_ps(xr + 2 * W), m2);
+                __m512 v3 = _mm512_sub_ps(_mm512_loadu_ps(xr + 3 * W), m3);
                 s0 = _mm512_add_ps(s0, v0); q0 = _mm512_fmadd_ps(v0, v0, q0);
                 s1 = _mm512_add_ps(s1, v1); q1 = _mm512_fmadd_ps(v1, v1, q1);
                 s2 = _mm512_add_ps(s2, v2); q2 = _mm512_fmadd_ps(v2, v2, q2);
@@ -245,8 +257,9 @@ static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t r
         for (; c < C; c += W) {
             __mmask16 k = lanes(c, C);
             __m512 s = _mm512_maskz_loadu_ps(k, sum + c), q = _mm512_maskz_loadu_ps(k, sumsq + c);
+            __m512 m = centre16(centre, c, k);
             for (size_t r = r0; r < r1; r++) {
-                __m512 v = _mm512_maskz_loadu_ps(k, x + r * C + c);
+                __m512 v = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + r * C + c), m);
                 s = _mm512_add_ps(s, v);
                 q = _mm512_fmadd_ps(v, v, q);
             }
@@ -289,9 +302,10 @@ static inline __m512 bn_g16(__m512 d, const float *y, size_t o, __mmask16 k, int
     return _mm512_mask_mov_ps(d, le, _mm512_setzero_ps());
 }
 
-// sum_g[c] += g, sum_gx[c] += g * x; each channel adds its rows in order
+// sum_g[c] += g, sum_gx[c] += g * (x - centre); each channel adds its rows in order
 static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const float *y,
-                             const float *x, size_t rows, size_t C, int relu) {
+                             const float *x, const float *centre, size_t rows, size_t C,
+                             int relu) {
     size_t rb = block_rows(C);
     for (size_t r0 = 0; r0 < rows; r0 += rb) {
         size_t r1 = rows - r0 < rb ? rows : r0 + rb;
@@ -299,13 +313,15 @@ static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const
         for (; c + 2 * W <= C; c += 2 * W) {
             __m512 s0 = _mm512_loadu_ps(sum_g + c), s1 = _mm512_loadu_ps(sum_g + c + W);
             __m512 q0 = _mm512_loadu_ps(sum_gx + c), q1 = _mm512_loadu_ps(sum_gx + c + W);
+            __m512 m0 = centre16(centre, c, 0xffff), m1 = centre16(centre, c + W, 0xffff);
             for (size_t r = r0; r < r1; r++) {
                 size_t o = r * C + c;
                 __m512 g0 = bn_g16(_mm512_loadu_ps(dy + o), y, o, 0xffff, relu);
                 __m512 g1 = bn_g16(_mm512_loadu_ps(dy + o + W), y, o + W, 0xffff, relu);
-                s0 = _mm512_add_ps(s0, g0); q0 = _mm512_fmadd_ps(g0, _mm512_loadu_ps(x + o), q0);
-                s1 = _mm512_add_ps(s1, g1);
-                q1 = _mm512_fmadd_ps(g1, _mm512_loadu_ps(x + o + W), q1);
+                __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(x + o), m0);
+                __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(x + o + W), m1);
+                s0 = _mm512_add_ps(s0, g0); q0 = _mm512_fmadd_ps(g0, d0, q0);
+                s1 = _mm512_add_ps(s1, g1); q1 = _mm512_fmadd_ps(g1, d1, q1);
             }
             _mm512_storeu_ps(sum_g + c, s0); _mm512_storeu_ps(sum_g + c + W, s1);
             _mm512_storeu_ps(sum_gx + c, q0); _mm512_storeu_ps(sum_gx + c + W, q1);
@@ -314,11 +330,12 @@ static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const
             __mmask16 k = lanes(c, C);
             __m512 s = _mm512_maskz_loadu_ps(k, sum_g + c);
             __m512 q = _mm512_maskz_loadu_ps(k, sum_gx + c);
+            __m512 m = centre16(centre, c, k);
             for (size_t r = r0; r < r1; r++) {
                 size_t o = r * C + c;
                 __m512 g = bn_g16(_mm512_maskz_loadu_ps(k, dy + o), y, o, k, relu);
                 s = _mm512_add_ps(s, g);
-                q = _mm512_fmadd_ps(g, _mm512_maskz_loadu_ps(k, x + o), q);
+                q = _mm512_fmadd_ps(g, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + o), m), q);
             }
             _mm512_mask_storeu_ps(sum_g + c, k, s);
             _mm512_mask_storeu_ps(sum_gx + c, k, q);
@@ -326,27 +343,29 @@ static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const
     }
 }
 
-// a * g + (b * x + k) for the lanes of m at row offset o, channel c
-static inline __m512 bn_apply16(const float *dy, const float *y, const float *x, const float *a,
-                                const float *b, const float *k, size_t o, size_t c, __mmask16 m,
-                                int relu) {
+// a * g + (b * (x - centre) + k) for the lanes of m at row offset o, channel c
+static inline __m512 bn_apply16(const float *dy, const float *y, const float *x,
+                                const float *centre, const float *a, const float *b,
+                                const float *k, size_t o, size_t c, __mmask16 m, int relu) {
     __m512 g = bn_g16(_mm512_maskz_loadu_ps(m, dy + o + c), y, o + c, m, relu);
-    __m512 t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, b + c), _mm512_maskz_loadu_ps(m, x + o + c),
-                               _mm512_maskz_loadu_ps(m, k + c));
+    __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + o + c), centre16(centre, c, m));
+    __m512 t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, b + c), d, _mm512_maskz_loadu_ps(m, k + c));
     return _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + c), g, t);
 }
 
-// dx = a[c] * g + b[c] * x + k[c]
+// dx = a[c] * g + b[c] * (x - centre[c]) + k[c]
 static void bn_backward_apply(float *dx, const float *dy, const float *y, const float *x,
-                              size_t rows, size_t C, const float *a, const float *b,
-                              const float *k, int relu) {
+                              const float *centre, size_t rows, size_t C, const float *a,
+                              const float *b, const float *k, int relu) {
     for (size_t r = 0; r < rows; r++) {
         size_t o = r * C, c = 0;
         for (; c + W <= C; c += W)
-            _mm512_storeu_ps(dx + o + c, bn_apply16(dy, y, x, a, b, k, o, c, 0xffff, relu));
+            _mm512_storeu_ps(dx + o + c,
+                             bn_apply16(dy, y, x, centre, a, b, k, o, c, 0xffff, relu));
         if (c < C) {
             __mmask16 m = lanes(c, C);
-            _mm512_mask_storeu_ps(dx + o + c, m, bn_apply16(dy, y, x, a, b, k, o, c, m, relu));
+            _mm512_mask_storeu_ps(dx + o + c, m,
+                                  bn_apply16(dy, y, x, centre, a, b, k, o, c, m, relu));
         }
     }
 }

@@ -45,21 +45,27 @@ typedef struct gn_kernels {
     void (*dropout_backward)(float *dx, const float *dy, const uint8_t *mask, size_t n, float scale);
 
     /* x is a (rows, C) row-major matrix (NHWC flattened to rows = N*H*W).
-     * sum[c] += sum_r x[r,c]; sumsq[c] += sum_r x[r,c]^2 (accumulating into the outputs). */
-    void (*channel_sum_sumsq)(float *sum, float *sumsq, const float *x, size_t rows, size_t C);
+     * With d = x[r,c] - centre[c] (one rounded subtraction; centre may be NULL,
+     * meaning zeros): sum[c] += sum_r d; sumsq[c] += sum_r d^2 (accumulating
+     * into the outputs). A centre near the mean keeps sumsq accurate when the
+     * mean is large compared with the spread. */
+    void (*channel_sum_sumsq)(float *sum, float *sumsq, const float *x, const float *centre,
+                              size_t rows, size_t C);
     /* y[r,c] = x[r,c] * scale[c] + shift[c], then max(0, .) when relu != 0. y may alias x. */
     void (*channel_affine)(float *y, const float *x, size_t rows, size_t C, const float *scale,
                            const float *shift, int relu);
     /* Batch-norm backward reductions (accumulating):
      * g = dy[r,c], or 0 where relu != 0 and y[r,c] <= 0 (y: the BN(+ReLU) output);
-     * sum_g[c] += g; sum_gx[c] += g * x[r,c]. y is ignored when relu == 0. */
+     * d = x[r,c] - centre[c] (centre may be NULL, meaning zeros);
+     * sum_g[c] += g; sum_gx[c] += g * d. y is ignored when relu == 0. */
     void (*bn_backward_sums)(float *sum_g, float *sum_gx, const float *dy, const float *y,
-                             const float *x, size_t rows, size_t C, int relu);
-    /* Batch-norm backward to the input:
-     * dx[r,c] = a[c] * g + b[c] * x[r,c] + k[c], g as above. dx may alias dy. */
+                             const float *x, const float *centre, size_t rows, size_t C,
+                             int relu);
+    /* Batch-norm backward to the input, g and d as above:
+     * dx[r,c] = a[c] * g + b[c] * d + k[c]. dx may alias dy. */
     void (*bn_backward_apply)(float *dx, const float *dy, const float *y, const float *x,
-                              size_t rows, size_t C, const float *a, const float *b,
-                              const float *k, int relu);
+                              const float *centre, size_t rows, size_t C, const float *a,
+                              const float *b, const float *k, int relu);
 
     /* Nearest upsampling of one image by an integer factor f:
      * x (H, W, C) -> y (H*f, W*f, C). */

@@ -209,8 +209,15 @@ static void dropout_backward(float *dx, const float *dy, const uint8_t *mask, si
     for (; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
 }
 
-// per-channel sum and sum of squares; each channel adds its rows in order
-static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t rows, size_t C) {
+// the centre of channels c .. c + 3, +0 where centre is NULL
+// (x - 0 has the bits of x, so a NULL centre changes nothing)
+static inline float32x4_t centre4(const float *centre, size_t c) {
+    return centre ? vld1q_f32(centre + c) : vdupq_n_f32(0.0f);
+}
+
+// per-channel sum and sum of squares of d = x - centre; each channel adds its rows in order
+static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, const float *centre,
+                              size_t rows, size_t C) {
     size_t rb = block_rows(C);
     for (size_t r0 = 0; r0 < rows; r0 += rb) {
         size_t r1 = rows - r0 < rb ? rows : r0 + rb;
@@ -220,10 +227,14 @@ static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t r
             float32x4_t s2 = vld1q_f32(sum + c + 2 * W), s3 = vld1q_f32(sum + c + 3 * W);
             float32x4_t q0 = vld1q_f32(sumsq + c), q1 = vld1q_f32(sumsq + c + W);
             float32x4_t q2 = vld1q_f32(sumsq + c + 2 * W), q3 = vld1q_f32(sumsq + c + 3 * W);
+            float32x4_t m0 = centre4(centre, c), m1 = centre4(centre, c + W);
+            float32x4_t m2 = centre4(centre, c + 2 * W), m3 = centre4(centre, c + 3 * W);
             for (size_t r = r0; r < r1; r++) {
                 const float *xr = x + r * C + c;
-                float32x4_t v0 = vld1q_f32(xr), v1 = vld1q_f32(xr + W);
-                float32x4_t v2 = vld1q_f32(xr + 2 * W), v3 = vld1q_f32(xr + 3 * W);
+                float32x4_t v0 = vsubq_f32(vld1q_f32(xr), m0);
+                float32x4_t v1 = vsubq_f32(vld1q_f32(xr + W), m1);
+                float32x4_t v2 = vsubq_f32(vld1q_f32(xr + 2 * W), m2);
+                float32x4_t v3 = vsubq_f32(vld1q_f32(xr + 3 * W), m3);
                 s0 = vaddq_f32(s0, v0); q0 = vfmaq_f32(q0, v0, v0);
                 s1 = vaddq_f32(s1, v1); q1 = vfmaq_f32(q1, v1, v1);
                 s2 = vaddq_f32(s2, v2); q2 = vfmaq_f32(q2, v2, v2);
@@ -236,8 +247,9 @@ static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t r
         }
         for (; c + W <= C; c += W) {
             float32x4_t s = vld1q_f32(sum + c), q = vld1q_f32(sumsq + c);
+            float32x4_t m = centre4(centre, c);
             for (size_t r = r0; r < r1; r++) {
-                float32x4_t v = vld1q_f32(x + r * C + c);
+                float32x4_t v = vsubq_f32(vld1q_f32(x + r * C + c), m);
                 s = vaddq_f32(s, v);
                 q = vfmaq_f32(q, v, v);
             }
@@ -246,7 +258,7 @@ static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t r
         }
         for (; c < C; c++) {
             for (size_t r = r0; r < r1; r++) {
-                float v = x[r * C + c];
+                float v = gn_centred_1(x[r * C + c], centre, c);
                 sum[c] += v;
                 sumsq[c] = fmaf(v, v, sumsq[c]);
             }
@@ -278,9 +290,10 @@ static inline float32x4_t bn_g4(float32x4_t d, const float *y, size_t o, int rel
     return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(d), le));
 }
 
-// sum_g[c] += g, sum_gx[c] += g * x; each channel adds its rows in order
+// sum_g[c] += g, sum_gx[c] += g * (x - centre); each channel adds its rows in order
 static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const float *y,
-                             const float *x, size_t rows, size_t C, int relu) {
+                             const float *x, const float *centre, size_t rows, size_t C,
+                             int relu) {
     size_t rb = block_rows(C);
     for (size_t r0 = 0; r0 < rows; r0 += rb) {
         size_t r1 = rows - r0 < rb ? rows : r0 + rb;
@@ -288,23 +301,27 @@ static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const
         for (; c + 2 * W <= C; c += 2 * W) {
             float32x4_t s0 = vld1q_f32(sum_g + c), s1 = vld1q_f32(sum_g + c + W);
             float32x4_t q0 = vld1q_f32(sum_gx + c), q1 = vld1q_f32(sum_gx + c + W);
+            float32x4_t m0 = centre4(centre, c), m1 = centre4(centre, c + W);
             for (size_t r = r0; r < r1; r++) {
                 size_t o = r * C + c;
                 float32x4_t g0 = bn_g4(vld1q_f32(dy + o), y, o, relu);
                 float32x4_t g1 = bn_g4(vld1q_f32(dy + o + W), y, o + W, relu);
-                s0 = vaddq_f32(s0, g0); q0 = vfmaq_f32(q0, g0, vld1q_f32(x + o));
-                s1 = vaddq_f32(s1, g1); q1 = vfmaq_f32(q1, g1, vld1q_f32(x + o + W));
+                float32x4_t d0 = vsubq_f32(vld1q_f32(x + o), m0);
+                float32x4_t d1 = vsubq_f32(vld1q_f32(x + o + W), m1);
+                s0 = vaddq_f32(s0, g0); q0 = vfmaq_f32(q0, g0, d0);
+                s1 = vaddq_f32(s1, g1); q1 = vfmaq_f32(q1, g1, d1);
             }
             vst1q_f32(sum_g + c, s0); vst1q_f32(sum_g + c + W, s1);
             vst1q_f32(sum_gx + c, q0); vst1q_f32(sum_gx + c + W, q1);
         }
         for (; c + W <= C; c += W) {
             float32x4_t s = vld1q_f32(sum_g + c), q = vld1q_f32(sum_gx + c);
+            float32x4_t m = centre4(centre, c);
             for (size_t r = r0; r < r1; r++) {
                 size_t o = r * C + c;
                 float32x4_t g = bn_g4(vld1q_f32(dy + o), y, o, relu);
                 s = vaddq_f32(s, g);
-                q = vfmaq_f32(q, g, vld1q_f32(x + o));
+                q = vfmaq_f32(q, g, vsubq_f32(vld1q_f32(x + o), m));
             }
             vst1q_f32(sum_g + c, s);
             vst1q_f32(sum_gx + c, q);
@@ -314,26 +331,27 @@ static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const
                 size_t o = r * C + c;
                 float g = gn_bn_g_1(dy[o], relu ? y[o] : 0.0f, relu);
                 sum_g[c] += g;
-                sum_gx[c] = fmaf(g, x[o], sum_gx[c]);
+                sum_gx[c] = fmaf(g, gn_centred_1(x[o], centre, c), sum_gx[c]);
             }
         }
     }
 }
 
-// dx = a[c] * g + b[c] * x + k[c]
+// dx = a[c] * g + b[c] * (x - centre[c]) + k[c]
 static void bn_backward_apply(float *dx, const float *dy, const float *y, const float *x,
-                              size_t rows, size_t C, const float *a, const float *b,
-                              const float *k, int relu) {
+                              const float *centre, size_t rows, size_t C, const float *a,
+                              const float *b, const float *k, int relu) {
     for (size_t r = 0; r < rows; r++) {
         size_t o = r * C, c = 0;
         for (; c + W <= C; c += W) {
             float32x4_t g = bn_g4(vld1q_f32(dy + o + c), y, o + c, relu);
-            float32x4_t t = vfmaq_f32(vld1q_f32(k + c), vld1q_f32(b + c), vld1q_f32(x + o + c));
+            float32x4_t d = vsubq_f32(vld1q_f32(x + o + c), centre4(centre, c));
+            float32x4_t t = vfmaq_f32(vld1q_f32(k + c), vld1q_f32(b + c), d);
             vst1q_f32(dx + o + c, vfmaq_f32(t, vld1q_f32(a + c), g));
         }
         for (; c < C; c++) {
             float g = gn_bn_g_1(dy[o + c], relu ? y[o + c] : 0.0f, relu);
-            dx[o + c] = gn_bn_apply_1(g, x[o + c], a[c], b[c], k[c]);
+            dx[o + c] = gn_bn_apply_1(g, gn_centred_1(x[o + c], centre, c), a[c], b[c], k[c]);
         }
     }
 }

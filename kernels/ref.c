@@ -67,13 +67,15 @@ static void dropout_backward(float *dx, const float *dy, const uint8_t *mask, si
     for (size_t i = 0; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
 }
 
-// per-channel sum and sum of squares, rows in order, accumulated into the outputs
-static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, size_t rows, size_t C) {
+// per-channel sum and sum of squares of d = x - centre, rows in order, accumulated
+static void channel_sum_sumsq(float *sum, float *sumsq, const float *x, const float *centre,
+                              size_t rows, size_t C) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;
         for (size_t c = 0; c < C; c++) {
-            sum[c] += xr[c];
-            sumsq[c] = fmaf(xr[c], xr[c], sumsq[c]);
+            float d = gn_centred_1(xr[c], centre, c);
+            sum[c] += d;
+            sumsq[c] = fmaf(d, d, sumsq[c]);
         }
     }
 }
@@ -87,28 +89,29 @@ static void channel_affine(float *y, const float *x, size_t rows, size_t C, cons
     }
 }
 
-// sum_g[c] += g, sum_gx[c] += g * x, rows in order
+// sum_g[c] += g, sum_gx[c] += g * (x - centre), rows in order
 static void bn_backward_sums(float *sum_g, float *sum_gx, const float *dy, const float *y,
-                             const float *x, size_t rows, size_t C, int relu) {
+                             const float *x, const float *centre, size_t rows, size_t C,
+                             int relu) {
     for (size_t r = 0; r < rows; r++) {
         for (size_t c = 0; c < C; c++) {
             size_t i = r * C + c;
             float g = gn_bn_g_1(dy[i], relu ? y[i] : 0.0f, relu);
             sum_g[c] += g;
-            sum_gx[c] = fmaf(g, x[i], sum_gx[c]);
+            sum_gx[c] = fmaf(g, gn_centred_1(x[i], centre, c), sum_gx[c]);
         }
     }
 }
 
-// dx = a[c] * g + b[c] * x + k[c]
+// dx = a[c] * g + b[c] * (x - centre[c]) + k[c]
 static void bn_backward_apply(float *dx, const float *dy, const float *y, const float *x,
-                              size_t rows, size_t C, const float *a, const float *b,
-                              const float *k, int relu) {
+                              const float *centre, size_t rows, size_t C, const float *a,
+                              const float *b, const float *k, int relu) {
     for (size_t r = 0; r < rows; r++) {
         for (size_t c = 0; c < C; c++) {
             size_t i = r * C + c;
             float g = gn_bn_g_1(dy[i], relu ? y[i] : 0.0f, relu);
-            dx[i] = gn_bn_apply_1(g, x[i], a[c], b[c], k[c]);
+            dx[i] = gn_bn_apply_1(g, gn_centred_1(x[i], centre, c), a[c], b[c], k[c]);
         }
     }
 }

@@ -8,6 +8,7 @@
 #define GANNET_KERNELS_SCALAR_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -142,9 +143,15 @@ static inline float gn_bn_g_1(float dy, float y, int relu) {
     return (relu && y <= 0.0f) ? 0.0f : dy;
 }
 
-/* batch-norm backward to the input: a*g + (b*x + k), both fused. */
-static inline float gn_bn_apply_1(float g, float x, float a, float b, float k) {
-    return fmaf(a, g, fmaf(b, x, k));
+/* x - centre[c], one rounded subtraction; x itself when centre is NULL
+ * (the same bits as x - 0, -0 and NaN included). */
+static inline float gn_centred_1(float x, const float *centre, size_t c) {
+    return centre ? x - centre[c] : x;
+}
+
+/* batch-norm backward to the input: a*g + (b*d + k), both fused (d = x - centre). */
+static inline float gn_bn_apply_1(float g, float d, float a, float b, float k) {
+    return fmaf(a, g, fmaf(b, d, k));
 }
 
 /* One Adam step for one weight; m, v updated in place. */

@@ -230,12 +230,14 @@ END_TEST
 
 static const size_t k_rows[] = {1, 2, 5, 17};
 
-// channel_sum_sumsq, channel_affine, bn_backward_sums, bn_backward_apply of k against ref
+// channel_sum_sumsq, channel_affine, bn_backward_sums, bn_backward_apply of k against ref,
+// the centred kernels once with a random centre and once with NULL
 static void check_channels(const gn_kernels *k, size_t rows, size_t C, size_t off) {
     size_t n = rows * C;
     float *x = falloc(n, off), *dy = falloc(n, off), *y = falloc(n, off);
     float *pr = falloc(C, off), *pk = falloc(C, off), *qr = falloc(C, off), *qk = falloc(C, off);
     float *sc = falloc(C, off), *sh = falloc(C, off), *kk = falloc(C, off);
+    float *ctr = falloc(C, off);
     float *outr = falloc(n, off), *outk = falloc(n, off);
     tu_fill(x, n, n + C, -2.0f, 3.0f);
     tu_fill(dy, n, n + C + 1, -1.0f, 1.0f);
@@ -243,16 +245,49 @@ static void check_channels(const gn_kernels *k, size_t rows, size_t C, size_t of
     tu_fill(sc, C, C, 0.5f, 2.0f);
     tu_fill(sh, C, C + 1, -1.0f, 1.0f);
     tu_fill(kk, C, C + 2, -0.1f, 0.1f);
+    tu_fill(ctr, C, C + 3, -1.5f, 2.5f);
 
-    /* accumulation starts from nonzero outputs */
-    tu_fill(pr, C, 5, -1.0f, 1.0f);
-    tu_fill(qr, C, 6, 0.0f, 1.0f);
-    memcpy(pk, pr, C * sizeof *pr);
-    memcpy(qk, qr, C * sizeof *qr);
-    g_ref->channel_sum_sumsq(pr, qr, x, rows, C);
-    k->channel_sum_sumsq(pk, qk, x, rows, C);
-    expect_exact(pk, pr, C, "channel_sum_sumsq sum", k->name, n, off);
-    expect_exact(qk, qr, C, "channel_sum_sumsq sumsq", k->name, n, off);
+    for (int centred = 0; centred <= 1; centred++) {
+        const float *centre = centred ? ctr : NULL;
+        const char *tag = centred ? " (centred)" : " (NULL centre)";
+        char what[96];
+
+        /* accumulation starts from nonzero outputs */
+        tu_fill(pr, C, 5, -1.0f, 1.0f);
+        tu_fill(qr, C, 6, 0.0f, 1.0f);
+        memcpy(pk, pr, C * sizeof *pr);
+        memcpy(qk, qr, C * sizeof *qr);
+        g_ref->channel_sum_sumsq(pr, qr, x, centre, rows, C);
+        k->channel_sum_sumsq(pk, qk, x, centre, rows, C);
+        snprintf(what, sizeof what, "channel_sum_sumsq sum%s", tag);
+        expect_exact(pk, pr, C, what, k->name, n, off);
+        snprintf(what, sizeof what, "channel_sum_sumsq sumsq%s", tag);
+        expect_exact(qk, qr, C, what, k->name, n, off);
+
+        for (int relu = 0; relu <= 1; relu++) {
+            tu_fill(pr, C, 7, -1.0f, 1.0f);
+            tu_fill(qr, C, 8, -1.0f, 1.0f);
+            memcpy(pk, pr, C * sizeof *pr);
+            memcpy(qk, qr, C * sizeof *qr);
+            g_ref->bn_backward_sums(pr, qr, dy, relu ? y : NULL, x, centre, rows, C, relu);
+            k->bn_backward_sums(pk, qk, dy, relu ? y : NULL, x, centre, rows, C, relu);
+            snprintf(what, sizeof what, "bn_backward_sums sum_g%s relu=%d", tag, relu);
+            expect_exact(pk, pr, C, what, k->name, n, off);
+            snprintf(what, sizeof what, "bn_backward_sums sum_gx%s relu=%d", tag, relu);
+            expect_exact(qk, qr, C, what, k->name, n, off);
+
+            g_ref->bn_backward_apply(outr, dy, relu ? y : NULL, x, centre, rows, C, sc, sh, kk,
+                                     relu);
+            k->bn_backward_apply(outk, dy, relu ? y : NULL, x, centre, rows, C, sc, sh, kk, relu);
+            snprintf(what, sizeof what, "bn_backward_apply%s relu=%d", tag, relu);
+            expect_exact(outk, outr, n, what, k->name, n, off);
+            memcpy(outk, dy, n * sizeof *dy);
+            k->bn_backward_apply(outk, outk, relu ? y : NULL, x, centre, rows, C, sc, sh, kk,
+                                 relu);
+            snprintf(what, sizeof what, "bn_backward_apply in place%s relu=%d", tag, relu);
+            expect_exact(outk, outr, n, what, k->name, n, off);
+        }
+    }
 
     for (int relu = 0; relu <= 1; relu++) {
         g_ref->channel_affine(outr, x, rows, C, sc, sh, relu);
@@ -261,26 +296,10 @@ static void check_channels(const gn_kernels *k, size_t rows, size_t C, size_t of
         memcpy(outk, x, n * sizeof *x);
         k->channel_affine(outk, outk, rows, C, sc, sh, relu);
         expect_exact(outk, outr, n, "channel_affine in place", k->name, n, off);
-
-        tu_fill(pr, C, 7, -1.0f, 1.0f);
-        tu_fill(qr, C, 8, -1.0f, 1.0f);
-        memcpy(pk, pr, C * sizeof *pr);
-        memcpy(qk, qr, C * sizeof *qr);
-        g_ref->bn_backward_sums(pr, qr, dy, relu ? y : NULL, x, rows, C, relu);
-        k->bn_backward_sums(pk, qk, dy, relu ? y : NULL, x, rows, C, relu);
-        expect_exact(pk, pr, C, "bn_backward_sums sum_g", k->name, n, off);
-        expect_exact(qk, qr, C, "bn_backward_sums sum_gx", k->name, n, off);
-
-        g_ref->bn_backward_apply(outr, dy, relu ? y : NULL, x, rows, C, sc, sh, kk, relu);
-        k->bn_backward_apply(outk, dy, relu ? y : NULL, x, rows, C, sc, sh, kk, relu);
-        expect_exact(outk, outr, n, "bn_backward_apply", k->name, n, off);
-        memcpy(outk, dy, n * sizeof *dy);
-        k->bn_backward_apply(outk, outk, relu ? y : NULL, x, rows, C, sc, sh, kk, relu);
-        expect_exact(outk, outr, n, "bn_backward_apply in place", k->name, n, off);
     }
     ffree(x, off); ffree(dy, off); ffree(y, off); ffree(pr, off); ffree(pk, off);
     ffree(qr, off); ffree(qk, off); ffree(sc, off); ffree(sh, off); ffree(kk, off);
-    ffree(outr, off); ffree(outk, off);
+    ffree(ctr, off); ffree(outr, off); ffree(outk, off);
 }
 
 START_TEST(test_channels_vs_ref) {
@@ -580,17 +599,29 @@ START_TEST(test_ref_semantics) {
 
     /* channel ops on a 3 x 2 matrix */
     float m[6] = {1, 2, 3, 4, 5, 6}, sum[2] = {10, 0}, sq[2] = {0, 1};
-    r->channel_sum_sumsq(sum, sq, m, 3, 2);
+    r->channel_sum_sumsq(sum, sq, m, NULL, 3, 2);
     ck_assert(sum[0] == 19 && sum[1] == 12 && sq[0] == 35 && sq[1] == 57);
+    /* centred on (3, 2): d = (-2, 0), (0, 2), (2, 4) */
+    float ctr[2] = {3, 2};
+    sum[0] = 10; sum[1] = 0; sq[0] = 0; sq[1] = 1;
+    r->channel_sum_sumsq(sum, sq, m, ctr, 3, 2);
+    ck_assert(sum[0] == 10 && sum[1] == 6 && sq[0] == 8 && sq[1] == 21);
     float sc[2] = {2, -1}, sh[2] = {1, 1}, o[6];
     r->channel_affine(o, m, 3, 2, sc, sh, 1);
     ck_assert(o[0] == 3 && o[1] == 0 && o[2] == 7 && o[3] == 0 && o[4] == 11 && o[5] == 0);
     float g1[2] = {0, 0}, g2[2] = {0, 0}, ybn[6] = {1, -1, 0, 2, 3, 4}, dyb[6] = {1, 1, 1, 1, 1, 1};
-    r->bn_backward_sums(g1, g2, dyb, ybn, m, 3, 2, 1);
+    r->bn_backward_sums(g1, g2, dyb, ybn, m, NULL, 3, 2, 1);
     ck_assert(g1[0] == 2 && g1[1] == 2 && g2[0] == 6 && g2[1] == 10);
+    /* centred: g is 1 at (0,0), (1,1), (2,0), (2,1); d there is -2, 2, 2, 4 */
+    g1[0] = g1[1] = g2[0] = g2[1] = 0;
+    r->bn_backward_sums(g1, g2, dyb, ybn, m, ctr, 3, 2, 1);
+    ck_assert(g1[0] == 2 && g1[1] == 2 && g2[0] == 0 && g2[1] == 6);
     float a[2] = {1, 2}, b[2] = {0.5f, 0}, k[2] = {0, 1};
-    r->bn_backward_apply(o, dyb, ybn, m, 3, 2, a, b, k, 1);
+    r->bn_backward_apply(o, dyb, ybn, m, NULL, 3, 2, a, b, k, 1);
     ck_assert(o[0] == 1.5f && o[1] == 1 && o[2] == 1.5f && o[3] == 3 && o[4] == 3.5f && o[5] == 3);
+    float b2[2] = {0.5f, 1};
+    r->bn_backward_apply(o, dyb, ybn, m, ctr, 3, 2, a, b2, k, 1);
+    ck_assert(o[0] == 0 && o[1] == 1 && o[2] == 0 && o[3] == 5 && o[4] == 2 && o[5] == 7);
 
     /* upsample by index */
     size_t H = 2, W = 3, C = 2, f = 3;
@@ -607,6 +638,51 @@ START_TEST(test_ref_semantics) {
     float ay[3] = {1, 2, 3}, ax[3] = {1, 1, 1};
     r->axpy(ay, ax, 3, 0.5f);
     ck_assert(ay[0] == 1.5f && ay[2] == 3.5f);
+}
+END_TEST
+
+/* Centring: data with mean 1000 and standard deviation 1. The variance from
+ * sums centred on the first row is accurate to 1e-3 relative; from uncentred
+ * sums (E[x^2] - mean^2 in float sums) it is not. */
+START_TEST(test_ref_centred_variance) {
+    const gn_kernels *r = g_ref;
+    enum { ROWS = 4096, CH = 5 };
+    float *x = falloc(ROWS * CH, 0);
+    /* uniform on [1000 - sqrt(3), 1000 + sqrt(3)): standard deviation 1 */
+    tu_fill(x, ROWS * CH, 42, 1000.0f - 1.7320508f, 1000.0f + 1.7320508f);
+    double worst_c = 0, best_u = INFINITY;
+    for (int centred = 0; centred <= 1; centred++) {
+        float s1[CH] = {0}, s2[CH] = {0};
+        const float *centre = centred ? x : NULL; /* the first row */
+        r->channel_sum_sumsq(s1, s2, x, centre, ROWS, CH);
+        for (size_t c = 0; c < CH; c++) {
+            double mean = 0, var = 0;
+            for (size_t i = 0; i < ROWS; i++) mean += x[i * CH + c];
+            mean /= ROWS;
+            for (size_t i = 0; i < ROWS; i++) {
+                double d = x[i * CH + c] - mean;
+                var += d * d;
+            }
+            var /= ROWS;
+            double m1 = (double)s1[c] / ROWS;
+            double v = (double)s2[c] / ROWS - m1 * m1;
+            double mu = (centred ? x[c] : 0.0) + m1;
+            double err = fabs(v - var) / var;
+            ck_assert_msg(fabs(var - 1.0) < 0.1, "channel %zu: variance %g, expected about 1", c, var);
+            if (centred) {
+                ck_assert_msg(fabs(mu - mean) <= 1e-6 * mean, "channel %zu: centred mean %.9g, true %.9g",
+                              c, mu, mean);
+                if (err > worst_c) worst_c = err;
+            } else if (err < best_u) {
+                best_u = err;
+            }
+        }
+    }
+    printf("variance, mean 1000 std 1: centred worst relative error %.3g, uncentred best %.3g\n",
+           worst_c, best_u);
+    ck_assert_msg(worst_c <= 1e-3, "centred variance relative error %.3g > 1e-3", worst_c);
+    ck_assert_msg(best_u > 1e-3, "uncentred variance unexpectedly accurate (%.3g)", best_u);
+    ffree(x, 0);
 }
 END_TEST
 
@@ -672,6 +748,7 @@ static Suite *kernels_suite(void) {
     tcase_add_test(tc, test_ref_sigmoid_tanh);
     tcase_add_test(tc, test_ref_dropout_fraction);
     tcase_add_test(tc, test_ref_adam_step);
+    tcase_add_test(tc, test_ref_centred_variance);
     tcase_add_test(tc, test_all_finite);
     suite_add_tcase(s, tc);
     TCase *tv = tcase_create("isa_vs_ref");

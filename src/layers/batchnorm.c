@@ -18,24 +18,30 @@ static size_t nblocks(size_t rows) { return (rows + BN_BLOCK_ROWS - 1) / BN_BLOC
  * backward coefficients (5C). */
 size_t gn_batchnorm_work_size(size_t rows, size_t C) { return 2 * C * nblocks(rows) + 5 * C; }
 
-/* s1[c] = sum_r f1, s2[c] = sum_r f2 where (f1, f2) = (x, x^2), or the
- * backward pair (g, g*x) when dy != NULL; results in double precision order. */
-static void channel_sums(float *s1, float *s2, const float *x, const float *dy, const float *y,
-                         size_t rows, size_t C, int relu, float *work) {
+/* s1[c] = sum_r f1, s2[c] = sum_r f2 where, with d = x - centre[c],
+ * (f1, f2) = (d, d^2), or the backward pair (g, g*d) when dy != NULL; the
+ * blocks' partial sums are added in double, in block order. A centre near the
+ * channel mean keeps the sums free of cancellation when the mean is large
+ * compared with the spread. centre (C floats) is read only, never from work. */
+static void channel_sums(float *s1, float *s2, const float *x, const float *centre,
+                         const float *dy, const float *y, size_t rows, size_t C, int relu,
+                         float *work) {
     const gn_kernels *K = gn_kern();
     if (C >= BN_WIDE) {
         size_t nch = (C + 1023) / 1024;
 #pragma omp parallel for schedule(static)
         for (size_t j = 0; j < nch; j++) {
             size_t c0 = j * 1024, cn = C - c0 < 1024 ? C - c0 : 1024;
+            const float *cc = centre ? centre + c0 : NULL;
             memset(s1 + c0, 0, cn * sizeof(float));
             memset(s2 + c0, 0, cn * sizeof(float));
             for (size_t r = 0; r < rows; r++) {
                 size_t o = r * C + c0;
                 if (dy)
-                    K->bn_backward_sums(s1 + c0, s2 + c0, dy + o, y ? y + o : NULL, x + o, 1, cn, relu);
+                    K->bn_backward_sums(s1 + c0, s2 + c0, dy + o, y ? y + o : NULL, x + o, cc, 1,
+                                        cn, relu);
                 else
-                    K->channel_sum_sumsq(s1 + c0, s2 + c0, x + o, 1, cn);
+                    K->channel_sum_sumsq(s1 + c0, s2 + c0, x + o, cc, 1, cn);
             }
         }
         return;
@@ -48,9 +54,9 @@ static void channel_sums(float *s1, float *s2, const float *x, const float *dy, 
         float *p1 = work + 2 * C * b, *p2 = p1 + C;
         size_t o = r0 * C;
         if (dy)
-            K->bn_backward_sums(p1, p2, dy + o, y ? y + o : NULL, x + o, rn, C, relu);
+            K->bn_backward_sums(p1, p2, dy + o, y ? y + o : NULL, x + o, centre, rn, C, relu);
         else
-            K->channel_sum_sumsq(p1, p2, x + o, rn, C);
+            K->channel_sum_sumsq(p1, p2, x + o, centre, rn, C);
     }
     for (size_t c = 0; c < C; c++) {
         double a = 0, q = 0;
@@ -75,21 +81,26 @@ static void apply_affine(float *y, const float *x, size_t rows, size_t C, const 
     }
 }
 
-/* x: (rows, C) -> y: (rows, C); gamma, beta: (C); writes mean, rstd (C); updates running (C). */
+/* x: (rows, C) -> y: (rows, C); gamma, beta: (C); writes mean, rstd (C); updates running (C).
+ * Two passes: the mean from sums about the first row of x (a cheap estimate
+ * of the mean), then the variance from sums about that mean, so that neither
+ * loses precision when a channel's mean is large against its spread. */
 void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_mean,
                                 float *running_var, const float *x, const float *gamma,
                                 const float *beta, size_t rows, size_t C, float momentum,
                                 float eps, int relu, float *work) {
     float *sum = work + 2 * C * nblocks(rows), *sumsq = sum + C;
-    channel_sums(sum, sumsq, x, NULL, NULL, rows, C, 0, work);
+    const float *first = rows ? x : NULL; /* x is not written before the end */
+    channel_sums(sum, sumsq, x, first, NULL, NULL, rows, C, 0, work);
+    for (size_t c = 0; c < C; c++) mean[c] = (float)((first ? (double)first[c] : 0.0) + (double)sum[c] / rows);
+    channel_sums(sum, sumsq, x, mean, NULL, NULL, rows, C, 0, work);
     /* scale and shift reuse the sum buffers once mean and rstd are known */
     for (size_t c = 0; c < C; c++) {
-        double m = (double)sum[c] / rows;
-        double var = (double)sumsq[c] / rows - m * m;
+        double d = (double)sum[c] / rows;
+        double var = (double)sumsq[c] / rows - d * d;
         if (var < 0) var = 0;
-        mean[c] = (float)m;
         rstd[c] = (float)(1.0 / sqrt(var + eps));
-        running_mean[c] = momentum * running_mean[c] + (1 - momentum) * (float)m;
+        running_mean[c] = momentum * running_mean[c] + (1 - momentum) * mean[c];
         running_var[c] = momentum * running_var[c] + (1 - momentum) * (float)var;
         sum[c] = gamma[c] * rstd[c];
         sumsq[c] = beta[c] - mean[c] * sum[c];
@@ -110,25 +121,27 @@ void gn_batchnorm_forward_infer(float *y, const float *x, const float *gamma, co
 }
 
 /* dy: (rows, C) -> dx: (rows, C), dgamma, dbeta: (C).
- * With xhat = (x - mean) * rstd and g = dy (masked by the fused ReLU):
- * dbeta = sum g, dgamma = sum g * xhat = rstd * (sum g*x - mean * sum g),
- * dx = gamma * rstd * (g - dbeta / M - xhat * dgamma / M) = a g + b x + k. */
+ * With xhat = (x - mean) * rstd and g = dy (masked by the fused ReLU), the
+ * sums are taken about the batch mean so nothing cancels:
+ * dbeta = sum g, dgamma = sum g * xhat = rstd * sum g*(x - mean),
+ * dx = gamma * rstd * (g - dbeta / M - xhat * dgamma / M) = a g + b (x - mean) + k
+ * with a = gamma rstd, b = -gamma rstd^2 dgamma / M, k = -gamma rstd dbeta / M. */
 void gn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                            const float *y, const float *x, const float *gamma, const float *mean,
                            const float *rstd, size_t rows, size_t C, int relu, float *work) {
     float *sg = work + 2 * C * nblocks(rows), *sgx = sg + C;
-    channel_sums(sg, sgx, x, dy, relu ? y : NULL, rows, C, relu, work);
+    channel_sums(sg, sgx, x, mean, dy, relu ? y : NULL, rows, C, relu, work);
     float *a = sgx + C, *b = a + C, *k = b + C;
     double M = (double)rows;
     for (size_t c = 0; c < C; c++) {
         double db = sg[c];
-        double dg = rstd[c] * ((double)sgx[c] - mean[c] * db);
+        double dg = (double)rstd[c] * sgx[c];
         if (dbeta) dbeta[c] = (float)db;
         if (dgamma) dgamma[c] = (float)dg;
         double gr = (double)gamma[c] * rstd[c];
         a[c] = (float)gr;
         b[c] = (float)(-gr * rstd[c] * dg / M);
-        k[c] = (float)(-gr * db / M + gr * rstd[c] * dg * mean[c] / M);
+        k[c] = (float)(-gr * db / M);
     }
     if (!dx) return;
     const gn_kernels *K = gn_kern();
@@ -137,6 +150,7 @@ void gn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
     for (size_t i = 0; i < nb; i++) {
         size_t r0 = i * block, rn = rows - r0 < block ? rows - r0 : block;
         size_t o = r0 * C;
-        K->bn_backward_apply(dx + o, dy + o, relu ? y + o : NULL, x + o, rn, C, a, b, k, relu);
+        K->bn_backward_apply(dx + o, dy + o, relu ? y + o : NULL, x + o, mean, rn, C, a, b, k,
+                             relu);
     }
 }
