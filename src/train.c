@@ -14,6 +14,7 @@
 #include <omp.h>
 
 #include "gannet/checkpoint.h"
+#include "gannet/eval.h"
 #include "gannet/io.h"
 #include "gannet/rng.h"
 #include "gannet/train.h"
@@ -73,10 +74,12 @@ static gn_status write_csv(const char *dir, const gn_history *h) {
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    fprintf(f, "iteration,d_loss,g_loss,d_real,d_fake,elapsed_s\n");
+    fprintf(f, "iteration,d_loss,g_loss,d_real,d_fake,elapsed_s,inception_score,frechet_distance\n");
     for (size_t i = 0; i < h->n; i++) {
         const float *r = h->rows + i * GN_HIST_COLS;
-        fprintf(f, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f\n", i + 1, r[0], r[1], r[2], r[3], r[4]);
+        fprintf(f, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f,", i + 1, r[0], r[1], r[2], r[3], r[4]);
+        if (isfinite(r[5])) fprintf(f, "%.4f,%.4f\n", r[5], r[6]);
+        else fprintf(f, ",\n");
     }
     int bad = ferror(f);
     if (fclose(f) || bad || rename(tmp, path)) {
@@ -110,6 +113,95 @@ static gn_status write_plot(const char *dir, const gn_history *h) {
     return s;
 }
 
+/* scores.png: the Inception Score and the Frechet distance at each evaluation. */
+static gn_status write_scores_plot(const char *dir, const gn_history *h) {
+    size_t n = 0;
+    for (size_t i = 0; i < h->n; i++) n += isfinite(h->rows[i * GN_HIST_COLS + 5]);
+    if (!n) return GN_OK;
+    float *x = malloc(n * sizeof(float)), *is = malloc(n * sizeof(float)), *fd = malloc(n * sizeof(float));
+    gn_status s = GN_OK;
+    if (!x || !is || !fd) s = gn_fail(GN_ERR_NOMEM, "out of memory");
+    for (size_t i = 0, k = 0; !s && i < h->n; i++) {
+        const float *r = h->rows + i * GN_HIST_COLS;
+        if (!isfinite(r[5])) continue;
+        x[k] = (float)(i + 1);
+        is[k] = r[5];
+        fd[k++] = r[6] / 10;
+    }
+    if (!s) {
+        char path[2100];
+        snprintf(path, sizeof path, "%s/scores.png", dir);
+        gn_series ser[2] = {{"Inception Score (ceiling 10)", is, 0x2ca02c},
+                            {"Frechet distance / 10 (lower is better)", fd, 0xd62728}};
+        s = gn_plot_lines(path, 800, 500, "Sample quality (gannet eval)", "iteration", "score", x, n, ser, 2);
+    }
+    free(x);
+    free(is);
+    free(fd);
+    return s;
+}
+
+/* What --eval-every needs: the classifier and the held-out digits' features. */
+typedef struct evaluator {
+    gn_classifier *cls;
+    float *ref;      /* (GN_CLS_HELDOUT, GN_CLS_FEATURES) */
+    float *images;   /* (GN_EVAL_N, 28, 28, 1) in [0, 1] */
+    float *z;        /* (batch, zdim) */
+} evaluator;
+
+#define GN_EVAL_N 1000
+
+static void evaluator_free(evaluator *e) {
+    gn_classifier_free(e->cls);
+    free(e->ref);
+    free(e->images);
+    free(e->z);
+    memset(e, 0, sizeof *e);
+}
+
+static gn_status evaluator_init(evaluator *e, const gn_gan_config *cfg) {
+    memset(e, 0, sizeof *e);
+    char path[1024], ip[1024], lp[1024];
+    gn_default_classifier_path(path, sizeof path);
+    gn_status s = gn_classifier_load(&e->cls, path);
+    if (s) return s;
+    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
+    gn_dataset mnist;
+    if ((s = gn_dataset_load(ip, lp, &mnist))) return s;
+    float *held = malloc((size_t)GN_CLS_HELDOUT * 784 * sizeof(float));
+    e->ref = malloc((size_t)GN_CLS_HELDOUT * GN_CLS_FEATURES * sizeof(float));
+    e->images = malloc((size_t)GN_EVAL_N * 784 * sizeof(float));
+    e->z = malloc((size_t)cfg->batch * cfg->zdim * sizeof(float));
+    if (!held || !e->ref || !e->images || !e->z) s = gn_fail(GN_ERR_NOMEM, "out of memory");
+    if (!s) {
+        gn_dataset_slice(&mnist, held, NULL, GN_CLS_HELDOUT_START, GN_CLS_HELDOUT, GN_RANGE_01);
+        s = gn_classifier_run(e->cls, held, GN_CLS_HELDOUT, NULL, e->ref);
+    }
+    free(held);
+    gn_dataset_free(&mnist);
+    return s;
+}
+
+/* Scores GN_EVAL_N images from G (inference mode, a fixed noise stream). */
+static gn_status evaluate(evaluator *e, gn_gan *gan, float *is, float *fd) {
+    int B = gan->cfg.batch;
+    float lo = gan->cfg.range == GN_RANGE_PM1 ? -1.0f : 0.0f;
+    gn_status s = GN_OK;
+    for (int done = 0; !s && done < GN_EVAL_N; done += B) {
+        int m = GN_EVAL_N - done < B ? GN_EVAL_N - done : B;
+        gn_gan_noise(gan, e->z, B, GN_STREAM_SAMPLE, (uint64_t)done * gan->cfg.zdim + ((uint64_t)1 << 48));
+        s = gn_gan_generate(gan, e->z, B, gan->images); /* the whole batch: one prepared size */
+        for (size_t i = 0; !s && i < (size_t)m * 784; i++)
+            e->images[(size_t)done * 784 + i] = (gan->images[i] - lo) / (1.0f - lo);
+    }
+    gn_eval_scores sc;
+    if (!s) s = gn_eval_images(e->cls, e->images, GN_EVAL_N, e->ref, GN_CLS_HELDOUT, &sc);
+    if (s) return s;
+    *is = (float)sc.inception;
+    *fd = (float)sc.frechet;
+    return GN_OK;
+}
+
 static gn_status write_grid(gn_gan *gan, const char *path, const float *fixed_z, float *buf) {
     gn_status s = gn_gan_generate(gan, fixed_z, GN_GRID, buf);
     if (s) return s;
@@ -125,6 +217,7 @@ static gn_status snapshot(gn_gan *gan, const char *dir, const float *fixed_z, fl
     snprintf(path, sizeof path, "%s/samples/iter_%06llu.png", dir, (unsigned long long)gan->iter);
     gn_status s = write_grid(gan, path, fixed_z, buf);
     if (!s) s = write_plot(dir, h);
+    if (!s) s = write_scores_plot(dir, h);
     if (!s) s = write_csv(dir, h);
     if (s) return s;
     const gn_kernels *K = gn_kern();
@@ -198,6 +291,7 @@ gn_status gn_train(const gn_train_opts *o) {
     gn_gan *gan = NULL;
     float *fixed_z = NULL, *grid = NULL;
     gn_history hist = {0};
+    evaluator ev = {0};
     s = make_dirs(run_dir);
     char sub[2100];
     snprintf(sub, sizeof sub, "%s/samples", run_dir);
@@ -213,6 +307,7 @@ gn_status gn_train(const gn_train_opts *o) {
         if (!fixed_z || !grid) s = gn_fail(GN_ERR_NOMEM, "out of memory");
     }
     if (!s) s = gn_net_prepare(gan->G, GN_GRID);
+    if (!s && cfg.eval_every > 0) s = evaluator_init(&ev, &cfg);
     if (!s && o->resume) {
         s = gn_checkpoint_load(ckpt, gan, fixed_z, GN_GRID, &hist);
         if (!s && hist.n != gan->iter)
@@ -266,7 +361,13 @@ gn_status gn_train(const gn_train_opts *o) {
             break;
         }
         double el = base_elapsed + omp_get_wtime() - t0;
-        float row[GN_HIST_COLS] = {st.d_loss, st.g_loss, st.d_real, st.d_fake, (float)el};
+        float row[GN_HIST_COLS] = {st.d_loss, st.g_loss, st.d_real, st.d_fake, (float)el, NAN, NAN};
+        if (cfg.eval_every > 0 && (gan->iter % (uint64_t)cfg.eval_every == 0 || gan->iter == (uint64_t)cfg.iters)) {
+            if ((s = evaluate(&ev, gan, &row[5], &row[6]))) break;
+            if (!bar)
+                fprintf(stderr, "iter %llu: Inception Score %.3f, Frechet distance %.2f (%d samples)\n",
+                        (unsigned long long)gan->iter, row[5], row[6], GN_EVAL_N);
+        }
         if (!isfinite(st.d_loss) || !isfinite(st.g_loss)) {
             s = gn_fail(GN_ERR_NONFINITE,
                         "iteration %llu: %s loss is not finite; training stopped, the last good checkpoint is kept",
@@ -296,6 +397,7 @@ done:
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     gn_history_free(&hist);
+    evaluator_free(&ev);
     gn_free(fixed_z);
     gn_free(grid);
     gn_gan_free(gan);

@@ -118,18 +118,22 @@ START_TEST(generator_losses_differ) {
 }
 END_TEST
 
-/* Reads losses.csv without its elapsed column. */
+/* Reads losses.csv without its elapsed column (the sixth). */
 static char *csv_without_time(const char *dir) {
-    char p[4096];
+    char p[8400];
     snprintf(p, sizeof p, "%s/losses.csv", dir);
     FILE *f = fopen(p, "r");
     if (!f) return NULL;
     char *out = calloc(1, 1 << 20), line[512];
     while (fgets(line, sizeof line, f)) {
-        char *last = strrchr(line, ',');
-        if (last) *last = 0;
-        strcat(out, line);
-        strcat(out, "\n");
+        int col = 0;
+        size_t o = strlen(out);
+        for (char *c = line; *c; c++) {
+            if (*c == ',') col++;
+            if (col == 5 && *c != ',') continue; /* drop the elapsed value, keep the commas */
+            out[o++] = *c;
+        }
+        out[o] = 0;
     }
     fclose(f);
     return out;
@@ -185,6 +189,30 @@ START_TEST(train_writes_everything_and_resumes_exactly) {
 }
 END_TEST
 
+START_TEST(eval_every_adds_scores) {
+    char *tmp = tu_tmpdir(), cmd[8192], out[16384];
+    snprintf(cmd, sizeof cmd, "%s train --preset dcgan --batch 8 --iters 4 --plot-every 2 --eval-every 2 "
+             "--threads 2 --progress lines --out %s/e", bin(), tmp);
+    int rc = tu_run(cmd, out, sizeof out);
+    ck_assert_msg(rc == 0, "train failed (%d): %s", rc, out);
+    ck_assert_msg(strstr(out, "Inception Score"), "no scores printed: %s", out);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/e", tmp);
+    ck_assert(exists(dir, "scores.png"));
+    char *csv = csv_without_time(dir);
+    /* rows 2 and 4 carry both scores (the last two columns), rows 1 and 3 leave them empty */
+    char *line = strtok(csv, "\n");
+    for (int row = 0; line; row++, line = strtok(NULL, "\n")) {
+        if (row == 0) continue;
+        size_t len = strlen(line);
+        int empty = len > 1 && line[len - 1] == ',' && line[len - 2] == ',';
+        ck_assert_msg(empty == (row % 2 == 1), "row %d: '%s'", row, line);
+    }
+    free(csv);
+    free(tmp);
+}
+END_TEST
+
 /* Runs a command that must fail with `want` and say `phrase`. */
 static void expect_error(const char *args, int want, const char *phrase) {
     char cmd[8192], out[16384];
@@ -230,6 +258,7 @@ int main(void) {
     tcase_add_test(tc, g_step_leaves_d_untouched);
     tcase_add_test(tc, generator_losses_differ);
     tcase_add_test(tc, train_writes_everything_and_resumes_exactly);
+    tcase_add_test(tc, eval_every_adds_scores);
     tcase_add_test(tc, bad_options_and_checkpoints);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

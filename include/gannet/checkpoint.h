@@ -7,7 +7,8 @@
  * pre-training steps, G and D optimizer steps), GPAR GSTA DPAR DSTA (G and
  * D parameters and state), GOPM GOPV DOPM DOPV (Adam moments), FIXZ (the fixed
  * noise behind the sample grids), HIST (per iteration: d_loss, g_loss, D(x),
- * D(G(z)), seconds; f32). Written to a temporary file in the same folder,
+ * D(G(z)), seconds, Inception Score, Frechet distance (NaN where not
+ * evaluated); f32). Written to a temporary file in the same folder,
  * fsync'd and renamed, so the previous checkpoint survives any crash. */
 #ifndef GANNET_CHECKPOINT_H
 #define GANNET_CHECKPOINT_H
@@ -17,7 +18,7 @@
 #include "gannet/gan.h"
 
 #define GN_CKPT_VERSION 1u
-#define GN_HIST_COLS 5
+#define GN_HIST_COLS 7
 
 typedef struct gn_history {
     float *rows;    /* n rows of GN_HIST_COLS */

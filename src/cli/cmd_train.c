@@ -11,12 +11,19 @@ static const char *const gloss_names[] = {"minimax", "nonsaturating", "ml", NULL
 static const char *const noise_names[] = {"uniform", "normal", NULL};
 static const char *const progress_names[] = {"auto", "bar", "lines", NULL};
 
+/* Whether option `name` was on the command line. */
+static int given(const gn_option *opts, const char *name) {
+    for (const gn_option *o = opts; o->name; o++)
+        if (!strcmp(o->name, name)) return o->set;
+    return 0;
+}
+
 int gn_cmd_train(int argc, char **argv) {
     gn_gan_config def;
     gn_preset_config("seed-mnist", &def);
     int preset = 0, iters = def.iters, batch = def.batch, plot_every = def.plot_every,
         d_steps = def.d_steps, d_pretrain = 0, g_loss = def.g_loss, noise = def.noise, threads = 0,
-        progress = 0;
+        progress = 0, eval_every = 0;
     float g_lr = def.g_lr, d_lr = def.d_lr, beta1 = def.beta1, smoothing = 0;
     uint64_t seed = def.seed;
     const char *data = NULL, *out = NULL, *resume = NULL;
@@ -39,6 +46,7 @@ int gn_cmd_train(int argc, char **argv) {
         {"out", GN_OPT_STR, &out, "run folder (default runs/<preset>-<timestamp>)", 0, 0, NULL, 0},
         {"resume", GN_OPT_STR, &resume, "continue the run in this folder from its checkpoint", 0, 0, NULL, 0},
         {"progress", GN_OPT_CHOICE, &progress, "progress display", 0, 0, progress_names, 0},
+        {"eval-every", GN_OPT_INT, &eval_every, "score 1000 samples every K iterations (gannet eval's IS and FD; 0: never)", 0, 1e9, NULL, 0},
         {0},
     };
     char err[512];
@@ -68,24 +76,25 @@ int gn_cmd_train(int argc, char **argv) {
             return 2;
         }
         o.resume = resume;
-        o.resume_iters = opts[1].set ? iters : 0;
+        o.resume_iters = given(opts, "iters") ? iters : 0;
     } else {
         gn_preset_config(gn_preset_names[preset], &o.cfg);
         gn_gan_config *c = &o.cfg;
-#define TAKE(i, field, value) if (opts[i].set) c->field = value
-        TAKE(1, iters, iters);
-        TAKE(2, batch, batch);
-        TAKE(3, plot_every, plot_every);
-        TAKE(4, g_lr, g_lr);
-        TAKE(5, d_lr, d_lr);
-        TAKE(6, beta1, beta1);
-        TAKE(7, g_loss, (gn_gen_loss)g_loss);
-        TAKE(8, d_steps, d_steps);
-        TAKE(9, d_pretrain, d_pretrain);
-        TAKE(10, label_smoothing, smoothing);
-        TAKE(11, noise, (gn_noise_kind)noise);
-        TAKE(12, seed, seed);
-        TAKE(13, threads, threads);
+#define TAKE(name, field, value) if (given(opts, name)) c->field = value
+        TAKE("iters", iters, iters);
+        TAKE("batch", batch, batch);
+        TAKE("plot-every", plot_every, plot_every);
+        TAKE("g-lr", g_lr, g_lr);
+        TAKE("d-lr", d_lr, d_lr);
+        TAKE("beta1", beta1, beta1);
+        TAKE("g-loss", g_loss, (gn_gen_loss)g_loss);
+        TAKE("d-steps", d_steps, d_steps);
+        TAKE("d-pretrain", d_pretrain, d_pretrain);
+        TAKE("label-smoothing", label_smoothing, smoothing);
+        TAKE("noise", noise, (gn_noise_kind)noise);
+        TAKE("seed", seed, seed);
+        TAKE("threads", threads, threads);
+        TAKE("eval-every", eval_every, eval_every);
 #undef TAKE
         o.images = data;
         o.out = out;
