@@ -25,8 +25,13 @@ typedef struct gn_layer {
     int fused_relu;                        /* a BN that applies the next layer's ReLU */
     gn_dnn_cache *cache;                   /* weights in oneDNN layouts, for every batch size */
     int skip;                              /* 1: a ReLU applied by the BN before it;
-                                              2: a LeakyReLU after a ReLU (the identity) */
+                                              2: a LeakyReLU after a ReLU (the identity);
+                                              3: an upsampling done by the conv after it */
     int post_relu;                         /* a dense/conv whose forward applies the next ReLU */
+    int upconv;                            /* a 3x3 conv after a 2x upsampling, run as one
+                                              4x4 stride-2 transposed convolution */
+    float *kw4, *dkw4;                     /* its 4x4 weights and their gradient */
+    uint64_t kw4_ver;                      /* version + 1 of the weights in kw4 */
     int relu_in_op;                        /* a ReLU whose forward the layer before applies */
 } gn_layer;
 
@@ -52,6 +57,7 @@ struct gn_net {
     int nlayers, cap;
     gn_status err;
     int built;
+    int no_fusion;          /* run every layer on its own (for checking the fusions) */
     float *params, *grads, *state;
     size_t nparams, nstate;
     uint64_t version;
@@ -103,7 +109,11 @@ void gn_net_free(gn_net *net) {
     gn_free(net->stats);
     gn_free(net->bn_work);
     gn_free(net->arena);
-    for (int i = 0; i < net->nlayers; i++) gn_dnn_cache_free(net->layers[i].cache);
+    for (int i = 0; i < net->nlayers; i++) {
+        gn_dnn_cache_free(net->layers[i].cache);
+        gn_free(net->layers[i].kw4);
+        gn_free(net->layers[i].dkw4);
+    }
     free(net->layers);
     free(net);
 }
@@ -286,6 +296,8 @@ static void init_layer(gn_net *net, int i, gn_init init, uint64_t seed) {
     memset(b, 0, L->b_len * sizeof(float));
 }
 
+void gn_net_disable_fusions(gn_net *net) { net->no_fusion = 1; }
+
 gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed) {
     if (net->err) return net->err;
     if (net->built) return gn_fail(GN_ERR_ARG, "%s: built twice", net->name);
@@ -299,6 +311,18 @@ gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed) {
         case GN_LAYER_DECONV2D:
             L->w_len = (size_t)L->units * L->in.c * L->k * L->k;
             L->b_len = L->units;
+            /* UpSampling2D(2) then a 3x3 'same' convolution is one 4x4
+             * transposed convolution of stride 2 on the small image: the
+             * same sums in 4/9 of the work, and no upsampled tensor. */
+            if (!net->no_fusion && L->kind == GN_LAYER_CONV2D && L->k == 3 && L->stride == 1 &&
+                L->pad == GN_PAD_SAME && i > 0 && net->layers[i - 1].kind == GN_LAYER_UPSAMPLE &&
+                net->layers[i - 1].factor == 2) {
+                L->upconv = 1;
+                net->layers[i - 1].skip = 3;
+                L->kw4 = gn_alloc((size_t)L->units * L->in.c * 16 * sizeof(float));
+                L->dkw4 = gn_alloc((size_t)L->units * L->in.c * 16 * sizeof(float));
+                if (!L->kw4 || !L->dkw4) return gn_fail(GN_ERR_NOMEM, "out of memory");
+            }
             break;
         case GN_LAYER_BATCHNORM:
             L->w_len = L->b_len = L->in.c;
@@ -306,7 +330,7 @@ gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed) {
             ns += 2 * (size_t)L->in.c;
             nstats += 2 * (size_t)L->in.c;
             /* A ReLU right after a BN runs inside it. */
-            if (i + 1 < net->nlayers && net->layers[i + 1].kind == GN_LAYER_RELU) {
+            if (!net->no_fusion && i + 1 < net->nlayers && net->layers[i + 1].kind == GN_LAYER_RELU) {
                 L->fused_relu = 1;
                 net->layers[i + 1].skip = 1;
             }
@@ -315,7 +339,7 @@ gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed) {
             /* The forward of a ReLU right after a oneDNN layer runs inside it
              * (a post-op); its backward still runs here. */
             gn_layer *P = i > 0 ? &net->layers[i - 1] : NULL;
-            if (P && !L->skip &&
+            if (P && !L->skip && !net->no_fusion &&
                 (P->kind == GN_LAYER_DENSE || P->kind == GN_LAYER_CONV2D || P->kind == GN_LAYER_DECONV2D)) {
                 P->post_relu = 1;
                 L->relu_in_op = 1;
@@ -324,7 +348,7 @@ gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed) {
         }
         case GN_LAYER_LEAKY_RELU:
             /* leaky(relu(x)) = relu(x), and the composed backward is ReLU's. */
-            if (i > 0 && net->layers[i - 1].kind == GN_LAYER_RELU) L->skip = 2;
+            if (!net->no_fusion && i > 0 && net->layers[i - 1].kind == GN_LAYER_RELU) L->skip = 2;
             break;
         default: break;
         }
@@ -411,7 +435,7 @@ static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
         gn_layer *L = &net->layers[i];
         gn_layer_rt *R = &P->rt[i];
         size_t count = (size_t)n * gn_shape_size(L->out);
-        if (gn_shape_size(L->out) > biggest) biggest = gn_shape_size(L->out);
+        if (L->skip != 3 && gn_shape_size(L->out) > biggest) biggest = gn_shape_size(L->out);
         if (is_alias(net, i) && i > 0) {
             R->y_off = P->rt[i - 1].y_off;
         } else if (i > 0 && runs_in_place(net, i)) {
@@ -435,6 +459,14 @@ static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
                              n, L->in.h, L->in.w, L->in.c, L->out.h, L->out.w, L->out.c,
                              L->k, L->k, L->stride, L->stride, L->pad_t, L->pad_l, L->pad_b, L->pad_r,
                              L->post_relu};
+            if (L->upconv) { /* on the image before the upsampling: 4x4, stride 2, padding 1 */
+                s.kind = GN_DNN_DECONV;
+                s.ih = L->in.h / 2;
+                s.iw = L->in.w / 2;
+                s.kh = s.kw = 4;
+                s.sh = s.sw = 2;
+                s.pad_t = s.pad_l = s.pad_b = s.pad_r = 1;
+            }
             if (!L->cache && !(L->cache = gn_dnn_cache_new())) return gn_fail(GN_ERR_NOMEM, "out of memory");
             gn_status st = gn_dnn_op_create(&R->op, &s, L->cache);
             if (st) return st;
@@ -505,6 +537,18 @@ static uint64_t layer_key(uint64_t seed, uint64_t step, int i) {
     return (uint64_t)w[0] | ((uint64_t)w[1] << 32);
 }
 
+/* The weights a oneDNN layer runs with: the slab's, or for an up-fused
+ * convolution its 4x4 form, remade when the weights changed. */
+static const float *layer_weights(gn_net *net, gn_layer *L) {
+    float *w = net->params + L->w_off;
+    if (!L->upconv) return w;
+    if (L->kw4_ver != net->version + 1) {
+        gn_upconv_weights(L->kw4, w, L->units, L->in.c);
+        L->kw4_ver = net->version + 1;
+    }
+    return L->kw4;
+}
+
 gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_t seed,
                          uint64_t step, const gn_tensor **yt) {
     if (xt->dtype != GN_F32)
@@ -531,7 +575,7 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
         case GN_LAYER_DENSE:
         case GN_LAYER_CONV2D:
         case GN_LAYER_DECONV2D:
-            s = gn_linear_forward(P->rt[i].op, y, x, w, b, net->version);
+            s = gn_linear_forward(P->rt[i].op, y, x, layer_weights(net, L), b, net->version);
             if (s) return s;
             break;
         case GN_LAYER_BATCHNORM: {
@@ -566,7 +610,9 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
             else
                 memcpy(y, x, count * sizeof(float));
             break;
-        case GN_LAYER_UPSAMPLE: gn_upsample_forward(y, x, n, L->in.h, L->in.w, C, L->factor); break;
+        case GN_LAYER_UPSAMPLE:
+            if (!L->skip) gn_upsample_forward(y, x, n, L->in.h, L->in.w, C, L->factor);
+            break;
         case GN_LAYER_MAXPOOL:
             gn_maxpool_forward(y, (int32_t *)(net->arena + P->rt[i].mask_off), x, n, L->in.h,
                                L->in.w, C, L->k, L->stride);
@@ -632,11 +678,16 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
         case GN_LAYER_CONV2D:
         case GN_LAYER_DECONV2D: {
             double t0 = net->prof_bw ? omp_get_wtime() : 0;
-            if (param_grads && (s = gn_linear_backward_weights(P->rt[i].op, dw, db, x, g))) return s;
+            if (param_grads) {
+                if ((s = gn_linear_backward_weights(P->rt[i].op, L->upconv ? L->dkw4 : dw, db, x, g)))
+                    return s;
+                if (L->upconv) gn_upconv_weights_backward(dw, L->dkw4, L->units, L->in.c);
+            }
             double t1 = net->prof_bw ? omp_get_wtime() : 0;
             if (net->prof_bw) net->prof_bw[i] += t1 - t0;
             if (need_dx) {
-                if ((s = gn_linear_backward_data(P->rt[i].op, other, g, w, net->version))) return s;
+                if ((s = gn_linear_backward_data(P->rt[i].op, other, g, layer_weights(net, L), net->version)))
+                    return s;
                 cur = 1 - cur;
             }
             if (net->prof_bd) net->prof_bd[i] += omp_get_wtime() - t1;
@@ -664,7 +715,7 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
             if (L->rate > 0) gn_dropout_backward(g, g, net->arena + P->rt[i].mask_off, count, L->rate);
             break;
         case GN_LAYER_UPSAMPLE:
-            if (need_dx) {
+            if (need_dx && !L->skip) {
                 gn_upsample_backward(other, g, n, L->in.h, L->in.w, C, L->factor);
                 cur = 1 - cur;
             }
@@ -706,7 +757,9 @@ double gn_net_layer_flops(const gn_net *net, int i, int n) {
     const gn_layer *L = &net->layers[i];
     switch (L->kind) {
     case GN_LAYER_DENSE: return 2.0 * n * gn_shape_size(L->in) * L->units;
-    case GN_LAYER_CONV2D: return 2.0 * n * L->out.h * L->out.w * L->units * L->in.c * L->k * L->k;
+    case GN_LAYER_CONV2D:
+        if (L->upconv) return 2.0 * n * (L->in.h / 2) * (L->in.w / 2) * L->units * L->in.c * 16;
+        return 2.0 * n * L->out.h * L->out.w * L->units * L->in.c * L->k * L->k;
     case GN_LAYER_DECONV2D: return 2.0 * n * L->in.h * L->in.w * L->units * L->in.c * L->k * L->k;
     default: return 0;
     }
@@ -725,15 +778,17 @@ void gn_net_layer_desc(const gn_net *net, int i, char *desc, size_t len) {
         case GN_LAYER_DENSE: snprintf(desc, len, "Dense"); break;
         case GN_LAYER_CONV2D:
         case GN_LAYER_DECONV2D:
-            snprintf(desc, len, "%s %dx%d/%d %s", gn_layer_kind_name(L->kind), L->k, L->k,
-                     L->stride, L->pad == GN_PAD_SAME ? "same" : "valid");
+            snprintf(desc, len, "%s %dx%d/%d %s%s", gn_layer_kind_name(L->kind), L->k, L->k,
+                     L->stride, L->pad == GN_PAD_SAME ? "same" : "valid", L->upconv ? " (up)" : "");
             break;
         case GN_LAYER_LEAKY_RELU:
             snprintf(desc, len, "LeakyReLU %.2g%s", L->alpha, L->skip ? " (= id)" : "");
             break;
         case GN_LAYER_DROPOUT: snprintf(desc, len, "Dropout %.2g", L->rate); break;
         case GN_LAYER_GAUSSIAN_NOISE: snprintf(desc, len, "GaussianNoise %.2g", L->rate); break;
-        case GN_LAYER_UPSAMPLE: snprintf(desc, len, "UpSampling2D x%d", L->factor); break;
+        case GN_LAYER_UPSAMPLE:
+            snprintf(desc, len, "UpSampling2D x%d%s", L->factor, L->skip ? " (in conv)" : "");
+            break;
         case GN_LAYER_MAXPOOL: snprintf(desc, len, "MaxPooling2D %d/%d", L->k, L->stride); break;
         case GN_LAYER_RELU:
             snprintf(desc, len, "ReLU%s", L->skip ? " (in BN)" : L->relu_in_op ? " (fwd in op)" : "");

@@ -68,6 +68,12 @@ void gn_net_add_gaussian_noise(gn_net *net, float sigma);
 void gn_net_add_reshape(gn_net *net, gn_shape to);
 void gn_net_add_flatten(gn_net *net);
 
+/* Runs every layer on its own, as listed, instead of fusing (BN + ReLU, a
+ * ReLU as a oneDNN post-op, LeakyReLU after ReLU, UpSampling2D(2) + 3x3
+ * conv as one transposed convolution). Call before gn_net_build; for
+ * checking that the fusions change nothing. */
+void gn_net_disable_fusions(gn_net *net);
+
 /* Allocates the slabs and initialises the parameters (seeded, deterministic). */
 gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed);
 

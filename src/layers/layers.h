@@ -39,6 +39,14 @@ gn_status gn_linear_backward_data(gn_dnn_op *op, float *dx, const float *dy, con
 /* x: (N, in), dy: (N, out) -> dw, db (overwritten) */
 gn_status gn_linear_backward_weights(gn_dnn_op *op, float *dw, float *db, const float *x,
                                      const float *dy);
+/* UpSampling2D(2) followed by a 3x3 'same' convolution equals a 4x4
+ * transposed convolution of stride 2 and padding 1 on the small image, with
+ * K = M W M^T per (out, in) pair, M = [[0,0,1],[0,1,1],[1,1,0],[1,0,0]].
+ * w3: (F, C, 3, 3) -> w4: (F, C, 4, 4) */
+void gn_upconv_weights(float *w4, const float *w3, int F, int C);
+/* The gradient back through that map: dw4 (F, C, 4, 4) -> dw3 (F, C, 3, 3) = M^T dK M. */
+void gn_upconv_weights_backward(float *dw3, const float *dw4, int F, int C);
+
 /* Output size and padding of a convolution ('same' as Keras: pad_total =
  * max((out-1)*stride + k - in, 0), the extra pixel at the bottom/right). */
 int gn_conv_out_size(int in, int k, int stride, int same, int *pad_lo, int *pad_hi);

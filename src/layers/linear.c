@@ -50,3 +50,38 @@ int gn_deconv_out_size(int in, int k, int stride, int same, int *pad_lo, int *pa
     *pad_hi = total - *pad_lo;
     return out;
 }
+
+/* Which 3x3 taps (rows of M) feed each of the four 4x4 taps along one axis. */
+static const float upconv_m[4][3] = {{0, 0, 1}, {0, 1, 1}, {1, 1, 0}, {1, 0, 0}};
+
+/* w3: (F, C, 3, 3) -> w4: (F, C, 4, 4), w4 = M w3 M^T per (f, c). */
+void gn_upconv_weights(float *w4, const float *w3, int F, int C) {
+#pragma omp parallel for schedule(static)
+    for (int fc = 0; fc < F * C; fc++) {
+        const float *a = w3 + (size_t)fc * 9;
+        float *k = w4 + (size_t)fc * 16;
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                float v = 0;
+                for (int p = 0; p < 3; p++)
+                    for (int q = 0; q < 3; q++) v += upconv_m[i][p] * upconv_m[j][q] * a[p * 3 + q];
+                k[i * 4 + j] = v;
+            }
+    }
+}
+
+/* dw4: (F, C, 4, 4) -> dw3: (F, C, 3, 3) = M^T dw4 M per (f, c). */
+void gn_upconv_weights_backward(float *dw3, const float *dw4, int F, int C) {
+#pragma omp parallel for schedule(static)
+    for (int fc = 0; fc < F * C; fc++) {
+        const float *k = dw4 + (size_t)fc * 16;
+        float *a = dw3 + (size_t)fc * 9;
+        for (int p = 0; p < 3; p++)
+            for (int q = 0; q < 3; q++) {
+                float v = 0;
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) v += upconv_m[i][p] * upconv_m[j][q] * k[i * 4 + j];
+                a[p * 3 + q] = v;
+            }
+    }
+}
