@@ -42,10 +42,19 @@ typedef struct gn_layer_rt {
     gn_dnn_op *op;
 } gn_layer_rt;
 
+/* The gradient ping-pong buffers: only live during one backward pass, so
+ * networks that never run backward at the same time (G and D) can share them. */
+typedef struct gn_workspace {
+    unsigned char *p;
+    size_t bytes;
+    int refs;
+} gn_workspace;
+
 typedef struct gn_plan {
     int n;
     gn_layer_rt *rt;
-    size_t g_off[2], bytes; /* gradient ping-pong buffers; arena bytes needed */
+    size_t g_off[2], gbytes; /* gradient ping-pong buffers in the workspace, and its size */
+    size_t bytes;            /* arena bytes needed */
     gn_tensor out, logits, dx;
     int trained;            /* the last forward was GN_TRAIN */
 } gn_plan;
@@ -66,6 +75,7 @@ struct gn_net {
     size_t bn_work_len;
     unsigned char *arena;
     size_t arena_bytes;
+    gn_workspace *ws;
     const float *x;         /* input of the last forward */
     gn_plan plans[MAX_PLANS];
     int nplans;
@@ -100,6 +110,30 @@ static void free_plans(gn_net *net) {
     net->nplans = 0;
 }
 
+static void ws_release(gn_workspace *ws) {
+    if (ws && --ws->refs == 0) {
+        gn_free(ws->p);
+        free(ws);
+    }
+}
+
+/* Grows the workspace to at least `bytes` (its contents are not kept). */
+static gn_status ws_reserve(gn_workspace *ws, size_t bytes) {
+    if (ws->bytes >= bytes) return GN_OK;
+    gn_free(ws->p);
+    ws->p = gn_alloc(bytes);
+    ws->bytes = ws->p ? bytes : 0;
+    return ws->p ? GN_OK : gn_fail(GN_ERR_NOMEM, "out of memory for %zu MB of gradients", bytes >> 20);
+}
+
+void gn_net_share_workspace(gn_net *a, gn_net *b) {
+    if (a->ws == b->ws || !b->ws) return;
+    ws_release(a->ws);
+    a->ws = b->ws;
+    a->ws->refs++;
+    for (int p = 0; p < a->nplans; p++) ws_reserve(a->ws, a->plans[p].gbytes);
+}
+
 void gn_net_free(gn_net *net) {
     if (!net) return;
     free_plans(net);
@@ -109,6 +143,7 @@ void gn_net_free(gn_net *net) {
     gn_free(net->stats);
     gn_free(net->bn_work);
     gn_free(net->arena);
+    ws_release(net->ws);
     for (int i = 0; i < net->nlayers; i++) {
         gn_dnn_cache_free(net->layers[i].cache);
         gn_free(net->layers[i].kw4);
@@ -358,6 +393,9 @@ gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed) {
     }
     net->nparams = np;
     net->nstate = ns;
+    net->ws = calloc(1, sizeof *net->ws);
+    if (!net->ws) return gn_fail(GN_ERR_NOMEM, "out of memory");
+    net->ws->refs = 1;
     net->params = gn_alloc((np ? np : 1) * sizeof(float));
     net->grads = gn_alloc((np ? np : 1) * sizeof(float));
     net->state = gn_alloc((ns ? ns : 1) * sizeof(float));
@@ -481,10 +519,9 @@ static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
             }
         }
     }
-    for (int g = 0; g < 2; g++) {
-        P->g_off[g] = off;
-        off = align64(off + (size_t)n * biggest * sizeof(float));
-    }
+    P->g_off[0] = 0;
+    P->g_off[1] = align64((size_t)n * biggest * sizeof(float));
+    P->gbytes = 2 * P->g_off[1];
     P->bytes = off;
     return GN_OK;
 }
@@ -509,6 +546,11 @@ gn_status gn_net_prepare(gn_net *net, int n) {
         for (int i = 0; i < net->nlayers && P->rt; i++) gn_dnn_op_free(P->rt[i].op);
         free(P->rt);
         return s;
+    }
+    if (ws_reserve(net->ws, P->gbytes)) {
+        for (int i = 0; i < net->nlayers; i++) gn_dnn_op_free(P->rt[i].op);
+        free(P->rt);
+        return gn_fail(GN_ERR_NOMEM, "%s: out of memory for gradients of batch %d", net->name, n);
     }
     if (P->bytes > net->arena_bytes) {
         gn_free(net->arena);
@@ -659,9 +701,10 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
     if (gn_tensor_count(dyt) != (size_t)n * gn_shape_size(gs))
         return gn_fail(GN_ERR_SHAPE, "%s: output gradient has %zu elements, expected %zu", net->name,
                        gn_tensor_count(dyt), (size_t)n * gn_shape_size(gs));
-    float *buf[2] = {(float *)(net->arena + P->g_off[0]), (float *)(net->arena + P->g_off[1])};
+    float *buf[2] = {(float *)(net->ws->p + P->g_off[0]), (float *)(net->ws->p + P->g_off[1])};
     int cur = 0;
-    memcpy(buf[0], dyt->data, gn_tensor_count(dyt) * sizeof(float));
+    /* dy may itself live in a shared workspace (D's input gradient feeding G) */
+    memmove(buf[0], dyt->data, gn_tensor_count(dyt) * sizeof(float));
     gn_status s = GN_OK;
     for (int i = last; i >= 0; i--) {
         gn_layer *L = &net->layers[i];

@@ -104,6 +104,12 @@ void gn_net_params_changed(gn_net *net);
  * after the first). */
 gn_status gn_net_prepare(gn_net *net, int n);
 
+/* Lets network a use network b's gradient workspace (the buffers one
+ * backward pass works in), so a pair whose backward passes never overlap,
+ * like G and D, keeps one set. The gradient a backward pass returns (dx)
+ * lives there until the next backward pass of either network. */
+void gn_net_share_workspace(gn_net *a, gn_net *b);
+
 /* Forward pass over x (n, input shape). `step` keys dropout and noise masks.
  * *y receives the output tensor (owned by the network, valid until the next
  * forward with the same n). x must stay valid until the backward pass. */
