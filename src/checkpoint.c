@@ -1,9 +1,12 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -55,7 +58,31 @@ void gn_config_json(const gn_gan_config *c, char *buf, size_t len) {
              c->range == GN_RANGE_PM1 ? "[-1,1]" : "[0,1]", c->seed, c->threads, c->eval_every);
 }
 
-/* Parses key=value lines back into a config; unknown keys are an error. */
+/* Reads a whole decimal integer within [lo, hi]; 0 on success. */
+static int get_int(const char *v, long lo, long hi, int *out) {
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || errno || x < lo || x > hi) return -1;
+    *out = (int)x;
+    return 0;
+}
+
+/* Reads a whole finite number that is within [lo, hi] as a float (the
+ * limits are compared as floats, as `gannet train` stores them); 0 on success. */
+static int get_float(const char *v, double lo, double hi, float *out) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || *end || errno || !(fabs(x) <= FLT_MAX)) return -1;
+    float f = (float)x;
+    if (f < (float)lo || f > (float)hi) return -1;
+    *out = f;
+    return 0;
+}
+
+/* Parses key=value lines back into a config; unknown keys and values that
+ * `gannet train` would not accept are errors. */
 static gn_status config_parse(const char *path, const char *text, gn_gan_config *c) {
     memset(c, 0, sizeof *c);
     const char *p = text;
@@ -72,27 +99,42 @@ static gn_status config_parse(const char *path, const char *text, gn_gan_config 
         if (!eq) return gn_fail(GN_ERR_FORMAT, "%s: settings line '%s' has no '='", path, line);
         *eq = 0;
         const char *k = line, *v = eq + 1;
-        if (!strcmp(k, "preset")) snprintf(c->preset, sizeof c->preset, "%s", v);
-        else if (!strcmp(k, "batch")) c->batch = atoi(v);
-        else if (!strcmp(k, "iters")) c->iters = atoi(v);
-        else if (!strcmp(k, "plot_every")) c->plot_every = atoi(v);
-        else if (!strcmp(k, "g_lr")) c->g_lr = strtof(v, NULL);
-        else if (!strcmp(k, "d_lr")) c->d_lr = strtof(v, NULL);
-        else if (!strcmp(k, "beta1")) c->beta1 = strtof(v, NULL);
-        else if (!strcmp(k, "beta2")) c->beta2 = strtof(v, NULL);
-        else if (!strcmp(k, "eps")) c->eps = strtof(v, NULL);
-        else if (!strcmp(k, "g_loss")) c->g_loss = (gn_gen_loss)gn_gen_loss_parse(v);
-        else if (!strcmp(k, "d_steps")) c->d_steps = atoi(v);
-        else if (!strcmp(k, "d_pretrain")) c->d_pretrain = atoi(v);
-        else if (!strcmp(k, "label_smoothing")) c->label_smoothing = strtof(v, NULL);
-        else if (!strcmp(k, "noise")) c->noise = !strcmp(v, "normal") ? GN_NOISE_NORMAL : GN_NOISE_UNIFORM;
-        else if (!strcmp(k, "zdim")) c->zdim = atoi(v);
-        else if (!strcmp(k, "range")) c->range = !strcmp(v, "pm1") ? GN_RANGE_PM1 : GN_RANGE_01;
-        else if (!strcmp(k, "seed")) c->seed = strtoull(v, NULL, 10);
-        else if (!strcmp(k, "threads")) c->threads = atoi(v);
-        else if (!strcmp(k, "eval_every")) c->eval_every = atoi(v);
+        int bad = 0;
+        if (!strcmp(k, "preset")) {
+            bad = !*v || strlen(v) >= sizeof c->preset;
+            if (!bad) snprintf(c->preset, sizeof c->preset, "%s", v);
+        } else if (!strcmp(k, "batch")) bad = get_int(v, 1, 65536, &c->batch);
+        else if (!strcmp(k, "iters")) bad = get_int(v, 0, 1000000000, &c->iters);
+        else if (!strcmp(k, "plot_every")) bad = get_int(v, 0, 1000000000, &c->plot_every);
+        else if (!strcmp(k, "g_lr")) bad = get_float(v, 1e-12, 10, &c->g_lr);
+        else if (!strcmp(k, "d_lr")) bad = get_float(v, 1e-12, 10, &c->d_lr);
+        else if (!strcmp(k, "beta1")) bad = get_float(v, 0, 0.9999, &c->beta1);
+        else if (!strcmp(k, "beta2")) bad = get_float(v, 0, 0.9999999, &c->beta2);
+        else if (!strcmp(k, "eps")) bad = get_float(v, 1e-30, 1, &c->eps);
+        else if (!strcmp(k, "g_loss")) {
+            int g = gn_gen_loss_parse(v);
+            bad = g < 0;
+            if (!bad) c->g_loss = (gn_gen_loss)g;
+        } else if (!strcmp(k, "d_steps")) bad = get_int(v, 1, 100, &c->d_steps);
+        else if (!strcmp(k, "d_pretrain")) bad = get_int(v, 0, 1000000, &c->d_pretrain);
+        else if (!strcmp(k, "label_smoothing")) bad = get_float(v, 0, 0.5, &c->label_smoothing);
+        else if (!strcmp(k, "noise")) {
+            c->noise = !strcmp(v, "normal") ? GN_NOISE_NORMAL : GN_NOISE_UNIFORM;
+            bad = strcmp(v, "normal") && strcmp(v, "uniform");
+        } else if (!strcmp(k, "zdim")) bad = get_int(v, 1, 65536, &c->zdim);
+        else if (!strcmp(k, "range")) {
+            c->range = !strcmp(v, "pm1") ? GN_RANGE_PM1 : GN_RANGE_01;
+            bad = strcmp(v, "pm1") && strcmp(v, "01");
+        } else if (!strcmp(k, "seed")) {
+            char *end;
+            errno = 0;
+            c->seed = strtoull(v, &end, 10);
+            bad = *v < '0' || *v > '9' || *end || errno;
+        } else if (!strcmp(k, "threads")) bad = get_int(v, 0, 4096, &c->threads);
+        else if (!strcmp(k, "eval_every")) bad = get_int(v, 0, 1000000000, &c->eval_every);
         else if (!strcmp(k, "g_params") || !strcmp(k, "d_params")) continue;
         else return gn_fail(GN_ERR_FORMAT, "%s: unknown setting '%s'", path, k);
+        if (bad) return gn_fail(GN_ERR_FORMAT, "%s: setting %s has a bad value '%s'", path, k, v);
     }
     if ((int)c->g_loss < 0 || c->batch <= 0 || c->zdim <= 0 || c->d_steps <= 0 || !c->preset[0])
         return gn_fail(GN_ERR_FORMAT, "%s: settings are incomplete or out of range", path);
@@ -199,6 +241,9 @@ static gn_status rd_open(reader *r, const char *path) {
     r->path = path;
     r->f = fopen(path, "rb");
     if (!r->f) return gn_fail(GN_ERR_IO, "%s: cannot open checkpoint: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(r->f), &st) || !S_ISREG(st.st_mode))
+        return gn_fail(GN_ERR_IO, "%s: cannot read checkpoint: not a regular file", path);
     if (fseek(r->f, 0, SEEK_END)) return gn_fail(GN_ERR_IO, "%s: cannot seek", path);
     long size = ftell(r->f);
     rewind(r->f);
@@ -216,47 +261,35 @@ static gn_status rd_open(reader *r, const char *path) {
     if (nsec > MAX_SECTIONS)
         return gn_fail(GN_ERR_FORMAT, "%s: %u sections (at most %d expected)", path, nsec, MAX_SECTIONS);
     long pos = 16;
-    unsigned char *buf = malloc(1 << 20);
-    if (!buf) return gn_fail(GN_ERR_NOMEM, "out of memory");
+    unsigned char buf[1 << 16]; /* CRCs are computed a piece at a time */
     for (uint32_t i = 0; i < nsec; i++) {
         section *s = &r->sec[r->n];
         uint64_t len;
-        if (fread(s->tag, 1, 4, r->f) != 4 || fread(&len, 8, 1, r->f) != 1) {
-            free(buf);
+        if (fread(s->tag, 1, 4, r->f) != 4 || fread(&len, 8, 1, r->f) != 1)
             return gn_fail(GN_ERR_FORMAT, "%s: truncated: section %u of %u is missing", path, i + 1, nsec);
-        }
         s->tag[4] = 0;
         pos += 12;
-        if (len > (uint64_t)(size - pos) || (uint64_t)(size - pos) - len < 4) {
-            free(buf);
-            return gn_fail(GN_ERR_FORMAT, "%s: truncated: section %s needs %" PRIu64 " bytes, %ld remain",
-                           path, s->tag, len + 4, size - pos);
-        }
+        if (len > (uint64_t)(size - pos) || (uint64_t)(size - pos) - len < 4)
+            return gn_fail(GN_ERR_FORMAT, "%s: truncated: section %s claims %" PRIu64 " bytes and a "
+                           "4-byte CRC, %ld bytes remain", path, s->tag, len, size - pos);
         s->len = len;
         s->off = pos;
         uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0), stored;
         for (uint64_t done = 0; done < len;) {
-            size_t take = len - done > (1 << 20) ? (1 << 20) : (size_t)(len - done);
-            if (fread(buf, 1, take, r->f) != take) {
-                free(buf);
+            size_t take = len - done > sizeof buf ? sizeof buf : (size_t)(len - done);
+            if (fread(buf, 1, take, r->f) != take)
                 return gn_fail(GN_ERR_FORMAT, "%s: truncated in section %s", path, s->tag);
-            }
             crc = (uint32_t)crc32(crc, buf, (uInt)take);
             done += take;
         }
-        if (fread(&stored, 4, 1, r->f) != 1) {
-            free(buf);
+        if (fread(&stored, 4, 1, r->f) != 1)
             return gn_fail(GN_ERR_FORMAT, "%s: truncated in section %s", path, s->tag);
-        }
-        if (crc != stored) {
-            free(buf);
+        if (crc != stored)
             return gn_fail(GN_ERR_FORMAT, "%s: bad checksum in section %s (stored %08x, computed %08x)",
                            path, s->tag, stored, crc);
-        }
         pos += (long)len + 4;
         r->n++;
     }
-    free(buf);
     return GN_OK;
 }
 
