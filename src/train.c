@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,21 @@ static gn_status make_dirs(const char *path) {
         if (st) return st;
     }
     return make_dir(p);
+}
+
+/* Removes the temporary files ("NAME.tmp.PID") that a writer killed
+ * mid-write left in dir; the finished files they were to replace are intact. */
+static void remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strstr(e->d_name, ".tmp.")) continue;
+        char p[2400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
 }
 
 /* Writes a small text file atomically. */
@@ -328,6 +344,8 @@ gn_status gn_train(const gn_train_opts *o) {
         }
     }
     if (s) goto done;
+    remove_stale_temps(run_dir);
+    remove_stale_temps(sub);
     if (o->resume) {
         char text[4096], path[2100];
         gn_config_json(&cfg, text, sizeof text);

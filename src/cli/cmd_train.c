@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
@@ -109,7 +110,8 @@ int gn_cmd_train(int argc, char **argv) {
     }
     if (s) {
         gn_cli_fail("train");
-        if (resume == NULL && gn_train_dir()[0])
+        struct stat st;
+        if (resume == NULL && gn_train_dir()[0] && stat(gn_train_dir(), &st) == 0)
             fprintf(stderr, "gannet train: run folder: %s\n", gn_train_dir());
         return 1;
     }
