@@ -3,6 +3,7 @@
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <zlib.h>
 
 #include "gannet/checkpoint.h"
+#include "gannet/rng.h"
 
 static const char MAGIC[8] = {'G', 'A', 'N', 'N', 'E', 'T', 'C', 'K'};
 #define MAX_SECTIONS 32
@@ -387,4 +389,49 @@ gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int 
     gn_net_params_changed(G);
     gn_net_params_changed(D);
     return GN_OK;
+}
+
+gn_status gn_gan_open_checkpoint(const char *path, uint64_t seed, gn_gan **out, char *resolved,
+                                 size_t len) {
+    char file[4200];
+    size_t pl = strlen(path);
+    if (pl > 4 && !strcmp(path + pl - 4, ".gnt"))
+        snprintf(file, sizeof file, "%s", path);
+    else
+        snprintf(file, sizeof file, "%s/checkpoint.gnt", path);
+    if (resolved) snprintf(resolved, len, "%s", file);
+    gn_gan_config cfg;
+    gn_status s = gn_checkpoint_read_config(file, &cfg);
+    if (s) return s;
+    cfg.seed = seed;
+    gn_gan *gan;
+    if ((s = gn_gan_create(&gan, &cfg))) return s;
+    if ((s = gn_checkpoint_load(file, gan, NULL, 0, NULL))) {
+        gn_gan_free(gan);
+        return s;
+    }
+    *out = gan;
+    return GN_OK;
+}
+
+gn_status gn_gan_sample_u8(gn_gan *gan, int n, uint8_t *out) {
+    const int chunk = 256;
+    const gn_gan_config *c = &gan->cfg;
+    size_t img = gn_shape_size(gn_net_output_shape(gan->G));
+    float *z = malloc((size_t)chunk * c->zdim * sizeof(float));
+    float *x = malloc((size_t)chunk * img * sizeof(float));
+    gn_status s = z && x ? GN_OK : gn_fail(GN_ERR_NOMEM, "out of memory for %d images", n);
+    float lo = c->range == GN_RANGE_PM1 ? -1.0f : 0.0f;
+    for (int done = 0; !s && done < n; done += chunk) {
+        int m = n - done < chunk ? n - done : chunk;
+        gn_gan_noise(gan, z, m, GN_STREAM_SAMPLE, (uint64_t)done * c->zdim);
+        if ((s = gn_gan_generate(gan, z, m, x))) break;
+        for (size_t i = 0; i < (size_t)m * img; i++) {
+            float v = (x[i] - lo) / (1.0f - lo) * 255.0f;
+            out[(size_t)done * img + i] = (uint8_t)(!(v > 0) ? 0 : v > 255 ? 255 : lrintf(v));
+        }
+    }
+    free(z);
+    free(x);
+    return s;
 }

@@ -40,6 +40,17 @@ gn_status gn_checkpoint_read_config(const char *path, gn_gan_config *cfg);
 gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int nfixed,
                              gn_history *hist);
 
+/* Builds the GAN a checkpoint holds and loads it: path is a checkpoint file
+ * (*.gnt) or a run folder holding checkpoint.gnt; the noise seed is replaced
+ * by `seed`. The file's path goes into resolved (may be NULL). */
+gn_status gn_gan_open_checkpoint(const char *path, uint64_t seed, gn_gan **out, char *resolved,
+                                 size_t len);
+
+/* Draws n images from G (inference mode) with the noise of (seed,
+ * GN_STREAM_SAMPLE), in chunks of 256, as u8 grey levels (n, H, W, C): what
+ * `gannet sample` writes and `gannet eval --checkpoint` scores. */
+gn_status gn_gan_sample_u8(gn_gan *gan, int n, uint8_t *out);
+
 /* Writes the settings as key=value lines (also the CONF section's text). */
 void gn_config_write(const gn_gan_config *cfg, char *buf, size_t len);
 /* Writes the settings as JSON. */

@@ -50,20 +50,8 @@ static int samples_from_idx(const char *path, int *n, int n_set, float **x) {
 static int samples_from_checkpoint(const char *checkpoint, int n, uint64_t seed, float **x,
                                    char *what, size_t whatlen) {
     char path[4200];
-    size_t cl = strlen(checkpoint);
-    if (cl > 4 && !strcmp(checkpoint + cl - 4, ".gnt"))
-        snprintf(path, sizeof path, "%s", checkpoint);
-    else
-        snprintf(path, sizeof path, "%s/checkpoint.gnt", checkpoint);
-    gn_gan_config cfg;
-    if (gn_checkpoint_read_config(path, &cfg)) return gn_cli_fail("eval");
-    cfg.seed = seed;
     gn_gan *gan;
-    if (gn_gan_create(&gan, &cfg)) return gn_cli_fail("eval");
-    if (gn_checkpoint_load(path, gan, NULL, 0, NULL)) {
-        gn_gan_free(gan);
-        return gn_cli_fail("eval");
-    }
+    if (gn_gan_open_checkpoint(checkpoint, seed, &gan, path, sizeof path)) return gn_cli_fail("eval");
     gn_shape o = gn_net_output_shape(gan->G);
     if (o.h != GN_CLS_SIDE || o.w != GN_CLS_SIDE || o.c != 1) {
         fprintf(stderr, "gannet eval: %s: the generator makes %dx%dx%d images, the classifier takes 28x28x1\n",
@@ -71,29 +59,18 @@ static int samples_from_checkpoint(const char *checkpoint, int n, uint64_t seed,
         gn_gan_free(gan);
         return 1;
     }
-    snprintf(what, whatlen, "%s (preset %s, iteration %llu, noise seed %llu)", path, cfg.preset,
+    snprintf(what, whatlen, "%s (preset %s, iteration %llu, noise seed %llu)", path, gan->cfg.preset,
              (unsigned long long)gan->iter, (unsigned long long)seed);
-    const int chunk = 256; /* as gannet sample, so the batches and results match */
-    float *z = malloc((size_t)chunk * cfg.zdim * sizeof(float));
+    uint8_t *u = malloc((size_t)n * IMG);
     *x = malloc((size_t)n * IMG * sizeof(float));
     int rc = 0;
-    if (!z || !*x) {
+    if (!u || !*x) {
         fprintf(stderr, "gannet eval: out of memory for %d images\n", n);
         rc = 1;
     }
-    for (int done = 0; !rc && done < n; done += chunk) {
-        int m = n - done < chunk ? n - done : chunk;
-        gn_gan_noise(gan, z, m, GN_STREAM_SAMPLE, (uint64_t)done * cfg.zdim);
-        if (gn_gan_generate(gan, z, m, *x + (size_t)done * IMG)) rc = gn_cli_fail("eval");
-    }
-    float lo = cfg.range == GN_RANGE_PM1 ? -1.0f : 0.0f;
-    for (size_t i = 0; !rc && i < (size_t)n * IMG; i++) {
-        float v = ((*x)[i] - lo) / (1.0f - lo) * 255.0f;
-        long b = v < 0 ? 0 : v > 255 ? 255 : lrintf(v);
-        if (isnan(v)) b = 0;
-        (*x)[i] = (float)b / 255.0f;
-    }
-    free(z);
+    if (!rc && gn_gan_sample_u8(gan, n, u)) rc = gn_cli_fail("eval");
+    for (size_t i = 0; !rc && i < (size_t)n * IMG; i++) (*x)[i] = u[i] / 255.0f;
+    free(u);
     gn_gan_free(gan);
     if (rc) {
         free(*x);

@@ -45,53 +45,28 @@ int gn_cmd_sample(int argc, char **argv) {
         fprintf(stderr, "gannet sample: --out: '%s' must end in .png, .idx or .idx.gz\n", out);
         return 2;
     }
-    char path[4200];
-    size_t cl = strlen(checkpoint);
-    if (cl > 4 && !strcmp(checkpoint + cl - 4, ".gnt"))
-        snprintf(path, sizeof path, "%s", checkpoint);
-    else
-        snprintf(path, sizeof path, "%s/checkpoint.gnt", checkpoint);
-    gn_gan_config cfg;
-    if (gn_checkpoint_read_config(path, &cfg)) return gn_cli_fail("sample");
-    cfg.seed = seed;
     gn_gan *gan;
-    if (gn_gan_create(&gan, &cfg)) return gn_cli_fail("sample");
-    if (gn_checkpoint_load(path, gan, NULL, 0, NULL)) {
-        gn_gan_free(gan);
-        return gn_cli_fail("sample");
-    }
+    if (gn_gan_open_checkpoint(checkpoint, seed, &gan, NULL, 0)) return gn_cli_fail("sample");
     gn_shape o = gn_net_output_shape(gan->G);
-    size_t img = gn_shape_size(o);
-    const int chunk = 256;
-    float *z = malloc((size_t)chunk * cfg.zdim * sizeof(float));
-    float *imgs = malloc((size_t)n * img * sizeof(float));
+    size_t count = (size_t)n * gn_shape_size(o);
+    uint8_t *u = malloc(count);
+    float *imgs = png ? malloc(count * sizeof(float)) : NULL;
     int rc = 0;
-    if (!z || !imgs) {
+    if (!u || (png && !imgs)) {
         fprintf(stderr, "gannet sample: out of memory for %d images\n", n);
         rc = 1;
     }
-    for (int done = 0; !rc && done < n; done += chunk) {
-        int m = n - done < chunk ? n - done : chunk;
-        gn_gan_noise(gan, z, m, GN_STREAM_SAMPLE, (uint64_t)done * cfg.zdim);
-        if (gn_gan_generate(gan, z, m, imgs + (size_t)done * img)) rc = gn_cli_fail("sample");
-    }
-    float lo = cfg.range == GN_RANGE_PM1 ? -1.0f : 0.0f;
+    if (!rc && gn_gan_sample_u8(gan, n, u)) rc = gn_cli_fail("sample");
     if (!rc && png) {
+        for (size_t i = 0; i < count; i++) imgs[i] = u[i] / 255.0f;
         int cols = (int)ceil(sqrt((double)n)), rows = (n + cols - 1) / cols;
-        if (gn_png_write_grid(out, imgs, n, o.h, o.w, o.c, rows, cols, 2, lo, 1.0f)) rc = gn_cli_fail("sample");
+        if (gn_png_write_grid(out, imgs, n, o.h, o.w, o.c, rows, cols, 2, 0.0f, 1.0f)) rc = gn_cli_fail("sample");
     } else if (!rc) {
-        uint8_t *u = malloc((size_t)n * img);
-        if (!u) rc = 1;
-        for (size_t i = 0; !rc && i < (size_t)n * img; i++) {
-            float v = (imgs[i] - lo) / (1.0f - lo) * 255.0f;
-            u[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
-        }
         uint32_t dims[4] = {(uint32_t)n, (uint32_t)o.h, (uint32_t)o.w, (uint32_t)o.c};
-        if (!rc && gn_idx_write_u8(out, u, o.c == 1 ? 3 : 4, dims)) rc = gn_cli_fail("sample");
-        free(u);
+        if (gn_idx_write_u8(out, u, o.c == 1 ? 3 : 4, dims)) rc = gn_cli_fail("sample");
     }
     if (!rc) printf("wrote %d images to %s\n", n, out);
-    free(z);
+    free(u);
     free(imgs);
     gn_gan_free(gan);
     return rc;
