@@ -118,8 +118,9 @@ static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, fl
 }
 
 /* D on the whole [real; fake] batch of 2B. */
-static gn_status d_pass(gn_gan *gan, gn_shape ishape, int first, int n, uint64_t key, gn_step_stats *st) {
-    return d_pass_range(gan, ishape, first, n, 1.0f, key, &st->d_loss, &st->d_real, &st->d_fake);
+static gn_status d_pass(gn_gan *gan, gn_shape ishape, uint64_t key, gn_step_stats *st) {
+    return d_pass_range(gan, ishape, 0, 2 * gan->cfg.batch, 1.0f, key, &st->d_loss, &st->d_real,
+                        &st->d_fake);
 }
 
 /* D on the real and the generated halves as two batches; the gradient of
@@ -161,8 +162,8 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
         gan->targets[2 * i + 1] = real ? 1.0f - smooth : 0.0f;
         gan->targets[2 * i] = real ? smooth : 1.0f;
     }
-    gn_status s2 = gan->d_split ? d_pass_split(gan, ishape, key, st) : d_pass(gan, ishape, 0, 2 * B, key, st);
-    if (s2) return s2;
+    s = gan->d_split ? d_pass_split(gan, ishape, key, st) : d_pass(gan, ishape, key, st);
+    if (s) return s;
     if (!gn_kern()->all_finite(gn_net_grads(gan->D), gn_net_param_count(gan->D)))
         return gn_fail(GN_ERR_NONFINITE, "a D gradient is not finite");
     double t3 = now();

@@ -468,21 +468,18 @@ static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
     P->rt = calloc(net->nlayers, sizeof *P->rt);
     if (!P->rt) return gn_fail(GN_ERR_NOMEM, "out of memory");
     size_t off = 0, biggest = gn_shape_size(net->input);
-    size_t in_off = (size_t)-1; /* the network input lives outside the arena */
     for (int i = 0; i < net->nlayers; i++) {
         gn_layer *L = &net->layers[i];
         gn_layer_rt *R = &P->rt[i];
         size_t count = (size_t)n * gn_shape_size(L->out);
         if (L->skip != 3 && gn_shape_size(L->out) > biggest) biggest = gn_shape_size(L->out);
-        if (is_alias(net, i) && i > 0) {
-            R->y_off = P->rt[i - 1].y_off;
-        } else if (i > 0 && runs_in_place(net, i)) {
-            R->y_off = P->rt[i - 1].y_off;
+        if (is_alias(net, i) || runs_in_place(net, i)) {
+            /* the input's buffer; (size_t)-1 is the network input, outside the arena */
+            R->y_off = i > 0 ? P->rt[i - 1].y_off : (size_t)-1;
         } else {
             R->y_off = off;
             off = align64(off + count * sizeof(float));
         }
-        if (i == 0 && is_alias(net, 0)) R->y_off = in_off; /* resolved against x at run time */
         if (L->kind == GN_LAYER_DROPOUT) {
             R->mask_off = off;
             off = align64(off + count);

@@ -106,55 +106,53 @@ static gn_status write_csv(const char *dir, const gn_history *h) {
     return GN_OK;
 }
 
-static gn_status write_plot(const char *dir, const gn_history *h) {
-    if (!h->n) return GN_OK;
-    char path[2100];
-    snprintf(path, sizeof path, "%s/losses.png", dir);
-    float *x = malloc(h->n * sizeof(float)), *dl = malloc(h->n * sizeof(float)),
-          *gl = malloc(h->n * sizeof(float));
-    gn_status s = GN_OK;
-    if (!x || !dl || !gl) s = gn_fail(GN_ERR_NOMEM, "out of memory");
-    else {
-        for (size_t i = 0; i < h->n; i++) {
-            x[i] = (float)(i + 1);
-            dl[i] = h->rows[i * GN_HIST_COLS];
-            gl[i] = h->rows[i * GN_HIST_COLS + 1];
-        }
-        gn_series ser[2] = {{"discriminative loss", dl, 0x1f77b4}, {"generative loss", gl, 0xff7f0e}};
-        s = gn_plot_lines(path, 800, 500, "Losses", "iteration", "loss", x, h->n, ser, 2);
+/* One curve of a history plot: column `col` of the rows, times `scale`. */
+typedef struct hist_curve {
+    int col;
+    float scale;
+    const char *name;
+    unsigned rgb;
+} hist_curve;
+
+/* Plots two history columns against the iteration, over the rows where the
+ * first is finite (every row for the losses, the evaluated ones for scores). */
+static gn_status plot_history(const char *dir, const char *file, const char *title, const char *ylabel,
+                              const gn_history *h, const hist_curve c[2]) {
+    size_t n = 0;
+    for (size_t i = 0; i < h->n; i++) n += isfinite(h->rows[i * GN_HIST_COLS + c[0].col]);
+    if (!n) return GN_OK;
+    float *x = malloc(n * sizeof(float)), *y0 = malloc(n * sizeof(float)), *y1 = malloc(n * sizeof(float));
+    gn_status s = x && y0 && y1 ? GN_OK : gn_fail(GN_ERR_NOMEM, "out of memory");
+    for (size_t i = 0, k = 0; !s && i < h->n; i++) {
+        const float *r = h->rows + i * GN_HIST_COLS;
+        if (!isfinite(r[c[0].col])) continue;
+        x[k] = (float)(i + 1);
+        y0[k] = r[c[0].col] * c[0].scale;
+        y1[k++] = r[c[1].col] * c[1].scale;
+    }
+    if (!s) {
+        char path[2100];
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        gn_series ser[2] = {{c[0].name, y0, c[0].rgb}, {c[1].name, y1, c[1].rgb}};
+        s = gn_plot_lines(path, 800, 500, title, "iteration", ylabel, x, n, ser, 2);
     }
     free(x);
-    free(dl);
-    free(gl);
+    free(y0);
+    free(y1);
     return s;
+}
+
+/* losses.png, the notebook's plot_loss. */
+static gn_status write_plot(const char *dir, const gn_history *h) {
+    const hist_curve c[2] = {{0, 1, "discriminative loss", 0x1f77b4}, {1, 1, "generative loss", 0xff7f0e}};
+    return plot_history(dir, "losses.png", "Losses", "loss", h, c);
 }
 
 /* scores.png: the Inception Score and the Frechet distance at each evaluation. */
 static gn_status write_scores_plot(const char *dir, const gn_history *h) {
-    size_t n = 0;
-    for (size_t i = 0; i < h->n; i++) n += isfinite(h->rows[i * GN_HIST_COLS + 5]);
-    if (!n) return GN_OK;
-    float *x = malloc(n * sizeof(float)), *is = malloc(n * sizeof(float)), *fd = malloc(n * sizeof(float));
-    gn_status s = GN_OK;
-    if (!x || !is || !fd) s = gn_fail(GN_ERR_NOMEM, "out of memory");
-    for (size_t i = 0, k = 0; !s && i < h->n; i++) {
-        const float *r = h->rows + i * GN_HIST_COLS;
-        if (!isfinite(r[5])) continue;
-        x[k] = (float)(i + 1);
-        is[k] = r[5];
-        fd[k++] = r[6] / 10;
-    }
-    if (!s) {
-        char path[2100];
-        snprintf(path, sizeof path, "%s/scores.png", dir);
-        gn_series ser[2] = {{"Inception Score (ceiling 10)", is, 0x2ca02c},
-                            {"Frechet distance / 10 (lower is better)", fd, 0xd62728}};
-        s = gn_plot_lines(path, 800, 500, "Sample quality (gannet eval)", "iteration", "score", x, n, ser, 2);
-    }
-    free(x);
-    free(is);
-    free(fd);
-    return s;
+    const hist_curve c[2] = {{5, 1, "Inception Score (ceiling 10)", 0x2ca02c},
+                             {6, 0.1f, "Frechet distance / 10 (lower is better)", 0xd62728}};
+    return plot_history(dir, "scores.png", "Sample quality (gannet eval)", "score", h, c);
 }
 
 /* What --eval-every needs: the classifier and the held-out digits' features. */
@@ -166,6 +164,7 @@ typedef struct evaluator {
 } evaluator;
 
 #define GN_EVAL_N 1000
+#define IMG (GN_CLS_SIDE * GN_CLS_SIDE) /* one 28x28x1 image */
 
 static void evaluator_free(evaluator *e) {
     gn_classifier_free(e->cls);
@@ -184,9 +183,9 @@ static gn_status evaluator_init(evaluator *e, const gn_gan_config *cfg) {
     gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
     gn_dataset mnist;
     if ((s = gn_dataset_load(ip, lp, &mnist))) return s;
-    float *held = malloc((size_t)GN_CLS_HELDOUT * 784 * sizeof(float));
+    float *held = malloc((size_t)GN_CLS_HELDOUT * IMG * sizeof(float));
     e->ref = malloc((size_t)GN_CLS_HELDOUT * GN_CLS_FEATURES * sizeof(float));
-    e->images = malloc((size_t)GN_EVAL_N * 784 * sizeof(float));
+    e->images = malloc((size_t)GN_EVAL_N * IMG * sizeof(float));
     e->z = malloc((size_t)cfg->batch * cfg->zdim * sizeof(float));
     if (!held || !e->ref || !e->images || !e->z) s = gn_fail(GN_ERR_NOMEM, "out of memory");
     if (!s) {
@@ -207,8 +206,8 @@ static gn_status evaluate(evaluator *e, gn_gan *gan, float *is, float *fd) {
         int m = GN_EVAL_N - done < B ? GN_EVAL_N - done : B;
         gn_gan_noise(gan, e->z, B, GN_STREAM_SAMPLE, (uint64_t)done * gan->cfg.zdim + ((uint64_t)1 << 48));
         s = gn_gan_generate(gan, e->z, B, gan->images); /* the whole batch: one prepared size */
-        for (size_t i = 0; !s && i < (size_t)m * 784; i++)
-            e->images[(size_t)done * 784 + i] = (gan->images[i] - lo) / (1.0f - lo);
+        for (size_t i = 0; !s && i < (size_t)m * IMG; i++)
+            e->images[(size_t)done * IMG + i] = (gan->images[i] - lo) / (1.0f - lo);
     }
     gn_eval_scores sc;
     if (!s) s = gn_eval_images(e->cls, e->images, GN_EVAL_N, e->ref, GN_CLS_HELDOUT, &sc);

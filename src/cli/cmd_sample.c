@@ -8,7 +8,6 @@
 #include "cli/cli.h"
 #include "gannet/checkpoint.h"
 #include "gannet/io.h"
-#include "gannet/rng.h"
 
 static int ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
