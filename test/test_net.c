@@ -149,6 +149,8 @@ static gn_net *fusable(int fuse) {
     gn_net_add_batchnorm(n, 0.99f, 1e-3f);
     gn_net_add_relu(n);
     gn_net_add_reshape(n, (gn_shape){7, 7, 8});
+    gn_net_add_deconv2d(n, 8, 3, 1, GN_PAD_SAME); /* its bias and ReLU run outside oneDNN */
+    gn_net_add_relu(n);
     gn_net_add_upsample(n, 2);
     gn_net_add_conv2d(n, 6, 3, 1, GN_PAD_SAME);
     gn_net_add_batchnorm(n, 0.99f, 1e-3f);
@@ -161,6 +163,15 @@ static gn_net *fusable(int fuse) {
     gn_net_add_dense(n, 2);
     gn_net_add_softmax(n);
     ck_assert_int_eq(gn_net_build(n, GN_INIT_GLOROT_UNIFORM, 5), GN_OK);
+    /* convolution biases start at zero: give them values, so that a bias
+     * added after a ReLU instead of before it would show */
+    for (int i = 0; i < gn_net_layer_count(n); i++) {
+        size_t nb;
+        float *b = gn_net_layer_bias(n, i, &nb);
+        gn_layer_kind k = gn_net_layer_kind(n, i);
+        if (b && (k == GN_LAYER_DECONV2D || k == GN_LAYER_CONV2D)) tu_fill(b, nb, 10 + i, -0.5f, 0.5f);
+    }
+    gn_net_params_changed(n);
     return n;
 }
 
