@@ -11,8 +11,8 @@
 #include "kernels.h"
 
 enum {
-    K_RELU_F, K_RELU_B, K_LEAKY_F, K_LEAKY_B, K_SIG_F, K_SIG_B, K_TANH_F, K_TANH_B, K_DROP_F,
-    K_DROP_B, K_SUMSQ, K_AFFINE, K_BN_SUMS, K_BN_APPLY, K_UP_F, K_UP_B, K_ADAM, K_AXPY, K_FINITE
+    K_RELU_F, K_RELU_B, K_LEAKY_F, K_LEAKY_B, K_SIG_F, K_SIG_B, K_TANH_F, K_TANH_B, K_DROP,
+    K_SUMSQ, K_AFFINE, K_BN_SUMS, K_BN_APPLY, K_UP_F, K_UP_B, K_ADAM, K_AXPY, K_FINITE
 };
 
 typedef struct bench_case {
@@ -46,10 +46,8 @@ static const bench_case k_cases[] = {
     {K_TANH_F, "tanh_forward", N_B, 0, 0, 0, 0, 8},
     {K_TANH_B, "tanh_backward", N_A, 0, 0, 0, 0, 12},
     {K_TANH_B, "tanh_backward", N_B, 0, 0, 0, 0, 12},
-    {K_DROP_F, "dropout_forward", N_A, 0, 0, 0, 0, 9},
-    {K_DROP_F, "dropout_forward", N_B, 0, 0, 0, 0, 9},
-    {K_DROP_B, "dropout_backward", N_A, 0, 0, 0, 0, 9},
-    {K_DROP_B, "dropout_backward", N_B, 0, 0, 0, 0, 9},
+    {K_DROP, "dropout", N_A, 0, 0, 0, 0, 8},
+    {K_DROP, "dropout", N_B, 0, 0, 0, 0, 8},
     {K_SUMSQ, "channel_sum_sumsq", 128u * 28 * 28, 100, 0, 0, 0, 4},
     {K_SUMSQ, "channel_sum_sumsq", 128u * 14 * 14, 200, 0, 0, 0, 4},
     {K_SUMSQ, "channel_sum_sumsq", 128, 39200, 0, 0, 0, 4},
@@ -72,7 +70,6 @@ static const bench_case k_cases[] = {
 /* Buffers big enough for every case, shared by all of them. */
 typedef struct bench_bufs {
     float *a, *b, *c, *d;
-    uint8_t *mask;
     float *ch[6]; /* per-channel vectors; ch[5] is the batch-norm centre */
 } bench_bufs;
 
@@ -121,8 +118,7 @@ static void run_case(const gn_kernels *k, const bench_case *c, bench_bufs *b) {
     case K_SIG_B: k->sigmoid_backward(b->c, b->a, b->b, n); break;
     case K_TANH_F: k->tanh_forward(b->b, b->a, n); break;
     case K_TANH_B: k->tanh_backward(b->c, b->a, b->b, n); break;
-    case K_DROP_F: k->dropout_forward(b->b, b->mask, b->a, n, 1234, 0, 1u << 31, 2.0f); break;
-    case K_DROP_B: k->dropout_backward(b->c, b->a, b->mask, n, 2.0f); break;
+    case K_DROP: k->dropout(b->b, b->a, n, 1234, 0, 1u << 31, 2.0f); break;
     case K_SUMSQ:
         memset(b->ch[0], 0, C * sizeof(float));
         memset(b->ch[1], 0, C * sizeof(float));
@@ -238,13 +234,12 @@ int gn_bench_kernels(int argc, char **argv) {
     b.b = malloc(maxab * sizeof(float));
     b.c = malloc(maxcd * sizeof(float));
     b.d = malloc(maxcd * sizeof(float));
-    b.mask = malloc(maxcd);
     int ch_ok = 1;
     for (int i = 0; i < 6; i++) {
         b.ch[i] = malloc(maxc * sizeof(float));
         if (!b.ch[i]) ch_ok = 0;
     }
-    if (!b.a || !b.b || !b.c || !b.d || !b.mask || !ch_ok) {
+    if (!b.a || !b.b || !b.c || !b.d || !ch_ok) {
         fprintf(stderr, "bench: out of memory\n");
         return 1;
     }
@@ -252,7 +247,6 @@ int gn_bench_kernels(int argc, char **argv) {
     fill(b.b, maxab, 2, -1.0f, 1.0f);
     fill(b.c, maxn, 3, 0.0f, 1e-2f);
     fill(b.d, maxn, 4, -1.0f, 1.0f);
-    memset(b.mask, 1, maxn);
     for (int i = 0; i < 6; i++) fill(b.ch[i], maxc, 10 + (uint64_t)i, 0.5f, 1.5f);
 
     if (json) printf("[\n");
@@ -288,7 +282,7 @@ int gn_bench_kernels(int argc, char **argv) {
     }
     if (json) printf("\n]\n");
 
-    free(b.a); free(b.b); free(b.c); free(b.d); free(b.mask);
+    free(b.a); free(b.b); free(b.c); free(b.d);
     for (int i = 0; i < 6; i++) free(b.ch[i]);
     return 0;
 }

@@ -177,45 +177,25 @@ static void tanh_backward(float *dx, const float *dy, const float *y, size_t n) 
 }
 
 // inverted dropout keyed by the global element index
-static void dropout_forward(float *y, uint8_t *mask, const float *x, size_t n, uint64_t key,
-                            uint64_t offset, uint32_t threshold, float scale) {
+static void dropout(float *y, const float *x, size_t n, uint64_t key, uint64_t offset,
+                    uint32_t threshold, float scale) {
     __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i klo = _mm256_set1_epi32((int)(uint32_t)key);
     __m256i khi = _mm256_set1_epi32((int)(uint32_t)(key >> 32));
     __m256i thr = _mm256_set1_epi32((int)threshold);
-    __m256i one = _mm256_set1_epi32(1);
     __m256 s = _mm256_set1_ps(scale);
     size_t i = 0;
     for (; i + W <= n; i += W) {
         __m256i idx = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)(offset + i)), iota);
         __m256i h = mix8(_mm256_xor_si256(mix8(_mm256_xor_si256(idx, klo)), khi));
         __m256i keep = _mm256_cmpeq_epi32(_mm256_max_epu32(h, thr), h); // h >= thr, unsigned
-        __m256i k01 = _mm256_and_si256(keep, one);
-        __m128i k16 = _mm_packus_epi32(_mm256_castsi256_si128(k01), _mm256_extracti128_si256(k01, 1));
-        _mm_storel_epi64((__m128i *)(mask + i), _mm_packus_epi16(k16, k16));
         __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), s);
         _mm256_storeu_ps(y + i, keep8(_mm256_castsi256_ps(keep), v));
     }
     for (; i < n; i++) {
         int keep = gn_dropout_hash(key, offset + i) >= threshold;
-        mask[i] = (uint8_t)keep;
         y[i] = keep ? x[i] * scale : 0.0f;
     }
-}
-
-// dx = mask ? dy * scale : 0
-static void dropout_backward(float *dx, const float *dy, const uint8_t *mask, size_t n,
-                             float scale) {
-    __m256 s = _mm256_set1_ps(scale);
-    __m256i zero = _mm256_setzero_si256();
-    size_t i = 0;
-    for (; i + W <= n; i += W) {
-        __m256i m = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(mask + i)));
-        __m256 drop = _mm256_castsi256_ps(_mm256_cmpeq_epi32(m, zero));
-        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(dy + i), s);
-        _mm256_storeu_ps(dx + i, _mm256_andnot_ps(drop, v));
-    }
-    for (; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
 }
 
 // the centre of channels c .. c + 7 on the lanes of k, +0 where centre is NULL
@@ -472,8 +452,7 @@ const gn_kernels gn_kernels_avx2 = {
     .sigmoid_backward = sigmoid_backward,
     .tanh_forward = tanh_forward,
     .tanh_backward = tanh_backward,
-    .dropout_forward = dropout_forward,
-    .dropout_backward = dropout_backward,
+    .dropout = dropout,
     .channel_sum_sumsq = channel_sum_sumsq,
     .channel_affine = channel_affine,
     .bn_backward_sums = bn_backward_sums,

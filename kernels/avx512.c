@@ -180,40 +180,24 @@ static void tanh_backward(float *dx, const float *dy, const float *y, size_t n) 
 }
 
 // inverted dropout keyed by the global element index
-static void dropout_forward(float *y, uint8_t *mask, const float *x, size_t n, uint64_t key,
-                            uint64_t offset, uint32_t threshold, float scale) {
+static void dropout(float *y, const float *x, size_t n, uint64_t key, uint64_t offset,
+                    uint32_t threshold, float scale) {
     __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     __m512i klo = _mm512_set1_epi32((int)(uint32_t)key);
     __m512i khi = _mm512_set1_epi32((int)(uint32_t)(key >> 32));
     __m512i thr = _mm512_set1_epi32((int)threshold);
     __m512 s = _mm512_set1_ps(scale);
-    __m128i ones = _mm_set1_epi8(1);
     size_t i = 0;
     for (; i + W <= n; i += W) {
         __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)(offset + i)), iota);
         __m512i h = mix16(_mm512_xor_si512(mix16(_mm512_xor_si512(idx, klo)), khi));
         __mmask16 keep = _mm512_cmpge_epu32_mask(h, thr);
-        _mm_storeu_si128((__m128i *)(mask + i), _mm_maskz_mov_epi8(keep, ones));
         _mm512_storeu_ps(y + i, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(x + i), s));
     }
     for (; i < n; i++) {
         int keep = gn_dropout_hash(key, offset + i) >= threshold;
-        mask[i] = (uint8_t)keep;
         y[i] = keep ? x[i] * scale : 0.0f;
     }
-}
-
-// dx = mask ? dy * scale : 0
-static void dropout_backward(float *dx, const float *dy, const uint8_t *mask, size_t n,
-                             float scale) {
-    __m512 s = _mm512_set1_ps(scale);
-    size_t i = 0;
-    for (; i + W <= n; i += W) {
-        __m512i m = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(mask + i)));
-        __mmask16 keep = _mm512_test_epi32_mask(m, m);
-        _mm512_storeu_ps(dx + i, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(dy + i), s));
-    }
-    for (; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
 }
 
 // the centre of channels c .. c + 15 on the lanes of k, +0 elsewhere or where centre
@@ -479,8 +463,7 @@ const gn_kernels gn_kernels_avx512 = {
     .sigmoid_backward = sigmoid_backward,
     .tanh_forward = tanh_forward,
     .tanh_backward = tanh_backward,
-    .dropout_forward = dropout_forward,
-    .dropout_backward = dropout_backward,
+    .dropout = dropout,
     .channel_sum_sumsq = channel_sum_sumsq,
     .channel_affine = channel_affine,
     .bn_backward_sums = bn_backward_sums,

@@ -38,11 +38,10 @@ typedef struct gn_kernels {
     /* Inverted dropout, element i of a tensor whose first element has
      * global index `offset`: keep = gn_dropout_hash(key, offset + i) >= threshold,
      * where threshold = (uint32_t)(p * 2^32) (saturating);
-     * mask[i] = keep; y[i] = keep ? x[i] * scale : 0 (scale = 1 / (1 - p)). y may alias x. */
-    void (*dropout_forward)(float *y, uint8_t *mask, const float *x, size_t n, uint64_t key,
-                            uint64_t offset, uint32_t threshold, float scale);
-    /* dx = mask ? dy * scale : 0; dx may alias dy */
-    void (*dropout_backward)(float *dx, const float *dy, const uint8_t *mask, size_t n, float scale);
+     * y[i] = keep ? x[i] * scale : 0 (scale = 1 / (1 - p)). y may alias x. The map
+     * is its own transpose: called on dy with the same key, it is the backward. */
+    void (*dropout)(float *y, const float *x, size_t n, uint64_t key, uint64_t offset,
+                    uint32_t threshold, float scale);
 
     /* x is a (rows, C) row-major matrix (NHWC flattened to rows = N*H*W).
      * With d = x[r,c] - centre[c] (one rounded subtraction; centre may be NULL,

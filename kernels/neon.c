@@ -173,40 +173,22 @@ static inline uint32x4_t dropout_keep4(uint32_t idx, uint32_t klo, uint32_t khi,
 }
 
 // inverted dropout keyed by the global element index, 8 elements per step
-static void dropout_forward(float *y, uint8_t *mask, const float *x, size_t n, uint64_t key,
-                            uint64_t offset, uint32_t threshold, float scale) {
+static void dropout(float *y, const float *x, size_t n, uint64_t key, uint64_t offset,
+                    uint32_t threshold, float scale) {
     uint32_t klo = (uint32_t)key, khi = (uint32_t)(key >> 32);
     float32x4_t s = vdupq_n_f32(scale);
-    uint32x4_t one = vdupq_n_u32(1);
     size_t i = 0;
     for (; i + 2 * W <= n; i += 2 * W) {
         uint32_t idx = (uint32_t)(offset + i);
         uint32x4_t k0 = dropout_keep4(idx, klo, khi, threshold);
         uint32x4_t k1 = dropout_keep4(idx + W, klo, khi, threshold);
-        uint16x8_t k16 = vcombine_u16(vmovn_u32(vandq_u32(k0, one)), vmovn_u32(vandq_u32(k1, one)));
-        vst1_u8(mask + i, vmovn_u16(k16));
         vst1q_f32(y + i, keep4(k0, vmulq_f32(vld1q_f32(x + i), s)));
         vst1q_f32(y + i + W, keep4(k1, vmulq_f32(vld1q_f32(x + i + W), s)));
     }
     for (; i < n; i++) {
         int keep = gn_dropout_hash(key, offset + i) >= threshold;
-        mask[i] = (uint8_t)keep;
         y[i] = keep ? x[i] * scale : 0.0f;
     }
-}
-
-// dx = mask ? dy * scale : 0, 8 elements per step
-static void dropout_backward(float *dx, const float *dy, const uint8_t *mask, size_t n,
-                             float scale) {
-    float32x4_t s = vdupq_n_f32(scale);
-    size_t i = 0;
-    for (; i + 2 * W <= n; i += 2 * W) {
-        uint16x8_t m = vmovl_u8(vld1_u8(mask + i));
-        uint32x4_t m0 = vmovl_u16(vget_low_u16(m)), m1 = vmovl_u16(vget_high_u16(m));
-        vst1q_f32(dx + i, keep4(vtstq_u32(m0, m0), vmulq_f32(vld1q_f32(dy + i), s)));
-        vst1q_f32(dx + i + W, keep4(vtstq_u32(m1, m1), vmulq_f32(vld1q_f32(dy + i + W), s)));
-    }
-    for (; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
 }
 
 // the centre of channels c .. c + 3, +0 where centre is NULL
@@ -455,8 +437,7 @@ const gn_kernels gn_kernels_neon = {
     .sigmoid_backward = sigmoid_backward,
     .tanh_forward = tanh_forward,
     .tanh_backward = tanh_backward,
-    .dropout_forward = dropout_forward,
-    .dropout_backward = dropout_backward,
+    .dropout = dropout,
     .channel_sum_sumsq = channel_sum_sumsq,
     .channel_affine = channel_affine,
     .bn_backward_sums = bn_backward_sums,

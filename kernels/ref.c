@@ -52,19 +52,12 @@ static void tanh_backward(float *dx, const float *dy, const float *y, size_t n) 
 }
 
 // inverted dropout keyed by the global element index
-static void dropout_forward(float *y, uint8_t *mask, const float *x, size_t n, uint64_t key,
-                            uint64_t offset, uint32_t threshold, float scale) {
+static void dropout(float *y, const float *x, size_t n, uint64_t key, uint64_t offset,
+                    uint32_t threshold, float scale) {
     for (size_t i = 0; i < n; i++) {
         int keep = gn_dropout_hash(key, offset + i) >= threshold;
-        mask[i] = (uint8_t)keep;
         y[i] = keep ? x[i] * scale : 0.0f;
     }
-}
-
-// dx = mask ? dy * scale : 0
-static void dropout_backward(float *dx, const float *dy, const uint8_t *mask, size_t n,
-                             float scale) {
-    for (size_t i = 0; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
 }
 
 // per-channel sum and sum of squares of d = x - centre, rows in order, accumulated
@@ -175,8 +168,7 @@ const gn_kernels gn_kernels_ref = {
     .sigmoid_backward = sigmoid_backward,
     .tanh_forward = tanh_forward,
     .tanh_backward = tanh_backward,
-    .dropout_forward = dropout_forward,
-    .dropout_backward = dropout_backward,
+    .dropout = dropout,
     .channel_sum_sumsq = channel_sum_sumsq,
     .channel_affine = channel_affine,
     .bn_backward_sums = bn_backward_sums,

@@ -38,7 +38,7 @@ typedef struct gn_layer {
 /* Where layer i's buffers live in the arena for one batch size (byte offsets). */
 typedef struct gn_layer_rt {
     size_t y_off;      /* output; for in-place and alias layers, the input's */
-    size_t mask_off;   /* dropout mask (bytes), maxpool argmax (int32) */
+    size_t argmax_off;   /* maxpool argmax (int32) */
     gn_dnn_op *op;
 } gn_layer_rt;
 
@@ -57,6 +57,7 @@ typedef struct gn_plan {
     size_t bytes;            /* arena bytes needed */
     gn_tensor out, logits, dx;
     int trained;            /* the last forward was GN_TRAIN */
+    uint64_t seed, step;    /* its dropout key, which the backward draws the masks from again */
 } gn_plan;
 
 struct gn_net {
@@ -480,11 +481,8 @@ static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
             R->y_off = off;
             off = align64(off + count * sizeof(float));
         }
-        if (L->kind == GN_LAYER_DROPOUT) {
-            R->mask_off = off;
-            off = align64(off + count);
-        } else if (L->kind == GN_LAYER_MAXPOOL) {
-            R->mask_off = off;
+        if (L->kind == GN_LAYER_MAXPOOL) {
+            R->argmax_off = off;
             off = align64(off + count * sizeof(int32_t));
         }
         if (L->kind == GN_LAYER_DENSE || L->kind == GN_LAYER_CONV2D || L->kind == GN_LAYER_DECONV2D) {
@@ -638,8 +636,7 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
         case GN_LAYER_SOFTMAX: gn_softmax_forward(y, x, rows, C); break;
         case GN_LAYER_DROPOUT:
             if (train && L->rate > 0)
-                gn_dropout_forward(y, net->arena + P->rt[i].mask_off, x, count, L->rate,
-                                   layer_key(seed, step, i));
+                gn_dropout_forward(y, x, count, L->rate, layer_key(seed, step, i));
             else if (y != x)
                 memcpy(y, x, count * sizeof(float));
             break;
@@ -653,7 +650,7 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
             if (!L->skip) gn_upsample_forward(y, x, n, L->in.h, L->in.w, C, L->factor);
             break;
         case GN_LAYER_MAXPOOL:
-            gn_maxpool_forward(y, (int32_t *)(net->arena + P->rt[i].mask_off), x, n, L->in.h,
+            gn_maxpool_forward(y, (int32_t *)(net->arena + P->rt[i].argmax_off), x, n, L->in.h,
                                L->in.w, C, L->k, L->stride);
             break;
         case GN_LAYER_RESHAPE:
@@ -662,6 +659,8 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
         if (net->prof_fwd) net->prof_fwd[i] += omp_get_wtime() - t0;
     }
     P->trained = train;
+    P->seed = seed;
+    P->step = step;
     P->out = gn_tensor_f32(out_of(net, P, net->nlayers - 1), n, gn_net_output_shape(net));
     int last = net->nlayers - 1;
     if (net->layers[last].kind == GN_LAYER_SOFTMAX)
@@ -752,7 +751,7 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
             cur = 1 - cur;
             break;
         case GN_LAYER_DROPOUT:
-            if (L->rate > 0) gn_dropout_backward(g, g, net->arena + P->rt[i].mask_off, count, L->rate);
+            if (L->rate > 0) gn_dropout_backward(g, g, count, L->rate, layer_key(P->seed, P->step, i));
             break;
         case GN_LAYER_UPSAMPLE:
             if (need_dx && !L->skip) {
@@ -762,7 +761,7 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
             break;
         case GN_LAYER_MAXPOOL:
             if (need_dx) {
-                gn_maxpool_backward(other, g, (const int32_t *)(net->arena + P->rt[i].mask_off), n,
+                gn_maxpool_backward(other, g, (const int32_t *)(net->arena + P->rt[i].argmax_off), n,
                                     L->in.h, L->in.w, C, L->k, L->stride);
                 cur = 1 - cur;
             }

@@ -9,20 +9,18 @@ static uint32_t drop_threshold(float rate) {
     return t >= 4294967295.0 ? 0xFFFFFFFFu : (uint32_t)t;
 }
 
-/* x: (n) -> y: (n) = x * mask / (1 - rate), mask: (n) of 0/1. */
-void gn_dropout_forward(float *y, uint8_t *mask, const float *x, size_t n, float rate,
-                        uint64_t key) {
+/* x: (n) -> y: (n) = x * keep / (1 - rate), keep[i] from the hash of (key, i). */
+void gn_dropout_forward(float *y, const float *x, size_t n, float rate, uint64_t key) {
     const gn_kernels *K = gn_kern();
     uint32_t thr = drop_threshold(rate);
     float scale = rate < 1 ? 1.0f / (1.0f - rate) : 0.0f;
-    GN_PARALLEL_CHUNKS(n, o, m, K->dropout_forward(y + o, mask + o, x + o, m, key, o, thr, scale));
+    GN_PARALLEL_CHUNKS(n, o, m, K->dropout(y + o, x + o, m, key, o, thr, scale));
 }
 
-/* dy: (n) -> dx: (n) = dy * mask / (1 - rate). */
-void gn_dropout_backward(float *dx, const float *dy, const uint8_t *mask, size_t n, float rate) {
-    const gn_kernels *K = gn_kern();
-    float scale = rate < 1 ? 1.0f / (1.0f - rate) : 0.0f;
-    GN_PARALLEL_CHUNKS(n, o, m, K->dropout_backward(dx + o, dy + o, mask + o, m, scale));
+/* dy: (n) -> dx: (n) = dy * keep / (1 - rate): the forward map again (it is
+ * diagonal), its keep bits drawn again from the same key. */
+void gn_dropout_backward(float *dx, const float *dy, size_t n, float rate, uint64_t key) {
+    gn_dropout_forward(dx, dy, n, rate, key);
 }
 
 /* x: (n) -> y: (n) = x + sigma * N(0,1), the normals drawn from (seed, key). */

@@ -87,11 +87,11 @@ void gn_softmax_forward(float *y, const float *x, size_t rows, size_t C);
 
 /* ---- dropout (inverted) and Gaussian noise ---- */
 
-/* x: (n) -> y: (n), mask: (n); key selects the random stream (see kernels.h). */
-void gn_dropout_forward(float *y, uint8_t *mask, const float *x, size_t n, float rate,
-                        uint64_t key);
-/* dy: (n) -> dx: (n), may alias */
-void gn_dropout_backward(float *dx, const float *dy, const uint8_t *mask, size_t n, float rate);
+/* x: (n) -> y: (n); key selects the random stream (see kernels.h). No mask is
+ * kept: the backward draws the same bits again from the key. y may alias x. */
+void gn_dropout_forward(float *y, const float *x, size_t n, float rate, uint64_t key);
+/* dy: (n) -> dx: (n) with the forward's key; dx may alias dy */
+void gn_dropout_backward(float *dx, const float *dy, size_t n, float rate, uint64_t key);
 /* x: (n) -> y: (n) = x + sigma * N(0, 1) keyed by (seed, step); backward is the identity. */
 void gn_gaussian_noise_forward(float *y, const float *x, size_t n, float sigma, uint64_t seed,
                                uint64_t key);
