@@ -53,7 +53,7 @@ typedef struct gn_workspace {
 typedef struct gn_plan {
     int n;
     gn_layer_rt *rt;
-    size_t g_off[2], gbytes; /* gradient ping-pong buffers in the workspace, and its size */
+    size_t gbytes;           /* gradient workspace bytes needed */
     size_t bytes;            /* arena bytes needed */
     gn_tensor out, logits, dx;
     int trained;            /* the last forward was GN_TRAIN */
@@ -463,17 +463,36 @@ static int is_alias(const gn_net *net, int i) {
 
 static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 
+/* Elements per sample of layer i's input gradient as its backward writes it
+ * (an up-fused convolution works on the image before the upsampling). */
+static size_t grad_in_size(const gn_layer *L) {
+    return L->upconv ? (size_t)(L->in.h / 2) * (L->in.w / 2) * L->in.c : gn_shape_size(L->in);
+}
+
+/* Whether the backward of a layer writes its input gradient to a new buffer
+ * (the others work in place, or pass the gradient on as it is). */
+static int grad_moves(const gn_layer *L) {
+    switch (L->kind) {
+    case GN_LAYER_DENSE:
+    case GN_LAYER_CONV2D:
+    case GN_LAYER_DECONV2D:
+    case GN_LAYER_SOFTMAX:
+    case GN_LAYER_MAXPOOL: return 1;
+    case GN_LAYER_UPSAMPLE: return !L->skip;
+    default: return 0;
+    }
+}
+
 static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
     memset(P, 0, sizeof *P);
     P->n = n;
     P->rt = calloc(net->nlayers, sizeof *P->rt);
     if (!P->rt) return gn_fail(GN_ERR_NOMEM, "out of memory");
-    size_t off = 0, biggest = gn_shape_size(net->input);
+    size_t off = 0;
     for (int i = 0; i < net->nlayers; i++) {
         gn_layer *L = &net->layers[i];
         gn_layer_rt *R = &P->rt[i];
         size_t count = (size_t)n * gn_shape_size(L->out);
-        if (L->skip != 3 && gn_shape_size(L->out) > biggest) biggest = gn_shape_size(L->out);
         if (is_alias(net, i) || runs_in_place(net, i)) {
             /* the input's buffer; (size_t)-1 is the network input, outside the arena */
             R->y_off = i > 0 ? P->rt[i - 1].y_off : (size_t)-1;
@@ -514,9 +533,16 @@ static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
             }
         }
     }
-    P->g_off[0] = 0;
-    P->g_off[1] = align64((size_t)n * biggest * sizeof(float));
-    P->gbytes = 2 * P->g_off[1];
+    /* The gradient workspace holds the gradient of a layer's output at one
+     * end and, while the layer's backward writes it, that of its input at the
+     * other: it needs the largest such pair, not twice the largest tensor. */
+    P->gbytes = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const gn_layer *L = &net->layers[i];
+        size_t out = align64((size_t)n * gn_shape_size(L->out) * sizeof(float));
+        size_t pair = out + (grad_moves(L) ? align64((size_t)n * grad_in_size(L) * sizeof(float)) : 0);
+        if (pair > P->gbytes) P->gbytes = pair;
+    }
     P->bytes = off;
     return GN_OK;
 }
@@ -697,17 +723,21 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
     if (gn_tensor_count(dyt) != (size_t)n * gn_shape_size(gs))
         return gn_fail(GN_ERR_SHAPE, "%s: output gradient has %zu elements, expected %zu", net->name,
                        gn_tensor_count(dyt), (size_t)n * gn_shape_size(gs));
-    float *buf[2] = {(float *)(net->ws->p + P->g_off[0]), (float *)(net->ws->p + P->g_off[1])};
-    int cur = 0;
+    /* The gradient g starts at the low end of the workspace; a layer that
+     * makes a new one writes it at the other end. */
+    unsigned char *lo = net->ws->p, *end = net->ws->p + P->gbytes;
+    float *g = (float *)lo;
+    int high = 0; /* g lies at the high end */
     /* dy may itself live in a shared workspace (D's input gradient feeding G) */
-    memmove(buf[0], dyt->data, gn_tensor_count(dyt) * sizeof(float));
+    memmove(g, dyt->data, gn_tensor_count(dyt) * sizeof(float));
     gn_status s = GN_OK;
     for (int i = last; i >= 0; i--) {
         gn_layer *L = &net->layers[i];
         int need_dx = i > 0 || dxt != NULL;
         const float *x = out_of(net, P, i - 1);
         const float *y = out_of(net, P, i);
-        float *g = buf[cur], *other = buf[1 - cur];
+        size_t in_bytes = align64((size_t)n * grad_in_size(L) * sizeof(float));
+        float *other = high ? (float *)lo : (float *)(end - in_bytes);
         float *w = net->params + L->w_off;
         float *dw = net->grads + L->w_off, *db = net->grads + L->b_off;
         size_t rows = (size_t)n * L->in.h * L->in.w, C = L->in.c, count = rows * C;
@@ -727,7 +757,7 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
             if (need_dx) {
                 if ((s = gn_linear_backward_data(P->rt[i].op, other, g, layer_weights(net, L), net->version)))
                     return s;
-                cur = 1 - cur;
+                g = other, high = !high;
             }
             if (net->prof_bd) net->prof_bd[i] += omp_get_wtime() - t1;
             continue;
@@ -748,7 +778,7 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
         case GN_LAYER_TANH: gn_activation_backward(GN_ACT_TANH, g, g, y, count, 0); break;
         case GN_LAYER_SOFTMAX:
             softmax_backward(other, g, y, rows, C);
-            cur = 1 - cur;
+            g = other, high = !high;
             break;
         case GN_LAYER_DROPOUT:
             if (L->rate > 0) gn_dropout_backward(g, g, count, L->rate, layer_key(P->seed, P->step, i));
@@ -756,14 +786,14 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
         case GN_LAYER_UPSAMPLE:
             if (need_dx && !L->skip) {
                 gn_upsample_backward(other, g, n, L->in.h, L->in.w, C, L->factor);
-                cur = 1 - cur;
+                g = other, high = !high;
             }
             break;
         case GN_LAYER_MAXPOOL:
             if (need_dx) {
                 gn_maxpool_backward(other, g, (const int32_t *)(net->arena + P->rt[i].argmax_off), n,
                                     L->in.h, L->in.w, C, L->k, L->stride);
-                cur = 1 - cur;
+                g = other, high = !high;
             }
             break;
         case GN_LAYER_GAUSSIAN_NOISE:
@@ -773,7 +803,7 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
         if (net->prof_bd) net->prof_bd[i] += omp_get_wtime() - t0;
     }
     if (dxt) {
-        P->dx = gn_tensor_f32(buf[cur], n, net->input);
+        P->dx = gn_tensor_f32(g, n, net->input);
         *dxt = &P->dx;
     }
     return GN_OK;
