@@ -33,6 +33,8 @@ typedef struct gn_layer {
     float *kw4, *dkw4;                     /* its 4x4 weights and their gradient */
     uint64_t kw4_ver;                      /* version + 1 of the weights in kw4 */
     int relu_in_op;                        /* a ReLU whose forward the layer before applies */
+    int transient;                         /* a BN whose output is not kept (see gn_net_build) */
+    int remake_bn;                         /* 1 + the index of the transient BN this layer reads */
 } gn_layer;
 
 /* Where layer i's buffers live in the arena for one batch size (byte offsets). */
@@ -78,6 +80,7 @@ struct gn_net {
     size_t arena_bytes;
     gn_workspace *ws;
     const float *x;         /* input of the last forward */
+    int scratch_bn;         /* the transient BN whose output the scratch buffer holds, or -1 */
     gn_plan plans[MAX_PLANS];
     int nplans;
     double *prof_fwd, *prof_bd, *prof_bw; /* per-layer seconds, when profiling */
@@ -334,6 +337,11 @@ static void init_layer(gn_net *net, int i, gn_init init, uint64_t seed) {
 
 void gn_net_disable_fusions(gn_net *net) { net->no_fusion = 1; }
 
+static int is_alias(const gn_net *net, int i);
+static int is_dnn(gn_layer_kind k) {
+    return k == GN_LAYER_DENSE || k == GN_LAYER_CONV2D || k == GN_LAYER_DECONV2D;
+}
+
 gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed) {
     if (net->err) return net->err;
     if (net->built) return gn_fail(GN_ERR_ARG, "%s: built twice", net->name);
@@ -392,6 +400,21 @@ gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed) {
         L->b_off = np + L->w_len;
         np += L->w_len + L->b_len;
     }
+    /* A batch norm read only by the oneDNN layer after it (past views and
+     * fused layers) keeps no output of its own: its forward writes into one
+     * scratch buffer that all such layers share, and the backward remakes
+     * that output from the kept input and batch statistics when it reaches
+     * the reader, whose weight gradient needs it (as does the fused ReLU's). */
+    for (int i = 0; i < net->nlayers && !net->no_fusion; i++) {
+        if (net->layers[i].kind != GN_LAYER_BATCHNORM) continue;
+        int j = i + 1;
+        while (j < net->nlayers && is_alias(net, j)) j++;
+        if (j < net->nlayers && is_dnn(net->layers[j].kind)) {
+            net->layers[i].transient = 1;
+            net->layers[j].remake_bn = i + 1;
+        }
+    }
+    net->scratch_bn = -1;
     net->nparams = np;
     net->nstate = ns;
     net->ws = calloc(1, sizeof *net->ws);
@@ -488,12 +511,19 @@ static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
     P->n = n;
     P->rt = calloc(net->nlayers, sizeof *P->rt);
     if (!P->rt) return gn_fail(GN_ERR_NOMEM, "out of memory");
+    /* the transient batch norms' scratch buffer comes first */
     size_t off = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        size_t bytes = align64((size_t)n * gn_shape_size(net->layers[i].out) * sizeof(float));
+        if (net->layers[i].transient && bytes > off) off = bytes;
+    }
     for (int i = 0; i < net->nlayers; i++) {
         gn_layer *L = &net->layers[i];
         gn_layer_rt *R = &P->rt[i];
         size_t count = (size_t)n * gn_shape_size(L->out);
-        if (is_alias(net, i) || runs_in_place(net, i)) {
+        if (L->transient) {
+            R->y_off = 0;
+        } else if (is_alias(net, i) || runs_in_place(net, i)) {
             /* the input's buffer; (size_t)-1 is the network input, outside the arena */
             R->y_off = i > 0 ? P->rt[i - 1].y_off : (size_t)-1;
         } else {
@@ -626,6 +656,7 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
     if (s) return s;
     gn_plan *P = find_plan(net, n);
     net->x = xt->data;
+    net->scratch_bn = -1;
     int train = mode == GN_TRAIN;
     for (int i = 0; i < net->nlayers; i++) {
         gn_layer *L = &net->layers[i];
@@ -649,6 +680,7 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
             else
                 gn_batchnorm_forward_infer(y, x, w, b, run, run + C, rows, C, L->eps, L->fused_relu,
                                            net->bn_work);
+            if (L->transient) net->scratch_bn = train ? i : -1;
             break;
         }
         case GN_LAYER_RELU:
@@ -742,6 +774,16 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
         float *dw = net->grads + L->w_off, *db = net->grads + L->b_off;
         size_t rows = (size_t)n * L->in.h * L->in.w, C = L->in.c, count = rows * C;
         double t0 = net->prof_bd ? omp_get_wtime() : 0;
+        if (L->remake_bn && net->scratch_bn != L->remake_bn - 1) {
+            int b = L->remake_bn - 1;
+            gn_layer *B = &net->layers[b];
+            const float *stats = net->stats + B->s_off;
+            size_t bc = B->in.c, brows = (size_t)n * gn_shape_size(B->in) / bc;
+            gn_batchnorm_remake(out_of(net, P, b), out_of(net, P, b - 1), net->params + B->w_off,
+                                net->params + B->b_off, stats, stats + bc, brows, bc,
+                                B->fused_relu, net->bn_work);
+            net->scratch_bn = b;
+        }
         switch (L->kind) {
         case GN_LAYER_DENSE:
         case GN_LAYER_CONV2D:

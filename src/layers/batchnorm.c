@@ -81,6 +81,15 @@ static void apply_affine(float *y, const float *x, size_t rows, size_t C, const 
     }
 }
 
+/* The training forward's per-channel scale and shift: y = x * scale + shift. */
+static void train_coeffs(float *scale, float *shift, const float *gamma, const float *beta,
+                         const float *mean, const float *rstd, size_t C) {
+    for (size_t c = 0; c < C; c++) {
+        scale[c] = gamma[c] * rstd[c];
+        shift[c] = beta[c] - mean[c] * scale[c];
+    }
+}
+
 /* x: (rows, C) -> y: (rows, C); gamma, beta: (C); writes mean, rstd (C); updates running (C).
  * Two passes: the mean from sums about the first row of x (a cheap estimate
  * of the mean), then the variance from sums about that mean, so that neither
@@ -94,7 +103,6 @@ void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *runni
     channel_sums(sum, sumsq, x, first, NULL, NULL, rows, C, 0, work);
     for (size_t c = 0; c < C; c++) mean[c] = (float)((first ? (double)first[c] : 0.0) + (double)sum[c] / rows);
     channel_sums(sum, sumsq, x, mean, NULL, NULL, rows, C, 0, work);
-    /* scale and shift reuse the sum buffers once mean and rstd are known */
     for (size_t c = 0; c < C; c++) {
         double d = (double)sum[c] / rows;
         double var = (double)sumsq[c] / rows - d * d;
@@ -102,10 +110,18 @@ void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *runni
         rstd[c] = (float)(1.0 / sqrt(var + eps));
         running_mean[c] = momentum * running_mean[c] + (1 - momentum) * mean[c];
         running_var[c] = momentum * running_var[c] + (1 - momentum) * (float)var;
-        sum[c] = gamma[c] * rstd[c];
-        sumsq[c] = beta[c] - mean[c] * sum[c];
     }
+    /* scale and shift reuse the sum buffers once mean and rstd are known */
+    train_coeffs(sum, sumsq, gamma, beta, mean, rstd, C);
     apply_affine(y, x, rows, C, sum, sumsq, relu);
+}
+
+/* x: (rows, C) -> y: (rows, C), the training forward's output again. */
+void gn_batchnorm_remake(float *y, const float *x, const float *gamma, const float *beta,
+                         const float *mean, const float *rstd, size_t rows, size_t C, int relu,
+                         float *work) {
+    train_coeffs(work, work + C, gamma, beta, mean, rstd, C);
+    apply_affine(y, x, rows, C, work, work + C, relu);
 }
 
 /* x: (rows, C) -> y: (rows, C) with running statistics. */

@@ -63,6 +63,12 @@ void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *runni
                                 float *running_var, const float *x, const float *gamma,
                                 const float *beta, size_t rows, size_t C, float momentum,
                                 float eps, int relu, float *work);
+/* x: (rows, C) -> y: (rows, C) again, from the mean and rstd a training
+ * forward wrote (and the same gamma, beta): its output, bit for bit. For a
+ * network that does not keep that output. work: 2C floats. */
+void gn_batchnorm_remake(float *y, const float *x, const float *gamma, const float *beta,
+                         const float *mean, const float *rstd, size_t rows, size_t C, int relu,
+                         float *work);
 /* Inference: x: (rows, C) -> y: (rows, C) with the running statistics. */
 void gn_batchnorm_forward_infer(float *y, const float *x, const float *gamma, const float *beta,
                                 const float *running_mean, const float *running_var, size_t rows,
