@@ -54,9 +54,10 @@ gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
             return gn_fail(GN_ERR_NOMEM, "out of memory");
         }
     }
-    gn_net_share_workspace(gan->G, gan->D);
+    /* G and D take turns: one set of gradient buffers and gradients serves both */
+    s = gn_net_share_workspace(gan->G, gan->D);
     /* Build every primitive now so that no step allocates. */
-    s = gn_net_prepare(gan->G, (int)B);
+    if (!s) s = gn_net_prepare(gan->G, (int)B);
     if (!s && !gan->d_split) s = gn_net_prepare(gan->D, (int)(2 * B));
     if (!s) s = gn_net_prepare(gan->D, (int)B);
     if (s) {

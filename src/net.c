@@ -44,11 +44,14 @@ typedef struct gn_layer_rt {
     gn_dnn_op *op;
 } gn_layer_rt;
 
-/* The gradient ping-pong buffers: only live during one backward pass, so
- * networks that never run backward at the same time (G and D) can share them. */
+/* The gradients: the buffers one backward pass works in, and the parameter
+ * gradients it writes, which live until the optimizer has used them. Networks
+ * whose backward passes and updates never interleave (G and D) share one. */
 typedef struct gn_workspace {
     unsigned char *p;
     size_t bytes;
+    float *grads;  /* parameter gradients, as many as the largest sharer has parameters */
+    size_t ngrads;
     int refs;
 } gn_workspace;
 
@@ -70,7 +73,7 @@ struct gn_net {
     gn_status err;
     int built;
     int no_fusion;          /* run every layer on its own (for checking the fusions) */
-    float *params, *grads, *state;
+    float *params, *state;  /* gradients: in ws */
     size_t nparams, nstate;
     uint64_t version;
     float *stats;           /* BN batch mean and rstd, 2C per BN layer, at s_off * 1 */
@@ -117,6 +120,7 @@ static void free_plans(gn_net *net) {
 static void ws_release(gn_workspace *ws) {
     if (ws && --ws->refs == 0) {
         gn_free(ws->p);
+        gn_free(ws->grads);
         free(ws);
     }
 }
@@ -130,19 +134,33 @@ static gn_status ws_reserve(gn_workspace *ws, size_t bytes) {
     return ws->p ? GN_OK : gn_fail(GN_ERR_NOMEM, "out of memory for %zu MB of gradients", bytes >> 20);
 }
 
-void gn_net_share_workspace(gn_net *a, gn_net *b) {
-    if (a->ws == b->ws || !b->ws) return;
+/* Grows the parameter-gradient slab to at least n (zeroed when it grows). */
+static gn_status ws_reserve_grads(gn_workspace *ws, size_t n) {
+    if (n < 1) n = 1;
+    if (ws->ngrads >= n) return GN_OK;
+    gn_free(ws->grads);
+    ws->grads = gn_alloc(n * sizeof(float));
+    ws->ngrads = ws->grads ? n : 0;
+    if (!ws->grads) return gn_fail(GN_ERR_NOMEM, "out of memory for %zu parameter gradients", n);
+    memset(ws->grads, 0, n * sizeof(float));
+    return GN_OK;
+}
+
+gn_status gn_net_share_workspace(gn_net *a, gn_net *b) {
+    if (!a->built || !b->built) return gn_fail(GN_ERR_ARG, "%s, %s: not built", a->name, b->name);
+    if (a->ws == b->ws) return GN_OK;
     ws_release(a->ws);
     a->ws = b->ws;
     a->ws->refs++;
-    for (int p = 0; p < a->nplans; p++) ws_reserve(a->ws, a->plans[p].gbytes);
+    gn_status s = ws_reserve_grads(a->ws, a->nparams);
+    for (int p = 0; p < a->nplans && !s; p++) s = ws_reserve(a->ws, a->plans[p].gbytes);
+    return s;
 }
 
 void gn_net_free(gn_net *net) {
     if (!net) return;
     free_plans(net);
     gn_free(net->params);
-    gn_free(net->grads);
     gn_free(net->state);
     gn_free(net->stats);
     gn_free(net->bn_work);
@@ -421,12 +439,10 @@ gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed) {
     if (!net->ws) return gn_fail(GN_ERR_NOMEM, "out of memory");
     net->ws->refs = 1;
     net->params = gn_alloc((np ? np : 1) * sizeof(float));
-    net->grads = gn_alloc((np ? np : 1) * sizeof(float));
     net->state = gn_alloc((ns ? ns : 1) * sizeof(float));
     net->stats = gn_alloc((nstats ? nstats : 1) * sizeof(float));
-    if (!net->params || !net->grads || !net->state || !net->stats)
+    if (!net->params || !net->state || !net->stats || ws_reserve_grads(net->ws, np))
         return gn_fail(GN_ERR_NOMEM, "%s: out of memory for %zu parameters", net->name, np);
-    memset(net->grads, 0, (np ? np : 1) * sizeof(float));
     for (int i = 0; i < net->nlayers; i++)
         if (has_params(net->layers[i].kind)) init_layer(net, i, init, seed);
     net->built = 1;
@@ -442,7 +458,7 @@ int gn_net_layer_count(const gn_net *net) { return net->nlayers; }
 gn_layer_kind gn_net_layer_kind(const gn_net *net, int i) { return net->layers[i].kind; }
 size_t gn_net_param_count(const gn_net *net) { return net->nparams; }
 float *gn_net_params(gn_net *net) { return net->params; }
-float *gn_net_grads(gn_net *net) { return net->grads; }
+float *gn_net_grads(gn_net *net) { return net->ws->grads; }
 size_t gn_net_state_count(const gn_net *net) { return net->nstate; }
 float *gn_net_state(gn_net *net) { return net->state; }
 void gn_net_params_changed(gn_net *net) { net->version++; }
@@ -771,7 +787,7 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
         size_t in_bytes = align64((size_t)n * grad_in_size(L) * sizeof(float));
         float *other = high ? (float *)lo : (float *)(end - in_bytes);
         float *w = net->params + L->w_off;
-        float *dw = net->grads + L->w_off, *db = net->grads + L->b_off;
+        float *dw = net->ws->grads + L->w_off, *db = net->ws->grads + L->b_off;
         size_t rows = (size_t)n * L->in.h * L->in.w, C = L->in.c, count = rows * C;
         double t0 = net->prof_bd ? omp_get_wtime() : 0;
         if (L->remake_bn && net->scratch_bn != L->remake_bn - 1) {

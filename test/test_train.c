@@ -86,11 +86,11 @@ START_TEST(g_step_leaves_d_untouched) {
     float *d0 = malloc(nd * 4), *g0 = malloc(ng * 4);
     memcpy(d0, gn_net_params(gan->D), nd * 4);
     memcpy(g0, gn_net_params(gan->G), ng * 4);
-    memset(gn_net_grads(gan->D), 0, nd * 4);
+    /* (G and D share one gradient slab; that a frozen backward writes no
+     * parameter gradients is test_net's frozen_backward_writes_no_gradients) */
     gn_step_stats st = {0};
     ck_assert_int_eq(gn_gan_g_step(gan, 0, 0, &st), GN_OK);
     ck_assert_msg(memcmp(d0, gn_net_params(gan->D), nd * 4) == 0, "a G step changed D's weights");
-    for (size_t i = 0; i < nd; i++) ck_assert_msg(gn_net_grads(gan->D)[i] == 0, "a G step wrote D gradients");
     ck_assert_msg(memcmp(g0, gn_net_params(gan->G), ng * 4) != 0, "a G step left G unchanged");
     ck_assert(isfinite(st.g_loss));
     free(d0);

@@ -104,11 +104,13 @@ void gn_net_params_changed(gn_net *net);
  * after the first). */
 gn_status gn_net_prepare(gn_net *net, int n);
 
-/* Lets network a use network b's gradient workspace (the buffers one
- * backward pass works in), so a pair whose backward passes never overlap,
- * like G and D, keeps one set. The gradient a backward pass returns (dx)
- * lives there until the next backward pass of either network. */
-void gn_net_share_workspace(gn_net *a, gn_net *b);
+/* Lets network a use network b's gradient workspace: the buffers one
+ * backward pass works in, and the parameter-gradient slab, so a pair whose
+ * backward passes and updates never interleave, like G and D, keeps one set.
+ * The gradient a backward pass returns (dx) lives there until the next
+ * backward pass of either network; the parameter gradients (gn_net_grads of
+ * either) until the next backward pass of either that writes them. */
+gn_status gn_net_share_workspace(gn_net *a, gn_net *b);
 
 /* Forward pass over x (n, input shape). `step` keys dropout and noise masks.
  * *y receives the output tensor (owned by the network, valid until the next
