@@ -78,8 +78,9 @@ int gn_bench_step(int argc, char **argv) {
         for (int i = 0; i < 6; i++) parts += rows[i].s;
         if (json) {
             printf("{\"preset\": \"%s\", \"batch\": %d, \"threads\": %d, \"iters\": %d, \"median_ms\": %.3f, "
-                   "\"samples_per_s\": %.3f, \"passes_ms\": {",
-                   cfg.preset, batch, omp_get_max_threads(), iters, med * 1e3, batch / med);
+                   "\"samples_per_s\": %.3f, \"peak_rss_mib\": %.0f, \"passes_ms\": {",
+                   cfg.preset, batch, omp_get_max_threads(), iters, med * 1e3, batch / med,
+                   gn_peak_rss_mib());
             for (int i = 0; i < 6; i++) printf("%s\"%s\": %.3f", i ? ", " : "", rows[i].name, rows[i].s * 1e3);
             printf("}}\n");
         } else {
@@ -91,6 +92,7 @@ int gn_bench_step(int argc, char **argv) {
             printf("%-34s %10.1f %6.1f%%\n", "other (loss, bookkeeping)", (mean - parts) * 1e3,
                    100 * (mean - parts) / mean);
             printf("%-34s %10.1f\n", "total (mean)", mean * 1e3);
+            printf("peak memory (RSS): %.0f MiB\n", gn_peak_rss_mib());
         }
         printf("step: %.1f ms/iter, %.1f samples/s\n", med * 1e3, batch / med);
     }

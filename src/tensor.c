@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "gannet/tensor.h"
 
@@ -14,3 +15,9 @@ void *gn_alloc(size_t bytes) {
 }
 
 void gn_free(void *p) { free(p); }
+
+double gn_peak_rss_mib(void) {
+    struct rusage u;
+    if (getrusage(RUSAGE_SELF, &u)) return 0;
+    return u.ru_maxrss / 1024.0; /* Linux counts kilobytes */
+}

@@ -408,8 +408,8 @@ gn_status gn_train(const gn_train_opts *o) {
     }
     if (bar) fputc('\n', stderr);
     if (!s)
-        fprintf(stderr, "gannet: done: %s/losses.png, %s/samples/, %s/checkpoint.gnt\n", run_dir, run_dir,
-                run_dir);
+        fprintf(stderr, "gannet: done: %s/losses.png, %s/samples/, %s/checkpoint.gnt (peak memory %.0f MiB)\n",
+                run_dir, run_dir, run_dir, gn_peak_rss_mib());
 done:
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

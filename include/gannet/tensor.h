@@ -34,5 +34,7 @@ static inline gn_tensor gn_tensor_f32(float *data, int n, gn_shape s) {
 /* 64-byte aligned allocation (NULL on failure) and its release. */
 void *gn_alloc(size_t bytes);
 void gn_free(void *p);
+/* The most memory this process has had resident (peak RSS), in MiB; 0 when unknown. */
+double gn_peak_rss_mib(void);
 
 #endif
