@@ -758,9 +758,5 @@ int main(void) {
         if (all[t] != g_ref) g_isa[g_nisa++] = all[t];
     }
     printf(" (default %s)\n", gn_kern()->name);
-    SRunner *sr = srunner_create(kernels_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(kernels_suite());
 }

@@ -214,9 +214,5 @@ int main(void) {
     tcase_add_test(tc, frozen_backward_writes_no_gradients);
     tcase_add_test(tc, fusions_change_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(s);
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <check.h>
+
 /* Fills x with uniform values in [lo, hi) from a small deterministic generator. */
 void tu_fill(float *x, size_t n, uint64_t seed, float lo, float hi);
 /* Largest |a-b| / max(|a|, |b|, floor) over n elements. */
@@ -16,5 +18,8 @@ int tu_write_file(const char *path, const void *data, size_t n);
 /* Runs a shell command, capturing stdout+stderr into out (NUL-terminated,
  * truncated to cap); returns the exit status (or 128 + signal). */
 int tu_run(const char *cmd, char *out, size_t cap);
+
+/* Runs every test of suite s; the process exit status: 0 when all passed, else 1. */
+int tu_run_suite(Suite *s);
 
 #endif
