@@ -140,6 +140,13 @@ static gn_status config_parse(const char *path, const char *text, gn_gan_config 
     }
     if ((int)c->g_loss < 0 || c->batch <= 0 || c->zdim <= 0 || c->d_steps <= 0 || !c->preset[0])
         return gn_fail(GN_ERR_FORMAT, "%s: settings are incomplete or out of range", path);
+    gn_gan_config pc;
+    if (gn_preset_config(c->preset, &pc))
+        return gn_fail(GN_ERR_FORMAT, "%s: unknown preset '%s' (known: seed-mnist, dcgan)", path,
+                       c->preset);
+    if (c->zdim != pc.zdim)
+        return gn_fail(GN_ERR_FORMAT, "%s: zdim %d does not fit preset %s (its G takes %d)", path,
+                       c->zdim, c->preset, pc.zdim);
     return GN_OK;
 }
 

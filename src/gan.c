@@ -28,6 +28,9 @@ gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
     if (!gan) return gn_fail(GN_ERR_NOMEM, "out of memory");
     gan->cfg = *cfg;
     gn_status s = gn_preset_build(cfg->preset, cfg->seed, &gan->G, &gan->D);
+    if (!s && gn_shape_size(gn_net_input_shape(gan->G)) != (size_t)cfg->zdim)
+        s = gn_fail(GN_ERR_SHAPE, "zdim %d does not fit preset %s (its G takes %zu)", cfg->zdim,
+                    cfg->preset, gn_shape_size(gn_net_input_shape(gan->G)));
     if (!s) s = gn_optim_init(&gan->og, GN_OPT_ADAM, gn_net_param_count(gan->G), cfg->g_lr, cfg->beta1,
                               cfg->beta2, cfg->eps);
     if (!s) s = gn_optim_init(&gan->od, GN_OPT_ADAM, gn_net_param_count(gan->D), cfg->d_lr, cfg->beta1,
