@@ -40,7 +40,7 @@ typedef struct gn_layer {
 /* Where layer i's buffers live in the arena for one batch size (byte offsets). */
 typedef struct gn_layer_rt {
     size_t y_off;      /* output; for in-place and alias layers, the input's */
-    size_t argmax_off;   /* maxpool argmax (int32) */
+    size_t argmax_off; /* maxpool argmax (int32) */
     gn_dnn_op *op;
 } gn_layer_rt;
 

@@ -4,7 +4,6 @@
 #include "dnnl/dnn_op.h"
 #include "dnnl/dnnl_util.h"
 #include "gannet/tensor.h"
-#include "kernels.h"
 
 struct gn_dnn_op {
     gn_dnn_spec s;
@@ -19,7 +18,7 @@ struct gn_dnn_op {
     gn_dnn_view w_fwd, w_bwd, dw;
     dnnl_memory_t x, y, b, dx, dy, db;
     gn_dnn_cache *cache;
-    float *ones;     /* (oc) ones: the bias (and ReLU) added after the primitive */
+    float *ones;     /* (oc) ones when the primitive leaves out the bias and ReLU */
 };
 
 void gn_dnn_runtime(char *buf, unsigned long len) { gn_dnn_describe(buf, len); }
@@ -72,8 +71,9 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
     dnnl_dims_t strides = {spec->sh, spec->sw}, pl = {spec->pad_t, spec->pad_l},
                 pr = {spec->pad_b, spec->pad_r};
     /* oneDNN's transposed convolution adds a bias through a scratch copy of
-     * the whole output (38 MB for G's up-convolution at batch 128) and runs
-     * slower for it: that bias, and the ReLU after it, are added here instead. */
+     * the whole output (38 MiB for G's up-convolution at batch 128) and runs
+     * slower for it: its primitive leaves out the bias, and the ReLU after it,
+     * for the caller to add (gn_dnn_op_unit_scale). */
     if (spec->kind == GN_DNN_DECONV) {
         op->ones = gn_alloc((size_t)spec->oc * sizeof(float));
         if (!op->ones) {
@@ -161,18 +161,11 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
     dnnl_memory_set_data_handle(op->b, (void *)b);
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->x}, {DNNL_ARG_WEIGHTS, wm},
                                {DNNL_ARG_DST, op->y}, {DNNL_ARG_BIAS, op->b}};
-    gn_status s = gn_dnn_exec(op->prim[0], op->ones ? 3 : 4, args, "forward");
-    if (s || !op->ones) return s;
-    /* y: (rows, oc) = y * 1 + b (exactly y + b), then the ReLU, in row blocks */
-    const gn_kernels *K = gn_kern();
-    size_t C = (size_t)op->s.oc, rows = (size_t)op->s.n * op->s.oh * op->s.ow, nb = (rows + 255) / 256;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < nb; i++) {
-        size_t r0 = i * 256, rn = rows - r0 < 256 ? rows - r0 : 256;
-        K->channel_affine(y + r0 * C, y + r0 * C, rn, C, op->ones, b, op->s.post_relu);
-    }
-    return GN_OK;
+    return gn_dnn_exec(op->prim[0], op->ones ? 3 : 4, args, "forward");
 }
+
+const float *gn_dnn_op_unit_scale(const gn_dnn_op *op) { return op->ones; }
+const gn_dnn_spec *gn_dnn_op_spec(const gn_dnn_op *op) { return &op->s; }
 
 /* Builds the backward-data primitive on first use. */
 static gn_status build_bwd_data(gn_dnn_op *op) {

@@ -34,9 +34,15 @@ void gn_dnn_cache_free(gn_dnn_cache *c);
 gn_status gn_dnn_op_create(gn_dnn_op **op, const gn_dnn_spec *spec, gn_dnn_cache *cache);
 void gn_dnn_op_free(gn_dnn_op *op);
 
-/* y = op(x; w, b). wver: the weights' version; reorders are skipped when unchanged. */
+/* y = op(x; w, b). wver: the weights' version; reorders are skipped when unchanged.
+ * Where gn_dnn_op_unit_scale is not NULL, the bias and ReLU are left out. */
 gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const float *b,
                             float *y, uint64_t wver);
+/* NULL when the forward primitive adds the bias (and the ReLU) itself; else
+ * oc ones, so that the caller adds them as the per-channel affine y * 1 + b
+ * (exactly y + b) then max(0, .) when post_relu. (Transposed convolutions.) */
+const float *gn_dnn_op_unit_scale(const gn_dnn_op *op);
+const gn_dnn_spec *gn_dnn_op_spec(const gn_dnn_op *op);
 /* dx = op^T(dy; w) */
 gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w, float *dx,
                                   uint64_t wver);

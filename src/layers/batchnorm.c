@@ -69,9 +69,10 @@ static void channel_sums(float *s1, float *s2, const float *x, const float *cent
     }
 }
 
-/* y = x * scale[c] + shift[c] (+ ReLU), over row blocks in parallel. */
-static void apply_affine(float *y, const float *x, size_t rows, size_t C, const float *scale,
-                         const float *shift, int relu) {
+/* x: (rows, C) -> y: (rows, C) = x * scale[c] + shift[c] (+ ReLU), over row
+ * blocks in parallel; y may be x. */
+void gn_channel_affine(float *y, const float *x, size_t rows, size_t C, const float *scale,
+                       const float *shift, int relu) {
     const gn_kernels *K = gn_kern();
     size_t block = C >= BN_WIDE ? 1 : BN_BLOCK_ROWS, nb = (rows + block - 1) / block;
 #pragma omp parallel for schedule(static)
@@ -113,7 +114,7 @@ void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *runni
     }
     /* scale and shift reuse the sum buffers once mean and rstd are known */
     train_coeffs(sum, sumsq, gamma, beta, mean, rstd, C);
-    apply_affine(y, x, rows, C, sum, sumsq, relu);
+    gn_channel_affine(y, x, rows, C, sum, sumsq, relu);
 }
 
 /* x: (rows, C) -> y: (rows, C), the training forward's output again. */
@@ -121,7 +122,7 @@ void gn_batchnorm_remake(float *y, const float *x, const float *gamma, const flo
                          const float *mean, const float *rstd, size_t rows, size_t C, int relu,
                          float *work) {
     train_coeffs(work, work + C, gamma, beta, mean, rstd, C);
-    apply_affine(y, x, rows, C, work, work + C, relu);
+    gn_channel_affine(y, x, rows, C, work, work + C, relu);
 }
 
 /* x: (rows, C) -> y: (rows, C) with running statistics. */
@@ -133,7 +134,7 @@ void gn_batchnorm_forward_infer(float *y, const float *x, const float *gamma, co
         scale[c] = gamma[c] / sqrtf(running_var[c] + eps);
         shift[c] = beta[c] - running_mean[c] * scale[c];
     }
-    apply_affine(y, x, rows, C, scale, shift, relu);
+    gn_channel_affine(y, x, rows, C, scale, shift, relu);
 }
 
 /* dy: (rows, C) -> dx: (rows, C), dgamma, dbeta: (C).

@@ -55,6 +55,11 @@ int gn_deconv_out_size(int in, int k, int stride, int same, int *pad_lo, int *pa
 
 /* ---- batch normalisation, per channel over rows ---- */
 
+/* x: (rows, C) -> y: (rows, C) = x * scale[c] + shift[c], then max(0, .) when
+ * relu; y may be x. */
+void gn_channel_affine(float *y, const float *x, size_t rows, size_t C, const float *scale,
+                       const float *shift, int relu);
+
 /* Training: x: (rows, C) -> y: (rows, C), using batch statistics;
  * writes mean, rstd (C) for backward and updates running_mean/var (C):
  * r = momentum * r + (1 - momentum) * batch. relu: fuse max(0, .).

@@ -7,7 +7,13 @@
  * deconv2d x: (N, H, W, C) -> y: (N, OH, OW, F); w: (F, C, KH, KW), b: (F) */
 gn_status gn_linear_forward(gn_dnn_op *op, float *y, const float *x, const float *w,
                             const float *b, uint64_t wver) {
-    return gn_dnn_op_forward(op, x, w, b, y, wver);
+    gn_status s = gn_dnn_op_forward(op, x, w, b, y, wver);
+    const float *ones = gn_dnn_op_unit_scale(op);
+    if (s || !ones) return s;
+    /* the bias and ReLU the primitive left out: y = y * 1 + b, then max(0, .) */
+    const gn_dnn_spec *sp = gn_dnn_op_spec(op);
+    gn_channel_affine(y, y, (size_t)sp->n * sp->oh * sp->ow, (size_t)sp->oc, ones, b, sp->post_relu);
+    return GN_OK;
 }
 
 /* dy: (N, out) -> dx: (N, in) */
