@@ -203,6 +203,31 @@ START_TEST(fusions_change_nothing) {
 }
 END_TEST
 
+/* A batch norm read only by the convolution after it keeps no output: the
+ * backward remakes it. Run backward twice after one forward: the first uses
+ * the last such output as the forward left it, the second a remade one, so
+ * equal gradients, bit for bit, mean the remade output is the forward's. */
+START_TEST(remade_batchnorm_matches_forward) {
+    gn_net *n = fusable(1);
+    size_t np = gn_net_param_count(n);
+    float x[6 * 10], dy[6 * 2], dx1[6 * 10];
+    tu_fill(x, 60, 9, 0, 1);
+    tu_fill(dy, 12, 10, -1, 1);
+    gn_tensor xt = gn_tensor_f32(x, 6, (gn_shape){1, 1, 10}), dyt = gn_tensor_f32(dy, 6, (gn_shape){1, 1, 2});
+    const gn_tensor *y, *dx;
+    ck_assert_int_eq(gn_net_forward(n, &xt, GN_TRAIN, 1, 3, &y), GN_OK);
+    ck_assert_int_eq(gn_net_backward(n, &dyt, 1, &dx), GN_OK);
+    memcpy(dx1, dx->data, sizeof dx1);
+    float *g1 = malloc(np * sizeof(float));
+    memcpy(g1, gn_net_grads(n), np * sizeof(float));
+    ck_assert_int_eq(gn_net_backward(n, &dyt, 1, &dx), GN_OK);
+    ck_assert_msg(memcmp(dx1, dx->data, sizeof dx1) == 0, "input gradients differ");
+    ck_assert_msg(memcmp(g1, gn_net_grads(n), np * sizeof(float)) == 0, "parameter gradients differ");
+    free(g1);
+    gn_net_free(n);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("net");
@@ -213,6 +238,7 @@ int main(void) {
     tcase_add_test(tc, dropout_keeps_the_expected_fraction);
     tcase_add_test(tc, frozen_backward_writes_no_gradients);
     tcase_add_test(tc, fusions_change_nothing);
+    tcase_add_test(tc, remade_batchnorm_matches_forward);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
