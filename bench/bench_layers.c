@@ -104,8 +104,9 @@ int gn_bench_layers(int argc, char **argv) {
         printf("{\"preset\": \"%s\", \"threads\": %d, \"peak_gflops\": %.1f, \"layers\": [\n  ",
                gn_preset_names[preset], omp_get_max_threads(), peak);
     } else {
-        printf("preset %s, %d threads, measured fp32 FMA peak %.0f GFLOP/s; median of %d passes\n",
-               gn_preset_names[preset], omp_get_max_threads(), peak, iters);
+        printf("preset %s, G at batch %d, D at %d, %d threads, measured fp32 FMA peak %.0f GFLOP/s; "
+               "median of %d passes\n",
+               gn_preset_names[preset], batch, 2 * batch, omp_get_max_threads(), peak, iters);
         printf("%-2s %2s %-22s %-11s %8s %8s %8s  %s\n", "", "#", "layer", "output", "fwd ms", "bwdD ms",
                "bwdW ms", "GFLOP/s and % of peak: fwd, bwd-data, bwd-weights; oneDNN implementations");
     }
