@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "cli/args.h"
 #include "kernels.h"
 
 enum {
@@ -184,40 +185,40 @@ static double time_case(const gn_kernels *k, const bench_case *c, bench_bufs *b,
     return med;
 }
 
-// prints usage
-static void usage(FILE *f) {
-    fprintf(f, "usage: gannet bench kernels [--iters N] [--json] [--isa NAME] [--kernel NAME]\n"
-               "  times every kernel on every ISA this CPU runs at the seed-mnist sizes\n"
-               "  (median of N runs, default 5; single thread)\n");
-}
-
 int gn_bench_kernels(int argc, char **argv) {
-    int iters = 5, json = 0;
-    const char *only_isa = NULL, *only_kernel = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--iters") && i + 1 < argc) {
-            iters = atoi(argv[++i]);
-            if (iters < 1) { fprintf(stderr, "bench: --iters must be at least 1\n"); return 2; }
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--isa") && i + 1 < argc) {
-            only_isa = argv[++i];
-        } else if (!strcmp(a, "--kernel") && i + 1 < argc) {
-            only_kernel = argv[++i];
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (i > 0 || a[0] == '-') {
-            fprintf(stderr, "bench: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-
     const gn_kernels *isas[8];
     int nisa = gn_kernels_available(isas, 8);
     size_t ncase = sizeof k_cases / sizeof k_cases[0];
+    /* --isa and --kernel choose among what exists here, or "all" */
+    const char *isa_names[10] = {"all"}, *kernel_names[sizeof k_cases / sizeof k_cases[0] + 2] = {"all"};
+    for (int t = 0; t < nisa; t++) isa_names[1 + t] = isas[t]->name;
+    int nk = 1;
+    for (size_t i = 0; i < ncase; i++)
+        if (!i || strcmp(k_cases[i].name, k_cases[i - 1].name)) kernel_names[nk++] = k_cases[i].name;
+    kernel_names[nk] = NULL;
+    int iters = 5, json = 0, isa_i = 0, kernel_i = 0;
+    gn_option opts[] = {
+        {"iters", GN_OPT_INT, &iters, "timed runs per kernel and size (the median is shown)", 1, 100000, NULL, 0},
+        {"isa", GN_OPT_CHOICE, &isa_i, "only this ISA (ref is always timed, for the speed-up)", 0, 0, isa_names, 0},
+        {"kernel", GN_OPT_CHOICE, &kernel_i, "only this kernel", 0, 0, kernel_names, 0},
+        {"json", GN_OPT_FLAG, &json, "print JSON instead of a table", 0, 0, NULL, 0},
+        {0},
+    };
+    char err[1024];
+    int r = gn_args_parse("bench kernels", opts, argc, argv, err, sizeof err);
+    if (r == 1) {
+        gn_args_usage("bench kernels",
+                      "Times every kernel on every ISA this CPU runs at the seed-mnist sizes "
+                      "(single thread).", opts);
+        return 0;
+    }
+    if (r) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    const char *only_isa = isa_i ? isa_names[isa_i] : NULL;
+    const char *only_kernel = kernel_i ? kernel_names[kernel_i] : NULL;
+
     /* a and b also hold upsample's f*f-times larger side; c and d do not */
     size_t maxab = 0, maxcd = 0, maxc = 0;
     for (size_t i = 0; i < ncase; i++) {

@@ -120,7 +120,7 @@ int gn_args_parse(const char *cmd, gn_option *opts, int argc, char **argv, char 
 void gn_args_usage(const char *cmd, const char *summary, const gn_option *opts) {
     printf("usage: gannet %s [options]\n\n%s\n\noptions:\n", cmd, summary);
     for (const gn_option *o = opts; o->name; o++) {
-        char left[64], def[96] = "";
+        char left[64], def[1024] = "";
         const char *meta = o->type == GN_OPT_INT || o->type == GN_OPT_U64 ? " N"
                            : o->type == GN_OPT_FLOAT                      ? " X"
                            : o->type == GN_OPT_FLAG                       ? ""

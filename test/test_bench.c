@@ -1,0 +1,108 @@
+/* The bench commands run and print what their documentation promises: a
+ * table per layer with measured peak, every kernel on every ISA, and a step
+ * breakdown whose last line has the fixed form scripts read. (Speed itself
+ * is shown by running them, not by tests.) */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gannet/net.h"
+#include "gannet/gan.h"
+#include "util.h"
+
+static char out[1 << 18];
+
+static const char *bin(void) {
+    const char *b = getenv("GANNET_BIN");
+    ck_assert_msg(b != NULL, "GANNET_BIN is not set");
+    return b;
+}
+
+/* The last non-empty line of s, copied into line. */
+static void last_line(const char *s, char *line, size_t cap) {
+    size_t n = strlen(s);
+    while (n && s[n - 1] == '\n') n--;
+    size_t start = n;
+    while (start && s[start - 1] != '\n') start--;
+    size_t len = n - start < cap - 1 ? n - start : cap - 1;
+    memcpy(line, s + start, len);
+    line[len] = 0;
+}
+
+START_TEST(step_prints_breakdown_and_last_line) {
+    char cmd[1024], line[256];
+    snprintf(cmd, sizeof cmd, "%s bench step --batch 8 --iters 2 --warmup 1", bin());
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "D forward + backward (2B)") && strstr(out, "G step") &&
+                      strstr(out, "total (mean)") && strstr(out, "peak memory (RSS):"),
+                  "breakdown missing: %s", out);
+    last_line(out, line, sizeof line);
+    double ms = 0, sps = 0;
+    char tail[16] = "";
+    int got = sscanf(line, "step: %lf ms/iter, %lf samples/%15s", &ms, &sps, tail);
+    ck_assert_msg(got == 3 && !strcmp(tail, "s") && ms > 0 && sps > 0, "last line: '%s'", line);
+    /* samples/s counts the B samples of one iteration */
+    ck_assert_msg(sps > 0.99 * 8000.0 / ms && sps < 1.01 * 8000.0 / ms, "'%s' does not add up", line);
+
+    snprintf(cmd, sizeof cmd, "%s bench step --batch 8 --iters 1 --warmup 0 --json", bin());
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "\"samples_per_s\"") && strstr(out, "\"peak_rss_mib\"") &&
+                      strstr(out, "\"passes_ms\""),
+                  "json: %s", out);
+}
+END_TEST
+
+START_TEST(layers_lists_every_layer) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s bench layers --batch 4 --iters 1 --warmup 0", bin());
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "measured fp32 FMA peak") != NULL, "%s", out);
+    gn_net *G, *D;
+    ck_assert_int_eq(gn_preset_build("seed-mnist", 1, &G, &D), GN_OK);
+    /* one row per layer, "G   i ..." then "D   i ..." */
+    gn_net *nets[2] = {G, D};
+    const char *tag[2] = {"G", "D"};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < gn_net_layer_count(nets[k]); i++) {
+            char row[32];
+            snprintf(row, sizeof row, "\n%s %3d ", tag[k], i);
+            ck_assert_msg(strstr(out, row) != NULL, "no row for %s layer %d:\n%s", tag[k], i, out);
+        }
+    gn_net_free(G);
+    gn_net_free(D);
+}
+END_TEST
+
+START_TEST(kernels_times_every_isa) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s bench kernels --iters 1 --kernel channel_affine", bin());
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "channel_affine") && strstr(out, " ref "), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s bench kernels --kernel no_such_kernel", bin());
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
+}
+END_TEST
+
+START_TEST(bad_options_exit_2) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s bench step --batch 0", bin());
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s bench layers --preset nope", bin());
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s bench nothing", bin());
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("bench");
+    TCase *tc = tcase_create("bench");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, step_prints_breakdown_and_last_line);
+    tcase_add_test(tc, layers_lists_every_layer);
+    tcase_add_test(tc, kernels_times_every_isa);
+    tcase_add_test(tc, bad_options_exit_2);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
