@@ -13,12 +13,6 @@
 
 static char out[1 << 18];
 
-static const char *bin(void) {
-    const char *b = getenv("GANNET_BIN");
-    ck_assert_msg(b != NULL, "GANNET_BIN is not set");
-    return b;
-}
-
 /* The last non-empty line of s, copied into line. */
 static void last_line(const char *s, char *line, size_t cap) {
     size_t n = strlen(s);
@@ -32,7 +26,7 @@ static void last_line(const char *s, char *line, size_t cap) {
 
 START_TEST(step_prints_breakdown_and_last_line) {
     char cmd[1024], line[256];
-    snprintf(cmd, sizeof cmd, "%s bench step --batch 8 --iters 2 --warmup 1", bin());
+    snprintf(cmd, sizeof cmd, "%s bench step --batch 8 --iters 2 --warmup 1", tu_gannet_bin());
     ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "D forward + backward (2B)") && strstr(out, "G step") &&
                       strstr(out, "total (mean)") && strstr(out, "peak memory (RSS):"),
@@ -45,7 +39,7 @@ START_TEST(step_prints_breakdown_and_last_line) {
     /* samples/s counts the B samples of one iteration */
     ck_assert_msg(sps > 0.99 * 8000.0 / ms && sps < 1.01 * 8000.0 / ms, "'%s' does not add up", line);
 
-    snprintf(cmd, sizeof cmd, "%s bench step --batch 8 --iters 1 --warmup 0 --json", bin());
+    snprintf(cmd, sizeof cmd, "%s bench step --batch 8 --iters 1 --warmup 0 --json", tu_gannet_bin());
     ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "\"samples_per_s\"") && strstr(out, "\"peak_rss_mib\"") &&
                       strstr(out, "\"passes_ms\""),
@@ -55,7 +49,7 @@ END_TEST
 
 START_TEST(layers_lists_every_layer) {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s bench layers --batch 4 --iters 1 --warmup 0", bin());
+    snprintf(cmd, sizeof cmd, "%s bench layers --batch 4 --iters 1 --warmup 0", tu_gannet_bin());
     ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "measured fp32 FMA peak") != NULL, "%s", out);
     gn_net *G, *D;
@@ -76,21 +70,21 @@ END_TEST
 
 START_TEST(kernels_times_every_isa) {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s bench kernels --iters 1 --kernel channel_affine", bin());
+    snprintf(cmd, sizeof cmd, "%s bench kernels --iters 1 --kernel channel_affine", tu_gannet_bin());
     ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "channel_affine") && strstr(out, " ref "), "%s", out);
-    snprintf(cmd, sizeof cmd, "%s bench kernels --kernel no_such_kernel", bin());
+    snprintf(cmd, sizeof cmd, "%s bench kernels --kernel no_such_kernel", tu_gannet_bin());
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
 }
 END_TEST
 
 START_TEST(bad_options_exit_2) {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s bench step --batch 0", bin());
+    snprintf(cmd, sizeof cmd, "%s bench step --batch 0", tu_gannet_bin());
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
-    snprintf(cmd, sizeof cmd, "%s bench layers --preset nope", bin());
+    snprintf(cmd, sizeof cmd, "%s bench layers --preset nope", tu_gannet_bin());
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
-    snprintf(cmd, sizeof cmd, "%s bench nothing", bin());
+    snprintf(cmd, sizeof cmd, "%s bench nothing", tu_gannet_bin());
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
 }
 END_TEST

@@ -17,12 +17,6 @@
 
 #define IMG (28 * 28)
 
-/* The gannet executable under test. */
-static const char *bin(void) {
-    const char *b = getenv("GANNET_BIN");
-    return b ? b : "gannet";
-}
-
 /* Loads the bundled MNIST sample with labels. */
 static gn_dataset load_mnist(void) {
     char ip[4096], lp[4096];
@@ -396,7 +390,7 @@ START_TEST(corrupt_classifier_files_fail_clearly) {
     bad[len / 2] ^= 0x10;
     ck_assert_int_eq(tu_write_file(path, bad, len), 0);
     char cmd[9000], out[4096];
-    snprintf(cmd, sizeof cmd, "%s classifier test --classifier %s", bin(), path);
+    snprintf(cmd, sizeof cmd, "%s classifier test --classifier %s", tu_gannet_bin(), path);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 1);
     ck_assert_msg(strstr(out, "bad checksum"), "%s", out);
     remove(path);
@@ -449,23 +443,23 @@ START_TEST(cli_eval_idx_and_checkpoint_agree) {
     gn_gan_free(gan);
     snprintf(idx, sizeof idx, "%s/s.idx", dir);
     static char a[16384], b[16384], out[4096];
-    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s --n 300 --seed 4 --out %s", bin(), dir, idx);
+    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s --n 300 --seed 4 --out %s", tu_gannet_bin(), dir, idx);
     ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
-    snprintf(cmd, sizeof cmd, "%s eval --checkpoint %s --n 300 --seed 4", bin(), ck);
+    snprintf(cmd, sizeof cmd, "%s eval --checkpoint %s --n 300 --seed 4", tu_gannet_bin(), ck);
     ck_assert_msg(tu_run(cmd, a, sizeof a) == 0, "%s", a);
-    snprintf(cmd, sizeof cmd, "%s eval --samples %s", bin(), idx);
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s", tu_gannet_bin(), idx);
     ck_assert_msg(tu_run(cmd, b, sizeof b) == 0, "%s", b);
     /* the same images by both routes: the same figures */
     ck_assert_str_eq(figures(a), figures(b));
     ck_assert_msg(strstr(a, "frechet distance (N = 300)") && strstr(a, "preset dcgan"), "%s", a);
     /* more images than the file holds, when asked for explicitly, is an error */
-    snprintf(cmd, sizeof cmd, "%s eval --samples %s --n 400", bin(), idx);
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s --n 400", tu_gannet_bin(), idx);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "holds only 300"), "%s", out);
     /* one source, not two or none */
-    snprintf(cmd, sizeof cmd, "%s eval --samples %s --checkpoint %s", bin(), idx, ck);
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s --checkpoint %s", tu_gannet_bin(), idx, ck);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
-    snprintf(cmd, sizeof cmd, "%s eval", bin());
+    snprintf(cmd, sizeof cmd, "%s eval", tu_gannet_bin());
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
     remove(idx);
     remove(ck);
@@ -483,7 +477,7 @@ START_TEST(cli_eval_real_digits_reach_the_floor) {
     uint32_t dims[3] = {2500, 28, 28};
     ck_assert_int_eq(gn_idx_write_u8(idx, ds.pixels, 3, dims), GN_OK);
     static char out[16384];
-    snprintf(cmd, sizeof cmd, "%s eval --samples %s", bin(), idx);
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s", tu_gannet_bin(), idx);
     ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "2500 images from") && strstr(out, "frechet distance (N = 2000)") &&
                   strstr(out, "first 2000 images of each side"), "%s", out);

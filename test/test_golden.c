@@ -329,28 +329,23 @@ static void perturb_d(gn_net *G, gn_net *D) {
     gn_net_params_changed(D);
 }
 
-START_TEST(test_golden_detects_g) {
+/* The step with one weight perturbed (`what` names it) must fail the
+ * comparison in both the forward pass and the gradients. */
+static void expect_detected(void (*perturb)(gn_net *, gn_net *), const char *what, const char *net) {
     golden g;
     golden_load(&g);
-    step_result r = run_step(&g, perturb_g, 0);
-    printf("G.9.w[7] + 1e-2: %d forward, %d backward elements out of tolerance\n", r.forward,
+    step_result r = run_step(&g, perturb, 0);
+    printf("%s + 1e-2: %d forward, %d backward elements out of tolerance\n", what, r.forward,
            r.backward);
-    ck_assert_msg(r.forward > 0, "a perturbed G weight went unnoticed in the forward pass");
-    ck_assert_msg(r.backward > 0, "a perturbed G weight went unnoticed in the gradients");
+    ck_assert_msg(r.forward > 0, "a perturbed %s weight went unnoticed in the forward pass", net);
+    ck_assert_msg(r.backward > 0, "a perturbed %s weight went unnoticed in the gradients", net);
     golden_free(&g);
 }
+
+START_TEST(test_golden_detects_g) { expect_detected(perturb_g, "G.9.w[7]", "G"); }
 END_TEST
 
-START_TEST(test_golden_detects_d) {
-    golden g;
-    golden_load(&g);
-    step_result r = run_step(&g, perturb_d, 0);
-    printf("D.3.w[11] + 1e-2: %d forward, %d backward elements out of tolerance\n", r.forward,
-           r.backward);
-    ck_assert_msg(r.forward > 0, "a perturbed D weight went unnoticed in the forward pass");
-    ck_assert_msg(r.backward > 0, "a perturbed D weight went unnoticed in the gradients");
-    golden_free(&g);
-}
+START_TEST(test_golden_detects_d) { expect_detected(perturb_d, "D.3.w[11]", "D"); }
 END_TEST
 
 int main(void) {

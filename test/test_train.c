@@ -11,11 +11,6 @@
 #include "gannet/rng.h"
 #include "util.h"
 
-static const char *bin(void) {
-    const char *b = getenv("GANNET_BIN");
-    return b ? b : "gannet";
-}
-
 static int exists(const char *dir, const char *name) {
     char p[8400];
     struct stat st;
@@ -142,7 +137,7 @@ static char *csv_without_time(const char *dir) {
 START_TEST(train_writes_everything_and_resumes_exactly) {
     char *tmp = tu_tmpdir(), cmd[8192], out[16384];
     const char *common = "--preset seed-mnist --batch 8 --plot-every 3 --threads 2 --seed 7 --progress lines";
-    snprintf(cmd, sizeof cmd, "%s train %s --iters 6 --out %s/a", bin(), common, tmp);
+    snprintf(cmd, sizeof cmd, "%s train %s --iters 6 --out %s/a", tu_gannet_bin(), common, tmp);
     int rc = tu_run(cmd, out, sizeof out);
     ck_assert_msg(rc == 0, "train failed (%d): %s", rc, out);
     char dir[4200];
@@ -158,9 +153,9 @@ START_TEST(train_writes_everything_and_resumes_exactly) {
     ck_assert_msg(!strstr(a, "nan") && !strstr(a, "inf"), "non-finite losses:\n%s", a);
 
     /* the same run stopped after 3 iterations and resumed to 6 */
-    snprintf(cmd, sizeof cmd, "%s train %s --iters 3 --out %s/b", bin(), common, tmp);
+    snprintf(cmd, sizeof cmd, "%s train %s --iters 3 --out %s/b", tu_gannet_bin(), common, tmp);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 0);
-    snprintf(cmd, sizeof cmd, "%s train --resume %s/b --iters 6 --progress lines", bin(), tmp);
+    snprintf(cmd, sizeof cmd, "%s train --resume %s/b --iters 6 --progress lines", tu_gannet_bin(), tmp);
     rc = tu_run(cmd, out, sizeof out);
     ck_assert_msg(rc == 0, "resume failed (%d): %s", rc, out);
     snprintf(dir, sizeof dir, "%s/b", tmp);
@@ -168,7 +163,7 @@ START_TEST(train_writes_everything_and_resumes_exactly) {
     ck_assert_msg(b && !strcmp(a, b), "resumed losses differ:\n%s\nvs\n%s", a, b ? b : "(none)");
 
     /* gannet sample: an IDX file of u8 images and a PNG grid */
-    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/a --n 10 --out %s/s.idx", bin(), tmp, tmp);
+    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/a --n 10 --out %s/s.idx", tu_gannet_bin(), tmp, tmp);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 0);
     char p[4200];
     snprintf(p, sizeof p, "%s/s.idx", tmp);
@@ -180,7 +175,7 @@ START_TEST(train_writes_everything_and_resumes_exactly) {
     ck_assert_int_eq(idx.dims[1], 28);
     ck_assert_int_eq(idx.dims[2], 28);
     gn_idx_free(&idx);
-    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/a/checkpoint.gnt --n 5 --out %s/s.png", bin(), tmp, tmp);
+    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/a/checkpoint.gnt --n 5 --out %s/s.png", tu_gannet_bin(), tmp, tmp);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 0);
     ck_assert(exists(tmp, "s.png"));
     free(a);
@@ -192,7 +187,7 @@ END_TEST
 START_TEST(eval_every_adds_scores) {
     char *tmp = tu_tmpdir(), cmd[8192], out[16384];
     snprintf(cmd, sizeof cmd, "%s train --preset dcgan --batch 8 --iters 4 --plot-every 2 --eval-every 2 "
-             "--threads 2 --progress lines --out %s/e", bin(), tmp);
+             "--threads 2 --progress lines --out %s/e", tu_gannet_bin(), tmp);
     int rc = tu_run(cmd, out, sizeof out);
     ck_assert_msg(rc == 0, "train failed (%d): %s", rc, out);
     ck_assert_msg(strstr(out, "Inception Score"), "no scores printed: %s", out);
@@ -216,7 +211,7 @@ END_TEST
 /* Runs a command that must fail with `want` and say `phrase`. */
 static void expect_error(const char *args, int want, const char *phrase) {
     char cmd[8192], out[16384];
-    snprintf(cmd, sizeof cmd, "%s %s", bin(), args);
+    snprintf(cmd, sizeof cmd, "%s %s", tu_gannet_bin(), args);
     int rc = tu_run(cmd, out, sizeof out);
     ck_assert_msg(rc == want, "'%s' exited %d (expected %d): %s", args, rc, want, out);
     ck_assert_msg(strstr(out, phrase), "'%s' said '%s' (expected '%s')", args, out, phrase);

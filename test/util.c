@@ -40,6 +40,11 @@ int tu_write_file(const char *path, const void *data, size_t n) {
     return (fclose(f) == 0 && w == n) ? 0 : -1;
 }
 
+const char *tu_gannet_bin(void) {
+    const char *b = getenv("GANNET_BIN");
+    return b ? b : "gannet";
+}
+
 int tu_run(const char *cmd, char *out, size_t cap) {
     char full[8192];
     snprintf(full, sizeof full, "%s 2>&1", cmd);

@@ -15,6 +15,8 @@ double tu_max_rel_err(const float *a, const float *b, size_t n, double floor);
 char *tu_tmpdir(void);
 /* Writes n bytes to path; returns 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t n);
+/* The gannet executable under test: $GANNET_BIN (meson sets it), else "gannet". */
+const char *tu_gannet_bin(void);
 /* Runs a shell command, capturing stdout+stderr into out (NUL-terminated,
  * truncated to cap); returns the exit status (or 128 + signal). */
 int tu_run(const char *cmd, char *out, size_t cap);
