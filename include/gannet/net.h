@@ -68,6 +68,23 @@ void gn_net_add_gaussian_noise(gn_net *net, float sigma);
 void gn_net_add_reshape(gn_net *net, gn_shape to);
 void gn_net_add_flatten(gn_net *net);
 
+/* Skip connections. A network is a chain by default: each layer reads the
+ * output of the layer added before it. Tensor names (letters, digits and
+ * '_', at most 31 bytes; "input" is the network's input) let a layer read an
+ * earlier output instead:
+ *   gn_net_name_output(net, "h")  names the output of the layer added last;
+ *   gn_net_take(net, "h")         makes the next layer read tensor h;
+ *   gn_net_add_add(net, "h")      adds a layer: current + h (same shape);
+ *   gn_net_add_concat(net, "h")   adds a layer: [current, h] along channels
+ *                                 (same height and width).
+ * A tensor read by several layers gets the sum of their gradients. Unknown,
+ * repeated or malformed names are kept as the network's first error and
+ * returned by gn_net_build, naming the tensor. */
+void gn_net_name_output(gn_net *net, const char *name);
+void gn_net_take(gn_net *net, const char *name);
+void gn_net_add_add(gn_net *net, const char *other);
+void gn_net_add_concat(gn_net *net, const char *other);
+
 /* Runs every layer on its own, as listed, instead of fusing (BN + ReLU, a
  * ReLU as a oneDNN post-op, LeakyReLU after ReLU, UpSampling2D(2) + 3x3
  * conv as one transposed convolution). Call before gn_net_build; for
