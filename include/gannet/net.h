@@ -31,6 +31,8 @@ typedef enum gn_layer_kind {
     GN_LAYER_GAUSSIAN_NOISE,
     GN_LAYER_RESHAPE,
     GN_LAYER_FLATTEN,
+    GN_LAYER_ADD,
+    GN_LAYER_CONCAT,
 } gn_layer_kind;
 
 typedef enum gn_padding { GN_PAD_SAME = 0, GN_PAD_VALID = 1 } gn_padding;
@@ -157,8 +159,12 @@ void gn_net_layer_desc(const gn_net *net, int i, char *buf, size_t len);
 /* The oneDNN implementation behind layer i for batch n: which = 0 forward,
  * 1 backward-data, 2 backward-weights; "" when none (or not built yet). */
 const char *gn_net_layer_impl(gn_net *net, int i, int n, int which);
-/* Output shape of layer i. */
+/* Output shape of layer i, and the shape of the (first) tensor it reads. */
 gn_shape gn_net_layer_output(const gn_net *net, int i);
+gn_shape gn_net_layer_input(const gn_net *net, int i);
+/* Prepares batch n (see gn_net_prepare) and gives the bytes it plans for
+ * activations (the arena) and for the gradient workspace. */
+gn_status gn_net_memory(gn_net *net, int n, size_t *activations, size_t *gradients);
 
 /* Prints one line per layer: name, output shape, parameter count; and totals. */
 void gn_net_summary(const gn_net *net, FILE *out);

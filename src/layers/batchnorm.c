@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "kernels.h"
-#include "layers/layers.h"
+#include "gannet/rng.h"
+#include "layers/layer.h"
 
 #define BN_BLOCK_ROWS 256
 #define BN_WIDE 4096 /* at least this many channels: split over channels */
@@ -171,3 +172,81 @@ void gn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
                              relu);
     }
 }
+
+/* ---- registry entry: batchnorm (x: (N, H, W, C) -> y: (N, H, W, C)) ---- */
+
+static int bn_shape(gn_layer *L, char *why, size_t len) {
+    const gn_bn_args *a = &L->a.bn;
+    if (!(a->momentum >= 0 && a->momentum < 1)) {
+        snprintf(why, len, "momentum must be in [0, 1) (%g)", a->momentum);
+        return -1;
+    }
+    if (!(a->eps > 0)) {
+        snprintf(why, len, "epsilon must be positive (%g)", a->eps);
+        return -1;
+    }
+    L->out = L->in;
+    return 0;
+}
+
+/* gamma and beta per channel; the running mean then variance as state */
+static void bn_counts(const gn_layer *L, size_t *w, size_t *b, size_t *state) {
+    *w = *b = L->in.c;
+    *state = 2 * (size_t)L->in.c;
+}
+
+/* gamma 1 (or N(1, 0.02)), beta 0; running mean 0, variance 1 */
+static void bn_init(const gn_layer *L, float *w, float *b, float *state, gn_init init,
+                    uint64_t seed, uint64_t stream) {
+    size_t C = L->w_len;
+    if (init == GN_INIT_NORMAL_002)
+        gn_rng_fill_normal(w, C, seed, stream, 0, 1.0f, 0.02f);
+    else
+        for (size_t j = 0; j < C; j++) w[j] = 1.0f;
+    memset(b, 0, C * sizeof(float));
+    for (size_t j = 0; j < C; j++) {
+        state[j] = 0.0f;
+        state[C + j] = 1.0f;
+    }
+}
+
+static gn_status bn_fwd(gn_layer *L, gn_call *c) {
+    size_t rows = gn_layer_rows(L, c->n), C = L->in.c;
+    int relu = (L->fuse & GN_FUSE_RELU_IN_BN) != 0;
+    if (c->train)
+        gn_batchnorm_forward_train(c->y, c->stats, c->stats + C, c->state, c->state + C, c->x[0],
+                                   c->w, c->b, rows, C, L->a.bn.momentum, L->a.bn.eps, relu, c->work);
+    else
+        gn_batchnorm_forward_infer(c->y, c->x[0], c->w, c->b, c->state, c->state + C, rows, C,
+                                   L->a.bn.eps, relu, c->work);
+    return GN_OK;
+}
+
+static gn_status bn_bwd(gn_layer *L, gn_call *c) {
+    size_t rows = gn_layer_rows(L, c->n), C = L->in.c;
+    gn_batchnorm_backward(c->dx[0], c->dw, c->db, c->dy, c->y, c->x[0], c->w, c->stats,
+                          c->stats + C, rows, C, (L->fuse & GN_FUSE_RELU_IN_BN) != 0, c->work);
+    return GN_OK;
+}
+
+void gn_batchnorm_layer_remake(const gn_layer *B, float *y, const float *x, const float *w,
+                               const float *b, const float *stats, int n, float *work) {
+    size_t C = B->in.c;
+    gn_batchnorm_remake(y, x, w, b, stats, stats + C, gn_layer_rows(B, n), C,
+                        (B->fuse & GN_FUSE_RELU_IN_BN) != 0, work);
+}
+
+static size_t bn_work(const gn_layer *L, int n) {
+    return gn_batchnorm_work_size(gn_layer_rows(L, n), L->in.c);
+}
+
+static void bn_describe(const gn_layer *L, char *buf, size_t len) {
+    (void)L;
+    snprintf(buf, len, "BatchNorm");
+}
+
+const gn_layer_ops gn_batchnorm_ops = {
+    .kind = GN_LAYER_BATCHNORM, .name = "batchnorm", .title = "BatchNorm", .ninputs = 1,
+    .traits = GN_OP_GRAD_IN_PLACE, .shape = bn_shape, .counts = bn_counts, .init = bn_init,
+    .forward = bn_fwd, .backward = bn_bwd, .describe = bn_describe, .work_floats = bn_work,
+};

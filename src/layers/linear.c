@@ -1,6 +1,12 @@
-/* The layers oneDNN runs: dense (inner product), conv2d and deconv2d. The
- * primitives live in a gn_dnn_op built for one batch size (dnnl/dnn_op.c). */
-#include "layers/layers.h"
+/* The layers oneDNN runs: dense (inner product), conv2d and deconv2d, and
+ * their registry entries. The primitives live in a gn_dnn_op built for one
+ * batch size (dnnl/dnn_op.c). */
+#include <string.h>
+#include <math.h>
+#include <omp.h>
+
+#include "gannet/rng.h"
+#include "layers/layer.h"
 
 /* dense    x: (N, I) -> y: (N, O); w: (O, I), b: (O)
  * conv2d   x: (N, H, W, C) -> y: (N, OH, OW, F); w: (F, C, KH, KW), b: (F)
@@ -91,3 +97,185 @@ void gn_upconv_weights_backward(float *dw3, const float *dw4, int F, int C) {
             }
     }
 }
+
+/* ---- registry entries: dense, conv2d, deconv2d ---- */
+
+void gn_init_linear(float *w, size_t wn, float *b, size_t bn, double fan_in, double fan_out,
+                    gn_init init, uint64_t seed, uint64_t stream) {
+    if (init == GN_INIT_GLOROT_UNIFORM) {
+        float lim = (float)sqrt(6.0 / (fan_in + fan_out));
+        gn_rng_fill_uniform(w, wn, seed, stream, 0, -lim, lim);
+    } else if (init == GN_INIT_GLOROT_NORMAL) {
+        gn_rng_fill_normal(w, wn, seed, stream, 0, 0.0f, (float)sqrt(2.0 / (fan_in + fan_out)));
+    } else {
+        gn_rng_fill_normal(w, wn, seed, stream, 0, 0.0f, 0.02f);
+    }
+    memset(b, 0, bn * sizeof(float));
+}
+
+/* The weights a oneDNN layer runs with: the slab's, or for an up-fused
+ * convolution its 4x4 form, remade when the weights changed. NULL: out of memory. */
+static const float *run_weights(gn_layer *L, const gn_call *c) {
+    if (!(L->fuse & GN_FUSE_UPCONV)) return c->w;
+    size_t n4 = (size_t)L->a.conv.filters * L->in.c * 16;
+    if (!L->kw4 && !(L->kw4 = gn_alloc(n4 * sizeof(float)))) return NULL;
+    if (L->kw4_ver != c->version + 1) {
+        gn_upconv_weights(L->kw4, c->w, L->a.conv.filters, L->in.c);
+        L->kw4_ver = c->version + 1;
+    }
+    return L->kw4;
+}
+
+static gn_status linear_fwd(gn_layer *L, gn_call *c) {
+    const float *w = run_weights(L, c);
+    if (!w) return gn_fail(GN_ERR_NOMEM, "out of memory for up-fused weights");
+    return gn_linear_forward(c->op, c->y, c->x[0], w, c->b, c->version);
+}
+
+/* dy -> dw, db (when wanted), then dx (when wanted); an up-fused
+ * convolution's weight gradient goes through its 4x4 form. */
+static gn_status linear_bwd(gn_layer *L, gn_call *c) {
+    double t0 = c->profile ? omp_get_wtime() : 0;
+    gn_status s;
+    if (c->dw) {
+        int up = (L->fuse & GN_FUSE_UPCONV) != 0;
+        size_t n4 = (size_t)L->a.conv.filters * L->in.c * 16;
+        if (up && !L->dkw4 && !(L->dkw4 = gn_alloc(n4 * sizeof(float))))
+            return gn_fail(GN_ERR_NOMEM, "out of memory for up-fused weight gradients");
+        if ((s = gn_linear_backward_weights(c->op, up ? L->dkw4 : c->dw, c->db, c->x[0], c->dy)))
+            return s;
+        if (up) gn_upconv_weights_backward(c->dw, L->dkw4, L->a.conv.filters, L->in.c);
+    }
+    if (c->profile) c->weights_seconds = omp_get_wtime() - t0;
+    if (!c->dx[0]) return GN_OK;
+    const float *w = run_weights(L, c);
+    if (!w) return gn_fail(GN_ERR_NOMEM, "out of memory for up-fused weights");
+    return gn_linear_backward_data(c->op, c->dx[0], c->dy, w, c->version);
+}
+
+static int dense_shape(gn_layer *L, char *why, size_t len) {
+    if (L->a.dense.units <= 0) {
+        snprintf(why, len, "units must be positive (%d)", L->a.dense.units);
+        return -1;
+    }
+    L->out = (gn_shape){1, 1, L->a.dense.units};
+    return 0;
+}
+
+static void dense_counts(const gn_layer *L, size_t *w, size_t *b, size_t *state) {
+    *w = (size_t)L->a.dense.units * gn_shape_size(L->in);
+    *b = L->a.dense.units;
+    *state = 0;
+}
+
+static void dense_init(const gn_layer *L, float *w, float *b, float *state, gn_init init,
+                       uint64_t seed, uint64_t stream) {
+    (void)state;
+    gn_init_linear(w, L->w_len, b, L->b_len, (double)gn_shape_size(L->in), (double)L->a.dense.units,
+                   init, seed, stream);
+}
+
+static double dense_flops(const gn_layer *L, int n) {
+    return 2.0 * n * gn_shape_size(L->in) * L->a.dense.units;
+}
+
+static void dense_describe(const gn_layer *L, char *buf, size_t len) {
+    (void)L;
+    snprintf(buf, len, "Dense");
+}
+
+static void dense_spec(const gn_layer *L, int n, gn_dnn_spec *s) {
+    *s = (gn_dnn_spec){GN_DNN_DENSE, n, L->in.h, L->in.w, L->in.c, L->out.h, L->out.w, L->out.c,
+                       0, 0, 0, 0, 0, 0, 0, 0, (L->fuse & GN_FUSE_POST_RELU) != 0};
+}
+
+const gn_layer_ops gn_dense_ops = {
+    .kind = GN_LAYER_DENSE, .name = "dense", .title = "Dense", .ninputs = 1,
+    .shape = dense_shape, .counts = dense_counts, .init = dense_init, .forward = linear_fwd,
+    .backward = linear_bwd, .flops = dense_flops, .describe = dense_describe,
+    .dnn_spec = dense_spec,
+};
+
+/* conv2d and deconv2d: x (N, H, W, C) -> y (N, OH, OW, filters) */
+static int conv_shape(gn_layer *L, char *why, size_t len) {
+    gn_conv_args *a = &L->a.conv;
+    const char *bad = a->filters <= 0  ? "filters must be positive"
+                      : a->kernel <= 0 ? "kernel size must be positive"
+                      : a->stride <= 0 ? "stride must be positive"
+                                       : NULL;
+    if (bad) {
+        snprintf(why, len, "%s", bad);
+        return -1;
+    }
+    int same = a->pad == GN_PAD_SAME, oh, ow;
+    if (L->kind == GN_LAYER_CONV2D) {
+        oh = gn_conv_out_size(L->in.h, a->kernel, a->stride, same, &a->pad_t, &a->pad_b);
+        ow = gn_conv_out_size(L->in.w, a->kernel, a->stride, same, &a->pad_l, &a->pad_r);
+    } else {
+        oh = gn_deconv_out_size(L->in.h, a->kernel, a->stride, same, &a->pad_t, &a->pad_b);
+        ow = gn_deconv_out_size(L->in.w, a->kernel, a->stride, same, &a->pad_l, &a->pad_r);
+    }
+    if (oh <= 0 || ow <= 0) {
+        snprintf(why, len, "input too small for the kernel (%dx%d, kernel %d)", L->in.h, L->in.w,
+                 a->kernel);
+        return -1;
+    }
+    L->out = (gn_shape){oh, ow, a->filters};
+    return 0;
+}
+
+static void conv_counts(const gn_layer *L, size_t *w, size_t *b, size_t *state) {
+    *w = (size_t)L->a.conv.filters * L->in.c * L->a.conv.kernel * L->a.conv.kernel;
+    *b = L->a.conv.filters;
+    *state = 0;
+}
+
+static void conv_init(const gn_layer *L, float *w, float *b, float *state, gn_init init,
+                      uint64_t seed, uint64_t stream) {
+    (void)state;
+    double receptive = (double)L->a.conv.kernel * L->a.conv.kernel;
+    gn_init_linear(w, L->w_len, b, L->b_len, L->in.c * receptive, L->a.conv.filters * receptive,
+                   init, seed, stream);
+}
+
+static double conv_flops(const gn_layer *L, int n) {
+    const gn_conv_args *a = &L->a.conv;
+    if (L->fuse & GN_FUSE_UPCONV) return 2.0 * n * (L->in.h / 2) * (L->in.w / 2) * a->filters * L->in.c * 16;
+    if (L->kind == GN_LAYER_CONV2D)
+        return 2.0 * n * L->out.h * L->out.w * a->filters * L->in.c * a->kernel * a->kernel;
+    return 2.0 * n * L->in.h * L->in.w * a->filters * L->in.c * a->kernel * a->kernel;
+}
+
+static void conv_describe(const gn_layer *L, char *buf, size_t len) {
+    const gn_conv_args *a = &L->a.conv;
+    snprintf(buf, len, "%s %dx%d/%d %s%s", L->ops->title, a->kernel, a->kernel, a->stride,
+             a->pad == GN_PAD_SAME ? "same" : "valid", L->fuse & GN_FUSE_UPCONV ? " (up)" : "");
+}
+
+static void conv_spec(const gn_layer *L, int n, gn_dnn_spec *s) {
+    const gn_conv_args *a = &L->a.conv;
+    *s = (gn_dnn_spec){L->kind == GN_LAYER_CONV2D ? GN_DNN_CONV : GN_DNN_DECONV, n, L->in.h,
+                       L->in.w, L->in.c, L->out.h, L->out.w, L->out.c, a->kernel, a->kernel,
+                       a->stride, a->stride, a->pad_t, a->pad_l, a->pad_b, a->pad_r,
+                       (L->fuse & GN_FUSE_POST_RELU) != 0};
+    if (L->fuse & GN_FUSE_UPCONV) { /* on the image before the upsampling: 4x4, stride 2, padding 1 */
+        s->kind = GN_DNN_DECONV;
+        s->ih = L->in.h / 2;
+        s->iw = L->in.w / 2;
+        s->kh = s->kw = 4;
+        s->sh = s->sw = 2;
+        s->pad_t = s->pad_l = s->pad_b = s->pad_r = 1;
+    }
+}
+
+const gn_layer_ops gn_conv2d_ops = {
+    .kind = GN_LAYER_CONV2D, .name = "conv2d", .title = "Conv2D", .ninputs = 1,
+    .shape = conv_shape, .counts = conv_counts, .init = conv_init, .forward = linear_fwd,
+    .backward = linear_bwd, .flops = conv_flops, .describe = conv_describe, .dnn_spec = conv_spec,
+};
+
+const gn_layer_ops gn_deconv2d_ops = {
+    .kind = GN_LAYER_DECONV2D, .name = "conv2d_transpose", .title = "Deconv2D", .ninputs = 1,
+    .shape = conv_shape, .counts = conv_counts, .init = conv_init, .forward = linear_fwd,
+    .backward = linear_bwd, .flops = conv_flops, .describe = conv_describe, .dnn_spec = conv_spec,
+};

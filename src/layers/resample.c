@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "kernels.h"
-#include "layers/layers.h"
+#include "layers/layer.h"
 
 /* x: (N, H, W, C) -> y: (N, H*f, W*f, C) */
 void gn_upsample_forward(float *y, const float *x, size_t N, size_t H, size_t W, size_t C, size_t f) {
@@ -65,3 +65,76 @@ void gn_maxpool_backward(float *dx, const float *dy, const int32_t *argmax, size
             }
     }
 }
+
+/* ---- registry entries: upsampling2d, maxpool2d ---- */
+
+static int upsample_shape(gn_layer *L, char *why, size_t len) {
+    int f = L->a.upsample.factor;
+    if (f <= 0) {
+        snprintf(why, len, "upsampling factor must be positive (%d)", f);
+        return -1;
+    }
+    L->out = (gn_shape){L->in.h * f, L->in.w * f, L->in.c};
+    return 0;
+}
+
+static gn_status upsample_fwd(gn_layer *L, gn_call *c) {
+    gn_upsample_forward(c->y, c->x[0], c->n, L->in.h, L->in.w, L->in.c, L->a.upsample.factor);
+    return GN_OK;
+}
+
+static gn_status upsample_bwd(gn_layer *L, gn_call *c) {
+    if (c->dx[0]) gn_upsample_backward(c->dx[0], c->dy, c->n, L->in.h, L->in.w, L->in.c, L->a.upsample.factor);
+    return GN_OK;
+}
+
+static void upsample_describe(const gn_layer *L, char *buf, size_t len) {
+    snprintf(buf, len, "UpSampling2D x%d%s", L->a.upsample.factor,
+             L->fuse & GN_FUSE_UP_IN_CONV ? " (in conv)" : "");
+}
+
+const gn_layer_ops gn_upsample_ops = {
+    .kind = GN_LAYER_UPSAMPLE, .name = "upsampling2d", .title = "UpSampling2D", .ninputs = 1,
+    .shape = upsample_shape, .forward = upsample_fwd, .backward = upsample_bwd,
+    .describe = upsample_describe,
+};
+
+static int pool_shape(gn_layer *L, char *why, size_t len) {
+    int k = L->a.pool.size, s = L->a.pool.stride;
+    if (k <= 0 || s <= 0) {
+        snprintf(why, len, "pool size and stride must be positive (%d, %d)", k, s);
+        return -1;
+    }
+    if (L->in.h < k || L->in.w < k) {
+        snprintf(why, len, "input smaller than the pool (%dx%d, pool %d)", L->in.h, L->in.w, k);
+        return -1;
+    }
+    L->out = (gn_shape){(L->in.h - k) / s + 1, (L->in.w - k) / s + 1, L->in.c};
+    return 0;
+}
+
+/* where each maximum was, from forward to backward */
+static size_t pool_aux(const gn_layer *L, int n) { return (size_t)n * gn_shape_size(L->out) * sizeof(int32_t); }
+
+static gn_status pool_fwd(gn_layer *L, gn_call *c) {
+    gn_maxpool_forward(c->y, c->aux, c->x[0], c->n, L->in.h, L->in.w, L->in.c, L->a.pool.size,
+                       L->a.pool.stride);
+    return GN_OK;
+}
+
+static gn_status pool_bwd(gn_layer *L, gn_call *c) {
+    if (c->dx[0])
+        gn_maxpool_backward(c->dx[0], c->dy, c->aux, c->n, L->in.h, L->in.w, L->in.c, L->a.pool.size,
+                            L->a.pool.stride);
+    return GN_OK;
+}
+
+static void pool_describe(const gn_layer *L, char *buf, size_t len) {
+    snprintf(buf, len, "MaxPooling2D %d/%d", L->a.pool.size, L->a.pool.stride);
+}
+
+const gn_layer_ops gn_maxpool_ops = {
+    .kind = GN_LAYER_MAXPOOL, .name = "maxpool2d", .title = "MaxPooling2D", .ninputs = 1,
+    .shape = pool_shape, .forward = pool_fwd, .backward = pool_bwd, .describe = pool_describe,
+    .aux_bytes = pool_aux,
+};
