@@ -207,6 +207,57 @@ static void b_seed_like(gn_net *n) {
     gn_net_add_sigmoid(n);
 }
 
+/* Skip connections: add and concat reading the network input (whose
+ * gradient is then a sum), one tensor feeding two layers, and a small
+ * ResNet-style block (conv-BN-conv + identity add, then an upsample + 3x3
+ * conv branch beside an upsample + 1x1 shortcut), tanh for ReLU as above. */
+static void b_add(gn_net *n) {
+    gn_net_add_conv2d(n, 2, 3, 1, GN_PAD_SAME);
+    gn_net_add_add(n, "input");
+}
+static void b_concat(gn_net *n) {
+    gn_net_add_conv2d(n, 3, 3, 2, GN_PAD_SAME);
+    gn_net_name_output(n, "small");
+    gn_net_take(n, "input");
+    gn_net_add_maxpool(n, 2, 2);
+    gn_net_add_concat(n, "small");
+    gn_net_add_conv2d(n, 2, 1, 1, GN_PAD_SAME);
+}
+static void b_fan_out(gn_net *n) {
+    gn_net_add_dense(n, 6);
+    gn_net_name_output(n, "h");
+    gn_net_add_tanh(n);
+    gn_net_name_output(n, "a");
+    gn_net_take(n, "h");
+    gn_net_add_sigmoid(n);
+    gn_net_add_add(n, "a");
+    gn_net_add_dense(n, 3);
+}
+static void b_res_block(gn_net *n) {
+    gn_net_add_conv2d(n, 4, 3, 1, GN_PAD_SAME);
+    gn_net_name_output(n, "x");
+    gn_net_add_batchnorm(n, 0.9f, 1e-3f);
+    gn_net_add_tanh(n);
+    gn_net_add_conv2d(n, 4, 3, 1, GN_PAD_SAME);
+    gn_net_add_add(n, "x");
+    gn_net_name_output(n, "r");
+    gn_net_add_upsample(n, 2);
+    gn_net_add_conv2d(n, 3, 3, 1, GN_PAD_SAME);
+    gn_net_name_output(n, "main");
+    gn_net_take(n, "r");
+    gn_net_add_upsample(n, 2);
+    gn_net_add_conv2d(n, 3, 1, 1, GN_PAD_SAME);
+    gn_net_add_add(n, "main");
+}
+
+START_TEST(skip_connections) {
+    gradcheck("add (reads the input)", (gn_shape){3, 4, 2}, 2, b_add, -1, 1, 0);
+    gradcheck("concat (maxpool, conv)", (gn_shape){4, 6, 2}, 2, b_concat, -1, 1, 0);
+    gradcheck("one tensor, two readers", (gn_shape){1, 1, 5}, 3, b_fan_out, -1, 1, 0);
+    gradcheck("resnet block", (gn_shape){3, 3, 2}, 2, b_res_block, -1, 1, 0);
+}
+END_TEST
+
 START_TEST(dense) { gradcheck("dense", (gn_shape){1, 1, 7}, 3, b_dense, -1, 1, 0); }
 END_TEST
 START_TEST(dense_batch1) { gradcheck("dense batch 1", (gn_shape){2, 3, 2}, 1, b_dense, -1, 1, 0); }
@@ -273,6 +324,7 @@ int main(void) {
     tcase_add_test(tc, dropout_chain);
     tcase_add_test(tc, resampling);
     tcase_add_test(tc, misc);
+    tcase_add_test(tc, skip_connections);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
