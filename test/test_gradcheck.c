@@ -11,6 +11,7 @@
 
 #include "gannet/net.h"
 #include "util.h"
+#include "util_net.h"
 
 typedef void (*builder)(gn_net *net);
 
@@ -210,7 +211,8 @@ static void b_seed_like(gn_net *n) {
 /* Skip connections: add and concat reading the network input (whose
  * gradient is then a sum), one tensor feeding two layers, and a small
  * ResNet-style block (conv-BN-conv + identity add, then an upsample + 3x3
- * conv branch beside an upsample + 1x1 shortcut), tanh for ReLU as above. */
+ * conv branch beside an upsample + 1x1 shortcut; util_net.c), tanh for
+ * ReLU as above. */
 static void b_add(gn_net *n) {
     gn_net_add_conv2d(n, 2, 3, 1, GN_PAD_SAME);
     gn_net_add_add(n, "input");
@@ -233,28 +235,22 @@ static void b_fan_out(gn_net *n) {
     gn_net_add_add(n, "a");
     gn_net_add_dense(n, 3);
 }
-static void b_res_block(gn_net *n) {
-    gn_net_add_conv2d(n, 4, 3, 1, GN_PAD_SAME);
-    gn_net_name_output(n, "x");
-    gn_net_add_batchnorm(n, 0.9f, 1e-3f);
-    gn_net_add_tanh(n);
-    gn_net_add_conv2d(n, 4, 3, 1, GN_PAD_SAME);
-    gn_net_add_add(n, "x");
-    gn_net_name_output(n, "r");
-    gn_net_add_upsample(n, 2);
-    gn_net_add_conv2d(n, 3, 3, 1, GN_PAD_SAME);
-    gn_net_name_output(n, "main");
-    gn_net_take(n, "r");
-    gn_net_add_upsample(n, 2);
-    gn_net_add_conv2d(n, 3, 1, 1, GN_PAD_SAME);
-    gn_net_add_add(n, "main");
-}
+static void b_res_block(gn_net *n) { tu_res_block(n, 3, 0); }
 
 START_TEST(skip_connections) {
-    gradcheck("add (reads the input)", (gn_shape){3, 4, 2}, 2, b_add, -1, 1, 0);
-    gradcheck("concat (maxpool, conv)", (gn_shape){4, 6, 2}, 2, b_concat, -1, 1, 0);
-    gradcheck("one tensor, two readers", (gn_shape){1, 1, 5}, 3, b_fan_out, -1, 1, 0);
-    gradcheck("resnet block", (gn_shape){3, 3, 2}, 2, b_res_block, -1, 1, 0);
+    static const struct {
+        const char *what;
+        gn_shape in;
+        int n;
+        builder build;
+    } nets[] = {
+        {"add (reads the input)", {3, 4, 2}, 2, b_add},
+        {"concat (maxpool, conv)", {4, 6, 2}, 2, b_concat},
+        {"one tensor, two readers", {1, 1, 5}, 3, b_fan_out},
+        {"resnet block", {3, 3, 2}, 2, b_res_block},
+    };
+    for (size_t i = 0; i < sizeof nets / sizeof *nets; i++)
+        gradcheck(nets[i].what, nets[i].in, nets[i].n, nets[i].build, -1, 1, 0);
 }
 END_TEST
 

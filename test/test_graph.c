@@ -10,6 +10,7 @@
 #include "gannet/net.h"
 #include "layers/layer.h"
 #include "util.h"
+#include "util_net.h"
 
 START_TEST(registry_complete) {
     ck_assert_int_eq(gn_layer_registry_size, GN_LAYER_CONCAT + 1);
@@ -42,43 +43,40 @@ static void expect_error(gn_net *net, gn_status code, const char *needle) {
     gn_net_free(net);
 }
 
+/* A network "n" whose first layer is a ReLU named "h". */
+static gn_net *relu_net(void) {
+    gn_net *n = gn_net_new("n", (gn_shape){4, 4, 2});
+    gn_net_add_relu(n);
+    gn_net_name_output(n, "h");
+    return n;
+}
+
 START_TEST(name_errors) {
-    gn_net *n = gn_net_new("a", (gn_shape){4, 4, 2});
-    gn_net_add_relu(n);
-    gn_net_take(n, "nosuch");
-    expect_error(n, GN_ERR_SHAPE, "no tensor named 'nosuch'");
-    n = gn_net_new("b", (gn_shape){4, 4, 2});
-    gn_net_add_relu(n);
-    gn_net_add_add(n, "missing");
-    expect_error(n, GN_ERR_SHAPE, "add: no tensor named 'missing'");
-    n = gn_net_new("c", (gn_shape){4, 4, 2});
-    gn_net_add_relu(n);
-    gn_net_add_concat(n, "gone");
-    expect_error(n, GN_ERR_SHAPE, "concat: no tensor named 'gone'");
-    n = gn_net_new("d", (gn_shape){4, 4, 2});
-    gn_net_add_relu(n);
-    gn_net_name_output(n, "h");
-    gn_net_add_tanh(n);
-    gn_net_name_output(n, "h");
-    expect_error(n, GN_ERR_ARG, "'h' is used twice");
-    n = gn_net_new("e", (gn_shape){4, 4, 2});
-    gn_net_add_relu(n);
-    gn_net_name_output(n, "input");
-    expect_error(n, GN_ERR_ARG, "'input' is used twice");
-    n = gn_net_new("f", (gn_shape){4, 4, 2});
-    gn_net_add_relu(n);
-    gn_net_name_output(n, "bad name");
-    expect_error(n, GN_ERR_ARG, "'bad name'");
-    n = gn_net_new("g", (gn_shape){4, 4, 2});
+    static const struct {
+        void (*call)(gn_net *, const char *);
+        const char *name, *needle;
+        gn_status code;
+    } cases[] = {
+        {gn_net_take, "nosuch", "take: no tensor named 'nosuch'", GN_ERR_SHAPE},
+        {gn_net_add_add, "missing", "add: no tensor named 'missing'", GN_ERR_SHAPE},
+        {gn_net_add_concat, "gone", "concat: no tensor named 'gone'", GN_ERR_SHAPE},
+        {gn_net_name_output, "h", "'h' is used twice", GN_ERR_ARG},
+        {gn_net_name_output, "input", "'input' is used twice", GN_ERR_ARG},
+        {gn_net_name_output, "bad name", "'bad name'", GN_ERR_ARG},
+        {gn_net_take, "a_name_of_more_than_31_characters", "no tensor named", GN_ERR_SHAPE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        gn_net *n = relu_net();
+        cases[i].call(n, cases[i].name);
+        expect_error(n, cases[i].code, cases[i].needle);
+    }
+    gn_net *n = gn_net_new("g", (gn_shape){4, 4, 2});
     gn_net_name_output(n, "early");
     expect_error(n, GN_ERR_ARG, "no layer");
     /* a tensor nothing reads: the tanh's output, left behind by take */
-    n = gn_net_new("h", (gn_shape){4, 4, 2});
-    gn_net_add_relu(n);
-    gn_net_name_output(n, "r");
-    gn_net_add_tanh(n);
+    gn_net_add_tanh(n = relu_net());
     gn_net_name_output(n, "t");
-    gn_net_take(n, "r");
+    gn_net_take(n, "h");
     gn_net_add_sigmoid(n);
     expect_error(n, GN_ERR_SHAPE, "tensor 't') is never read");
 }
@@ -136,69 +134,35 @@ START_TEST(in_place_respects_other_readers) {
 }
 END_TEST
 
-/* The SNGAN-style generator block with real ReLUs and batch norms, so that
- * every fusion applies (BN + ReLU, transient BN, upsample + conv, ReLU
- * post-op), fused or not. */
+/* The ResNet-style block with real ReLUs and batch norms, so that every
+ * fusion applies (BN + ReLU, transient BN, upsample + conv, ReLU post-op),
+ * fused or not. */
 static gn_net *res_block(int fuse) {
-    gn_net *n = gn_net_new("res", (gn_shape){1, 1, 6});
-    if (!fuse) gn_net_disable_fusions(n);
+    gn_net *n = tu_net_new("res", (gn_shape){1, 1, 6}, fuse);
     gn_net_add_dense(n, 4 * 4 * 8);
     gn_net_add_reshape(n, (gn_shape){4, 4, 8});
-    gn_net_name_output(n, "x");
-    gn_net_add_batchnorm(n, 0.9f, 1e-5f);
-    gn_net_add_relu(n);
-    gn_net_add_upsample(n, 2);
-    gn_net_add_conv2d(n, 6, 3, 1, GN_PAD_SAME);
-    gn_net_add_batchnorm(n, 0.9f, 1e-5f);
-    gn_net_add_relu(n);
-    gn_net_add_conv2d(n, 6, 3, 1, GN_PAD_SAME);
-    gn_net_name_output(n, "main");
-    gn_net_take(n, "x");
-    gn_net_add_upsample(n, 2);
-    gn_net_add_conv2d(n, 6, 1, 1, GN_PAD_SAME);
-    gn_net_add_add(n, "main");
-    gn_net_name_output(n, "y");
+    tu_res_block(n, 6, 1);
     gn_net_add_conv2d(n, 6, 3, 1, GN_PAD_SAME);
     gn_net_add_relu(n);
-    gn_net_add_add(n, "y");
     gn_net_add_conv2d(n, 2, 3, 2, GN_PAD_SAME);
-    ck_assert_msg(gn_net_build(n, GN_INIT_GLOROT_UNIFORM, 5) == GN_OK, "%s", gn_last_error());
-    for (int i = 0; i < gn_net_layer_count(n); i++) { /* biases that would show a misplaced ReLU */
-        size_t nb;
-        float *b = gn_net_layer_bias(n, i, &nb);
-        if (b && gn_net_layer_kind(n, i) != GN_LAYER_BATCHNORM) tu_fill(b, nb, 10 + i, -0.5f, 0.5f);
-    }
-    gn_net_params_changed(n);
+    tu_build_with_biases(n);
     return n;
 }
 
 START_TEST(res_block_fusions_change_nothing) {
     gn_net *a = res_block(1), *b = res_block(0);
-    enum { N = 4, NX = N * 6, NY = N * 4 * 4 * 2 };
+    enum { N = 4, NX = N * 6, NY = N * 8 * 8 * 2 / 4 };
     float x[NX], dy[NY];
     tu_fill(x, NX, 7, -1, 1);
     tu_fill(dy, NY, 8, -1, 1);
     gn_tensor xt = gn_tensor_f32(x, N, (gn_shape){1, 1, 6}), dyt = gn_tensor_f32(dy, N, (gn_shape){4, 4, 2});
-    const gn_tensor *ya, *yb, *dxa, *dxb;
-    ck_assert_int_eq(gn_net_forward(a, &xt, GN_TRAIN, 1, 3, &ya), GN_OK);
-    ck_assert_int_eq(gn_net_forward(b, &xt, GN_TRAIN, 1, 3, &yb), GN_OK);
-    double e = tu_max_rel_err(ya->data, yb->data, NY, 1e-4);
-    ck_assert_msg(e < 1e-4, "fused outputs differ by %g", e);
-    ck_assert_int_eq(gn_net_backward(a, &dyt, 1, &dxa), GN_OK);
-    ck_assert_int_eq(gn_net_backward(b, &dyt, 1, &dxb), GN_OK);
-    /* relative to 1% of the largest value: sums of gradients that nearly
-     * cancel differ by rounding */
-    double dmax = 0;
-    for (int i = 0; i < NX; i++) dmax = fmax(dmax, fabs(((float *)dxb->data)[i]));
-    e = tu_max_rel_err(dxa->data, dxb->data, NX, 1e-2 * dmax);
-    ck_assert_msg(e < 1e-4, "fused input gradients differ by %g", e);
-    double gmax = 0;
-    for (size_t i = 0; i < gn_net_param_count(b); i++) gmax = fmax(gmax, fabs(gn_net_grads(b)[i]));
-    e = tu_max_rel_err(gn_net_grads(a), gn_net_grads(b), gn_net_param_count(a), 1e-2 * gmax);
-    ck_assert_msg(e < 1e-4, "fused parameter gradients differ by %g", e);
-    char desc[48];
-    gn_net_layer_desc(a, 5, desc, sizeof desc);
-    ck_assert_msg(strstr(desc, "(up)"), "the upsample + conv did not fuse: %s", desc);
+    tu_compare_nets(a, b, &xt, &dyt, 0);
+    const char *fused[][2] = {{"10", "(up)"}, {"9", "(in conv)"}, {"4", "(in BN)"}, {"15", "(fwd in op)"}};
+    for (size_t i = 0; i < sizeof fused / sizeof *fused; i++) {
+        char desc[48];
+        gn_net_layer_desc(a, atoi(fused[i][0]), desc, sizeof desc);
+        ck_assert_msg(strstr(desc, fused[i][1]), "layer %s: %s lacks %s", fused[i][0], desc, fused[i][1]);
+    }
     gn_net_free(a);
     gn_net_free(b);
 }
@@ -235,15 +199,13 @@ START_TEST(buffers_are_reused) {
 END_TEST
 
 int main(void) {
+    const TTest *tests[] = {registry_complete, name_errors, shape_mismatches,
+                            in_place_respects_other_readers, res_block_fusions_change_nothing,
+                            buffers_are_reused};
     Suite *s = suite_create("graph");
     TCase *tc = tcase_create("graph");
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, registry_complete);
-    tcase_add_test(tc, name_errors);
-    tcase_add_test(tc, shape_mismatches);
-    tcase_add_test(tc, in_place_respects_other_readers);
-    tcase_add_test(tc, res_block_fusions_change_nothing);
-    tcase_add_test(tc, buffers_are_reused);
+    for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) tcase_add_test(tc, tests[i]);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -92,12 +92,8 @@ const gn_layer_ops gn_relu_ops = {
 };
 
 static int leaky_shape(gn_layer *L, char *why, size_t len) {
-    if (!(L->a.leaky.alpha >= 0 && L->a.leaky.alpha < 1)) {
-        snprintf(why, len, "LeakyReLU slope must be in [0, 1) (%g)", L->a.leaky.alpha);
-        return -1;
-    }
-    L->out = L->in;
-    return 0;
+    float a = L->a.leaky.alpha;
+    return gn_shape_same_if(L, a >= 0 && a < 1, "LeakyReLU slope must be in [0, 1)", a, why, len);
 }
 
 static void leaky_describe(const gn_layer *L, char *buf, size_t len) {
@@ -110,17 +106,13 @@ const gn_layer_ops gn_leaky_relu_ops = {
     .backward = act_bwd, .describe = leaky_describe,
 };
 
-const gn_layer_ops gn_sigmoid_ops = {
-    .kind = GN_LAYER_SIGMOID, .name = "sigmoid", .title = "Sigmoid", .ninputs = 1,
-    .traits = GN_OP_GRAD_IN_PLACE | GN_OP_READS_OUTPUT, .shape = gn_shape_same,
-    .forward = act_fwd, .backward = act_bwd, .describe = gn_describe_title,
-};
-
-const gn_layer_ops gn_tanh_ops = {
-    .kind = GN_LAYER_TANH, .name = "tanh", .title = "Tanh", .ninputs = 1,
-    .traits = GN_OP_GRAD_IN_PLACE | GN_OP_READS_OUTPUT, .shape = gn_shape_same,
-    .forward = act_fwd, .backward = act_bwd, .describe = gn_describe_title,
-};
+/* Sigmoid and tanh (a generator's last layer) read their output in backward. */
+const gn_layer_ops gn_sigmoid_ops = {.kind = GN_LAYER_SIGMOID, .name = "sigmoid", .title = "Sigmoid",
+    .ninputs = 1, .traits = GN_OP_GRAD_IN_PLACE | GN_OP_READS_OUTPUT, .shape = gn_shape_same,
+    .forward = act_fwd, .backward = act_bwd, .describe = gn_describe_title};
+const gn_layer_ops gn_tanh_ops = {.kind = GN_LAYER_TANH, .name = "tanh", .title = "Tanh",
+    .ninputs = 1, .traits = GN_OP_GRAD_IN_PLACE | GN_OP_READS_OUTPUT, .shape = gn_shape_same,
+    .forward = act_fwd, .backward = act_bwd, .describe = gn_describe_title};
 
 static gn_status softmax_fwd(gn_layer *L, gn_call *c) {
     gn_softmax_forward(c->y, c->x[0], gn_layer_rows(L, c->n), L->in.c);

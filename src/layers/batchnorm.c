@@ -177,16 +177,10 @@ void gn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
 
 static int bn_shape(gn_layer *L, char *why, size_t len) {
     const gn_bn_args *a = &L->a.bn;
-    if (!(a->momentum >= 0 && a->momentum < 1)) {
-        snprintf(why, len, "momentum must be in [0, 1) (%g)", a->momentum);
+    if (gn_shape_same_if(L, a->momentum >= 0 && a->momentum < 1, "momentum must be in [0, 1)",
+                         a->momentum, why, len))
         return -1;
-    }
-    if (!(a->eps > 0)) {
-        snprintf(why, len, "epsilon must be positive (%g)", a->eps);
-        return -1;
-    }
-    L->out = L->in;
-    return 0;
+    return gn_shape_same_if(L, a->eps > 0, "epsilon must be positive", a->eps, why, len);
 }
 
 /* gamma and beta per channel; the running mean then variance as state */

@@ -35,34 +35,43 @@ void gn_gaussian_noise_forward(float *y, const float *x, size_t n, float sigma, 
 /* ---- registry entries: dropout, gaussian_noise (x: (N, H, W, C) -> y: same) ---- */
 
 static int dropout_shape(gn_layer *L, char *why, size_t len) {
-    if (!(L->a.dropout.rate >= 0 && L->a.dropout.rate < 1)) {
-        snprintf(why, len, "dropout rate must be in [0, 1) (%g)", L->a.dropout.rate);
-        return -1;
-    }
-    L->out = L->in;
-    return 0;
+    float r = L->a.dropout.rate;
+    return gn_shape_same_if(L, r >= 0 && r < 1, "dropout rate must be in [0, 1)", r, why, len);
 }
 
-static gn_status dropout_fwd(gn_layer *L, gn_call *c) {
+static int noise_shape(gn_layer *L, char *why, size_t len) {
+    float s = L->a.noise.sigma;
+    return gn_shape_same_if(L, s >= 0, "noise sigma must be non-negative", s, why, len);
+}
+
+/* Both are random in training only; otherwise the identity. */
+static gn_status random_fwd(gn_layer *L, gn_call *c) {
     size_t count = gn_layer_count_in(L, c->n);
-    if (c->train && L->a.dropout.rate > 0)
-        gn_dropout_forward(c->y, c->x[0], count, L->a.dropout.rate, c->key);
+    float rate = L->kind == GN_LAYER_DROPOUT ? L->a.dropout.rate : 0;
+    float sigma = L->kind == GN_LAYER_GAUSSIAN_NOISE ? L->a.noise.sigma : 0;
+    if (c->train && rate > 0)
+        gn_dropout_forward(c->y, c->x[0], count, rate, c->key);
+    else if (c->train && sigma > 0)
+        gn_gaussian_noise_forward(c->y, c->x[0], count, sigma, c->seed, c->key);
     else if (c->y != c->x[0])
         memcpy(c->y, c->x[0], count * sizeof(float));
     return GN_OK;
 }
 
-static gn_status dropout_bwd(gn_layer *L, gn_call *c) {
+/* Dropout's mask again; the noise is additive, so its gradient passes unchanged. */
+static gn_status random_bwd(gn_layer *L, gn_call *c) {
     size_t count = gn_layer_count_in(L, c->n);
-    if (c->dx[0] && L->a.dropout.rate > 0)
-        gn_dropout_backward(c->dx[0], c->dy, count, L->a.dropout.rate, c->key);
+    float rate = L->kind == GN_LAYER_DROPOUT ? L->a.dropout.rate : 0;
+    if (c->dx[0] && rate > 0)
+        gn_dropout_backward(c->dx[0], c->dy, count, rate, c->key);
     else
         gn_pass_gradient(c->dx[0], c->dy, count);
     return GN_OK;
 }
 
-static void dropout_describe(const gn_layer *L, char *buf, size_t len) {
-    snprintf(buf, len, "Dropout %.2g", L->a.dropout.rate);
+static void random_describe(const gn_layer *L, char *buf, size_t len) {
+    snprintf(buf, len, "%s %.2g", L->ops->title,
+             L->kind == GN_LAYER_DROPOUT ? L->a.dropout.rate : L->a.noise.sigma);
 }
 
 /* Dropout zeroes exactly where its own backward zeroes the gradient, and
@@ -70,39 +79,11 @@ static void dropout_describe(const gn_layer *L, char *buf, size_t len) {
 const gn_layer_ops gn_dropout_ops = {
     .kind = GN_LAYER_DROPOUT, .name = "dropout", .title = "Dropout", .ninputs = 1,
     .traits = GN_OP_IN_PLACE | GN_OP_GRAD_IN_PLACE | GN_OP_RANDOM, .shape = dropout_shape,
-    .forward = dropout_fwd, .backward = dropout_bwd, .describe = dropout_describe,
+    .forward = random_fwd, .backward = random_bwd, .describe = random_describe,
 };
-
-static int noise_shape(gn_layer *L, char *why, size_t len) {
-    if (!(L->a.noise.sigma >= 0)) {
-        snprintf(why, len, "noise sigma must be non-negative (%g)", L->a.noise.sigma);
-        return -1;
-    }
-    L->out = L->in;
-    return 0;
-}
-
-static gn_status noise_fwd(gn_layer *L, gn_call *c) {
-    size_t count = gn_layer_count_in(L, c->n);
-    if (c->train && L->a.noise.sigma > 0)
-        gn_gaussian_noise_forward(c->y, c->x[0], count, L->a.noise.sigma, c->seed, c->key);
-    else if (c->y != c->x[0])
-        memcpy(c->y, c->x[0], count * sizeof(float));
-    return GN_OK;
-}
-
-/* additive noise: the gradient passes unchanged */
-static gn_status noise_bwd(gn_layer *L, gn_call *c) {
-    gn_pass_gradient(c->dx[0], c->dy, gn_layer_count_in(L, c->n));
-    return GN_OK;
-}
-
-static void noise_describe(const gn_layer *L, char *buf, size_t len) {
-    snprintf(buf, len, "GaussianNoise %.2g", L->a.noise.sigma);
-}
 
 const gn_layer_ops gn_gaussian_noise_ops = {
     .kind = GN_LAYER_GAUSSIAN_NOISE, .name = "gaussian_noise", .title = "GaussianNoise", .ninputs = 1,
-    .traits = GN_OP_GRAD_IN_PLACE | GN_OP_RANDOM, .shape = noise_shape, .forward = noise_fwd,
-    .backward = noise_bwd, .describe = noise_describe,
+    .traits = GN_OP_GRAD_IN_PLACE | GN_OP_RANDOM, .shape = noise_shape, .forward = random_fwd,
+    .backward = random_bwd, .describe = random_describe,
 };

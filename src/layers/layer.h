@@ -150,6 +150,8 @@ static inline size_t gn_layer_rows(const gn_layer *L, int n) { return (size_t)n 
 static inline size_t gn_layer_count_in(const gn_layer *L, int n) { return (size_t)n * gn_shape_size(L->in); }
 /* The output shape is the input's (shape of elementwise kinds). */
 int gn_shape_same(gn_layer *L, char *why, size_t len);
+/* The same when ok; else -1, and why says `what` and the value. */
+int gn_shape_same_if(gn_layer *L, int ok, const char *what, double value, char *why, size_t len);
 /* The kind's title ("Sigmoid"). */
 void gn_describe_title(const gn_layer *L, char *buf, size_t len);
 /* dx = dy, when they are not one buffer (dx NULL: not wanted). */

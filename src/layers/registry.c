@@ -43,6 +43,15 @@ int gn_shape_same(gn_layer *L, char *why, size_t len) {
     return 0;
 }
 
+int gn_shape_same_if(gn_layer *L, int ok, const char *what, double value, char *why, size_t len) {
+    if (!ok) {
+        snprintf(why, len, "%s (%g)", what, value);
+        return -1;
+    }
+    L->out = L->in;
+    return 0;
+}
+
 void gn_describe_title(const gn_layer *L, char *buf, size_t len) { snprintf(buf, len, "%s", L->ops->title); }
 
 void gn_pass_gradient(float *dx, const float *dy, size_t count) {

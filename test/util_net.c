@@ -1,0 +1,67 @@
+#include <math.h>
+
+#include "util.h"
+#include "util_net.h"
+
+void tu_res_block(gn_net *n, int channels, int relu) {
+    void (*act)(gn_net *) = relu ? gn_net_add_relu : gn_net_add_tanh;
+    gn_net_add_conv2d(n, channels, 3, 1, GN_PAD_SAME);
+    gn_net_name_output(n, "x");
+    gn_net_add_batchnorm(n, 0.9f, 1e-3f);
+    act(n);
+    gn_net_add_conv2d(n, channels, 3, 1, GN_PAD_SAME);
+    gn_net_add_add(n, "x");
+    gn_net_name_output(n, "r");
+    gn_net_add_batchnorm(n, 0.9f, 1e-3f);
+    act(n);
+    gn_net_add_upsample(n, 2);
+    gn_net_add_conv2d(n, channels, 3, 1, GN_PAD_SAME);
+    gn_net_name_output(n, "main");
+    gn_net_take(n, "r");
+    gn_net_add_upsample(n, 2);
+    gn_net_add_conv2d(n, channels, 1, 1, GN_PAD_SAME);
+    gn_net_add_add(n, "main");
+}
+
+gn_net *tu_net_new(const char *name, gn_shape in, int fuse) {
+    gn_net *n = gn_net_new(name, in);
+    if (!fuse) gn_net_disable_fusions(n);
+    return n;
+}
+
+void tu_build_with_biases(gn_net *n) {
+    ck_assert_msg(gn_net_build(n, GN_INIT_GLOROT_UNIFORM, 5) == GN_OK, "%s", gn_last_error());
+    for (int i = 0; i < gn_net_layer_count(n); i++) {
+        size_t nb;
+        float *b = gn_net_layer_bias(n, i, &nb);
+        gn_layer_kind k = gn_net_layer_kind(n, i);
+        if (b && (k == GN_LAYER_DECONV2D || k == GN_LAYER_CONV2D)) tu_fill(b, nb, 10 + i, -0.5f, 0.5f);
+    }
+    gn_net_params_changed(n);
+}
+
+static double max_abs(const float *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+double tu_compare_nets(gn_net *a, gn_net *b, const gn_tensor *x, const gn_tensor *dy, double dx_floor) {
+    int n = x->n;
+    size_t nx = gn_tensor_count(x), np = gn_net_param_count(a);
+    ck_assert_uint_eq(np, gn_net_param_count(b));
+    const gn_tensor *ya, *yb, *dxa, *dxb;
+    ck_assert_int_eq(gn_net_forward(a, x, GN_TRAIN, 1, 3, &ya), GN_OK);
+    ck_assert_int_eq(gn_net_forward(b, x, GN_TRAIN, 1, 3, &yb), GN_OK);
+    const gn_tensor *la = gn_net_logits(a, n), *lb = gn_net_logits(b, n);
+    double e = tu_max_rel_err(la->data, lb->data, gn_tensor_count(la), 1e-4);
+    ck_assert_msg(e < 1e-4, "fused logits differ by %g", e);
+    ck_assert_int_eq(gn_net_backward(a, dy, 1, &dxa), GN_OK);
+    ck_assert_int_eq(gn_net_backward(b, dy, 1, &dxb), GN_OK);
+    double floor = dx_floor > 0 ? dx_floor : 1e-2 * max_abs(dxb->data, nx);
+    e = tu_max_rel_err(dxa->data, dxb->data, nx, floor);
+    ck_assert_msg(e < 1e-4, "fused input gradients differ by %g", e);
+    e = tu_max_rel_err(gn_net_grads(a), gn_net_grads(b), np, 1e-2 * max_abs(gn_net_grads(b), np));
+    ck_assert_msg(e < 1e-4, "fused parameter gradients differ by %g", e);
+    return e;
+}
