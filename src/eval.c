@@ -255,9 +255,8 @@ typedef struct tensor_desc {
 
 /* Lists the parameter tensors of one network with their shapes (weights then bias per layer). */
 static int list_net(gn_net *net, tensor_desc *t, int nt) {
-    gn_shape in = gn_net_input_shape(net);
     for (int i = 0; i < gn_net_layer_count(net); i++) {
-        gn_shape out = gn_net_layer_output(net, i);
+        gn_shape in = gn_net_layer_input(net, i), out = gn_net_layer_output(net, i);
         size_t wn, bn;
         float *w = gn_net_layer_weights(net, i, &wn), *b = gn_net_layer_bias(net, i, &bn);
         gn_layer_kind k = gn_net_layer_kind(net, i);
@@ -287,7 +286,6 @@ static int list_net(gn_net *net, tensor_desc *t, int nt) {
             d->rank = 1;
             d->dims[0] = (uint32_t)bn;
         }
-        in = out;
     }
     return nt;
 }

@@ -3,7 +3,8 @@
  * network was prepared for (passes never overlap). Layers read named
  * tensors (by default the output of the layer before); each kind's maths
  * lives in its registry entry (layers/), the fusions in fuse.c, the graph's
- * rules in graph.c. This file builds, plans buffers and primitives, and runs. */
+ * rules in graph.c, the add calls and names in net_layers.c. This file
+ * builds, plans buffers and primitives, and runs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,76 +15,8 @@
 #include "graph.h"
 #include "kernels.h"
 #include "layers/layer.h"
+#include "net_impl.h"
 #include <omp.h>
-
-#define MAX_PLANS 8
-#define NAME_LEN 32
-/* The byte offset of a tensor that lives outside the arena: the network input. */
-#define AT_INPUT ((size_t)-1)
-
-/* Where layer i's buffers live in the arena for one batch size (byte offsets). */
-typedef struct gn_layer_rt {
-    size_t y_off;   /* output; for in-place and alias layers, the input's */
-    size_t aux_off; /* what the kind keeps from forward to backward (maxpool's argmax) */
-    gn_dnn_op *op;
-} gn_layer_rt;
-
-/* The gradients: the buffers one backward pass works in, and the parameter
- * gradients it writes, which live until the optimizer has used them. Networks
- * whose backward passes and updates never interleave (G and D) share one. */
-typedef struct gn_workspace {
-    unsigned char *p;
-    size_t bytes;
-    float *grads;  /* parameter gradients, as many as the largest sharer has parameters */
-    size_t ngrads;
-    int refs;
-} gn_workspace;
-
-typedef struct gn_plan {
-    int n;
-    gn_layer_rt *rt;
-    size_t pair_bytes;       /* the two-ended region where a chain's gradient moves */
-    size_t *grad_off;        /* per tensor t, at t + 1: see gn_graph_plan_grads */
-    size_t temp_off, temp_bytes;
-    size_t gbytes;           /* gradient workspace bytes needed */
-    size_t bytes;            /* arena bytes needed */
-    gn_tensor out, logits, dx;
-    int trained;            /* the last forward was GN_TRAIN */
-    uint64_t seed, step;    /* its dropout key, which the backward draws the masks from again */
-} gn_plan;
-
-typedef struct gn_name {
-    char name[NAME_LEN];
-    int tensor;
-} gn_name;
-
-struct gn_net {
-    char name[32];
-    gn_shape input;
-    gn_layer *layers;
-    int nlayers, cap;
-    gn_name *names;
-    int nnames, names_cap;
-    int cur;                /* the tensor the next layer reads */
-    gn_status err;
-    int built;
-    int no_fusion;          /* run every layer on its own (for checking the fusions) */
-    float *params, *state;  /* gradients: in ws */
-    size_t nparams, nstate;
-    uint64_t version;
-    float *stats;           /* BN batch mean and rstd, laid out as the state */
-    float *work;            /* the kinds' scratch (work_floats) */
-    size_t work_len;
-    unsigned char *arena;
-    size_t arena_bytes;
-    gn_workspace *ws;
-    unsigned char *grad_written; /* per tensor t, at t + 1: its summed gradient has a first term */
-    const float *x;         /* input of the last forward */
-    int scratch_bn;         /* the transient BN whose output the scratch buffer holds, or GN_NONE */
-    gn_plan plans[MAX_PLANS];
-    int nplans;
-    double *prof_fwd, *prof_bd, *prof_bw; /* per-layer seconds, when profiling */
-};
 
 const char *gn_layer_kind_name(gn_layer_kind k) {
     const gn_layer_ops *ops = gn_layer_ops_of(k);
@@ -175,172 +108,6 @@ void gn_net_free(gn_net *net) {
     free(net);
 }
 
-/* ---- adding layers and naming tensors ---- */
-
-static gn_shape tensor_shape(const gn_net *net, int t) {
-    return t == GN_NET_INPUT ? net->input : net->layers[t].out;
-}
-
-/* The tensor called `name`, or GN_NONE. */
-static int find_tensor(const gn_net *net, const char *name) {
-    if (!strcmp(name, "input")) return GN_NET_INPUT;
-    for (int j = 0; j < net->nnames; j++)
-        if (!strcmp(net->names[j].name, name)) return net->names[j].tensor;
-    return GN_NONE;
-}
-
-/* The name of tensor t for messages ("" when it has none). */
-static const char *tensor_name(const gn_net *net, int t) {
-    if (t == GN_NET_INPUT) return "input";
-    for (int j = 0; j < net->nnames; j++)
-        if (net->names[j].tensor == t) return net->names[j].name;
-    return "";
-}
-
-static int name_ok(const char *name) {
-    size_t len = strlen(name);
-    if (len == 0 || len >= NAME_LEN) return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = name[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
-            return 0;
-    }
-    return 1;
-}
-
-/* The tensor `name` refers to; GN_NONE (and the network's error) when there is none. */
-static int lookup(gn_net *net, const char *name, const char *what) {
-    if (net->err) return GN_NONE;
-    int t = name_ok(name) ? find_tensor(net, name) : GN_NONE;
-    if (t == GN_NONE)
-        net->err = gn_fail(GN_ERR_SHAPE, "%s: %s: no tensor named '%.40s'", net->name, what, name);
-    return t;
-}
-
-void gn_net_name_output(gn_net *net, const char *name) {
-    if (net->err) return;
-    if (!name_ok(name)) {
-        net->err = gn_fail(GN_ERR_ARG, "%s: tensor name '%.40s' is not 1 to %d letters, digits or '_'",
-                           net->name, name, NAME_LEN - 1);
-        return;
-    }
-    if (find_tensor(net, name) != GN_NONE) {
-        net->err = gn_fail(GN_ERR_ARG, "%s: tensor name '%s' is used twice", net->name, name);
-        return;
-    }
-    if (!net->nlayers) {
-        net->err = gn_fail(GN_ERR_ARG, "%s: no layer to name '%s' the output of", net->name, name);
-        return;
-    }
-    if (net->nnames == net->names_cap) {
-        int cap = net->names_cap ? 2 * net->names_cap : 8;
-        gn_name *nn = realloc(net->names, cap * sizeof *nn);
-        if (!nn) {
-            net->err = gn_fail(GN_ERR_NOMEM, "out of memory naming a tensor");
-            return;
-        }
-        net->names = nn;
-        net->names_cap = cap;
-    }
-    snprintf(net->names[net->nnames].name, NAME_LEN, "%s", name);
-    net->names[net->nnames++].tensor = net->nlayers - 1;
-}
-
-void gn_net_take(gn_net *net, const char *name) {
-    int t = lookup(net, name, "take");
-    if (t != GN_NONE) net->cur = t;
-}
-
-/* Appends a layer reading the current tensor (and `other`, for two-input
- * kinds); NULL after an error. */
-static gn_layer *push(gn_net *net, gn_layer_kind kind, int other) {
-    if (net->err) return NULL;
-    if (net->built) {
-        net->err = gn_fail(GN_ERR_ARG, "%s: layers cannot be added after build", net->name);
-        return NULL;
-    }
-    if (net->nlayers == net->cap) {
-        int cap = net->cap ? 2 * net->cap : 16;
-        gn_layer *l = realloc(net->layers, cap * sizeof *l);
-        if (!l) {
-            net->err = gn_fail(GN_ERR_NOMEM, "out of memory adding a layer");
-            return NULL;
-        }
-        net->layers = l;
-        net->cap = cap;
-    }
-    gn_layer *L = &net->layers[net->nlayers++];
-    memset(L, 0, sizeof *L);
-    L->kind = kind;
-    L->ops = gn_layer_ops_of(kind);
-    L->src[0] = net->cur;
-    L->src[1] = other;
-    L->in = tensor_shape(net, net->cur);
-    L->in2 = other == GN_NONE ? L->in : tensor_shape(net, other);
-    L->out = L->in;
-    L->dtype = GN_F32;
-    L->remakes_bn = GN_NONE;
-    net->cur = net->nlayers - 1;
-    return L;
-}
-
-/* Checks the arguments the caller set in L->a and infers the output shape. */
-static void finish(gn_net *net, gn_layer *L) {
-    char why[160];
-    if (!L || L->ops->shape(L, why, sizeof why) == 0) return;
-    const char *other = L->src[1] == GN_NONE ? NULL : tensor_name(net, L->src[1]);
-    net->err = gn_fail(GN_ERR_SHAPE, "%s: layer %d (%s%s%s%s): %s", net->name, net->nlayers - 1,
-                       L->ops->name, other ? " with '" : "", other ? other : "", other ? "'" : "", why);
-}
-
-#define ADD_LAYER(kind, field, ...)                                                                \
-    do {                                                                                           \
-        gn_layer *L = push(net, kind, GN_NONE);                                                    \
-        if (L) L->a.field = (__VA_ARGS__);                                                         \
-        finish(net, L);                                                                            \
-    } while (0)
-
-void gn_net_add_dense(gn_net *net, int units) { ADD_LAYER(GN_LAYER_DENSE, dense, (gn_dense_args){units}); }
-void gn_net_add_conv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad) {
-    ADD_LAYER(GN_LAYER_CONV2D, conv, (gn_conv_args){filters, kernel, stride, pad, 0, 0, 0, 0});
-}
-void gn_net_add_deconv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad) {
-    ADD_LAYER(GN_LAYER_DECONV2D, conv, (gn_conv_args){filters, kernel, stride, pad, 0, 0, 0, 0});
-}
-void gn_net_add_batchnorm(gn_net *net, float momentum, float eps) {
-    ADD_LAYER(GN_LAYER_BATCHNORM, bn, (gn_bn_args){momentum, eps});
-}
-void gn_net_add_relu(gn_net *net) { finish(net, push(net, GN_LAYER_RELU, GN_NONE)); }
-void gn_net_add_leaky_relu(gn_net *net, float alpha) {
-    ADD_LAYER(GN_LAYER_LEAKY_RELU, leaky, (gn_leaky_args){alpha});
-}
-void gn_net_add_sigmoid(gn_net *net) { finish(net, push(net, GN_LAYER_SIGMOID, GN_NONE)); }
-void gn_net_add_tanh(gn_net *net) { finish(net, push(net, GN_LAYER_TANH, GN_NONE)); }
-void gn_net_add_softmax(gn_net *net) { finish(net, push(net, GN_LAYER_SOFTMAX, GN_NONE)); }
-void gn_net_add_dropout(gn_net *net, float rate) {
-    ADD_LAYER(GN_LAYER_DROPOUT, dropout, (gn_dropout_args){rate});
-}
-void gn_net_add_gaussian_noise(gn_net *net, float sigma) {
-    ADD_LAYER(GN_LAYER_GAUSSIAN_NOISE, noise, (gn_noise_args){sigma});
-}
-void gn_net_add_upsample(gn_net *net, int factor) {
-    ADD_LAYER(GN_LAYER_UPSAMPLE, upsample, (gn_upsample_args){factor});
-}
-void gn_net_add_maxpool(gn_net *net, int size, int stride) {
-    ADD_LAYER(GN_LAYER_MAXPOOL, pool, (gn_pool_args){size, stride});
-}
-void gn_net_add_reshape(gn_net *net, gn_shape to) {
-    ADD_LAYER(GN_LAYER_RESHAPE, reshape, (gn_reshape_args){to});
-}
-void gn_net_add_flatten(gn_net *net) { finish(net, push(net, GN_LAYER_FLATTEN, GN_NONE)); }
-
-static void add_two_input(gn_net *net, gn_layer_kind kind, const char *other) {
-    int t = lookup(net, other, gn_layer_ops_of(kind)->name);
-    if (t != GN_NONE) finish(net, push(net, kind, t));
-}
-void gn_net_add_add(gn_net *net, const char *other) { add_two_input(net, GN_LAYER_ADD, other); }
-void gn_net_add_concat(gn_net *net, const char *other) { add_two_input(net, GN_LAYER_CONCAT, other); }
-
 /* ---- building: graph checks, fusions, slabs and initialisation ---- */
 
 void gn_net_disable_fusions(gn_net *net) { net->no_fusion = 1; }
@@ -350,7 +117,7 @@ void gn_net_disable_fusions(gn_net *net) { net->no_fusion = 1; }
 static gn_status check_graph(const gn_net *net) {
     for (int t = 0; t < net->nlayers - 1; t++)
         if (!gn_graph_readers(net->layers, net->nlayers, t)) {
-            const char *nm = tensor_name(net, t);
+            const char *nm = gn_net_tensor_name(net, t);
             return gn_fail(GN_ERR_SHAPE, "%s: the output of layer %d (%s%s%s%s) is never read", net->name,
                            t, net->layers[t].ops->name, *nm ? ", tensor '" : "", nm, *nm ? "'" : "");
         }
@@ -729,11 +496,12 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
                        net->name, n);
     int last = net->nlayers - 1;
     if (net->layers[last].kind == GN_LAYER_SOFTMAX) last--; /* dy is the logits' gradient */
-    gn_shape gs = tensor_shape(net, last);
-    if (dyt->dtype != net->layers[0].dtype || gn_tensor_count(dyt) != (size_t)n * gn_shape_size(gs))
+    gn_shape gs = gn_net_tensor_shape(net, last);
+    gn_dtype gt = net->layers[net->nlayers - 1].dtype;
+    if (dyt->dtype != gt || gn_tensor_count(dyt) != (size_t)n * gn_shape_size(gs))
         return gn_fail(GN_ERR_SHAPE, "%s: output gradient has %zu elements of %s, expected %zu of %s",
                        net->name, gn_tensor_count(dyt), gn_dtype_name(dyt->dtype),
-                       (size_t)n * gn_shape_size(gs), gn_dtype_name(net->layers[0].dtype));
+                       (size_t)n * gn_shape_size(gs), gn_dtype_name(gt));
     memset(net->grad_written, 0, net->nlayers + 1);
     /* The current gradient g starts at the low end of the workspace, or in
      * the sum of the logits' gradients when other layers read them too. dy
@@ -755,50 +523,13 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
     return GN_OK;
 }
 
-/* ---- describing ---- */
-
-static void shape_str(char *buf, size_t len, gn_shape s) {
-    if (s.h == 1 && s.w == 1)
-        snprintf(buf, len, "(%d)", s.c);
-    else
-        snprintf(buf, len, "(%d, %d, %d)", s.h, s.w, s.c);
-}
-
 void gn_net_set_profile(gn_net *net, double *fwd, double *bwd_data, double *bwd_weights) {
     net->prof_fwd = fwd;
     net->prof_bd = bwd_data;
     net->prof_bw = bwd_weights;
 }
 
-double gn_net_layer_flops(const gn_net *net, int i, int n) {
-    const gn_layer *L = &net->layers[i];
-    return L->ops->flops ? L->ops->flops(L, n) : 0;
-}
-
-gn_shape gn_net_layer_output(const gn_net *net, int i) { return net->layers[i].out; }
-gn_shape gn_net_layer_input(const gn_net *net, int i) { return net->layers[i].in; }
-
 const char *gn_net_layer_impl(gn_net *net, int i, int n, int which) {
     gn_plan *P = find_plan(net, n);
     return P && P->rt[i].op ? gn_dnn_op_impl(P->rt[i].op, which) : "";
-}
-
-void gn_net_layer_desc(const gn_net *net, int i, char *desc, size_t len) {
-    const gn_layer *L = &net->layers[i];
-    L->ops->describe(L, desc, len);
-}
-
-void gn_net_summary(const gn_net *net, FILE *out) {
-    char sh[64];
-    shape_str(sh, sizeof sh, net->input);
-    fprintf(out, "%s: input %s\n", net->name, sh);
-    fprintf(out, "  %-3s %-22s %-16s %12s\n", "#", "layer", "output shape", "parameters");
-    for (int i = 0; i < net->nlayers; i++) {
-        const gn_layer *L = &net->layers[i];
-        char desc[48];
-        gn_net_layer_desc(net, i, desc, sizeof desc);
-        shape_str(sh, sizeof sh, L->out);
-        fprintf(out, "  %-3d %-22s %-16s %12zu\n", i, desc, sh, L->w_len + L->b_len);
-    }
-    fprintf(out, "  total parameters: %zu (trainable), %zu (state)\n", net->nparams, net->nstate);
 }
