@@ -193,6 +193,30 @@ void gn_net_layer_desc(const gn_net *net, int i, char *desc, size_t len) {
     L->ops->describe(L, desc, len);
 }
 
+/* How tensor t is called in a summary: its name, else "#layer". */
+static void tensor_label(const gn_net *net, int t, char *buf, size_t len) {
+    const char *nm = gn_net_tensor_name(net, t);
+    if (*nm)
+        snprintf(buf, len, "%s", nm);
+    else
+        snprintf(buf, len, "#%d", t);
+}
+
+/* For a summary line: what layer i reads, where that is not just the
+ * output of the layer before, and the name of its output; "" on a chain. */
+static void graph_note(const gn_net *net, int i, char *buf, size_t len) {
+    const gn_layer *L = &net->layers[i];
+    char a[40], b[40];
+    const char *own = gn_net_tensor_name(net, i);
+    buf[0] = 0;
+    if (L->src[0] != i - 1 || L->src[1] != GN_NONE) {
+        tensor_label(net, L->src[0], a, sizeof a);
+        if (L->src[1] != GN_NONE) tensor_label(net, L->src[1], b, sizeof b);
+        snprintf(buf, len, "  <- %s%s%s", a, L->src[1] != GN_NONE ? ", " : "", L->src[1] != GN_NONE ? b : "");
+    }
+    if (*own) snprintf(buf + strlen(buf), len - strlen(buf), "  -> %s", own);
+}
+
 void gn_net_summary(const gn_net *net, FILE *out) {
     char sh[64];
     shape_str(sh, sizeof sh, net->input);
@@ -200,10 +224,11 @@ void gn_net_summary(const gn_net *net, FILE *out) {
     fprintf(out, "  %-3s %-22s %-16s %12s\n", "#", "layer", "output shape", "parameters");
     for (int i = 0; i < net->nlayers; i++) {
         const gn_layer *L = &net->layers[i];
-        char desc[48];
+        char desc[48], note[96];
         gn_net_layer_desc(net, i, desc, sizeof desc);
         shape_str(sh, sizeof sh, L->out);
-        fprintf(out, "  %-3d %-22s %-16s %12zu\n", i, desc, sh, L->w_len + L->b_len);
+        graph_note(net, i, note, sizeof note);
+        fprintf(out, "  %-3d %-22s %-16s %12zu%s\n", i, desc, sh, L->w_len + L->b_len, note);
     }
     fprintf(out, "  total parameters: %zu (trainable), %zu (state)\n", net->nparams, net->nstate);
 }

@@ -163,6 +163,15 @@ START_TEST(res_block_fusions_change_nothing) {
         gn_net_layer_desc(a, atoi(fused[i][0]), desc, sizeof desc);
         ck_assert_msg(strstr(desc, fused[i][1]), "layer %s: %s lacks %s", fused[i][0], desc, fused[i][1]);
     }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    gn_net_summary(a, f);
+    fclose(f);
+    ck_assert_msg(strstr(buf, "<- #5, x  -> r") && strstr(buf, "<- r\n") && strstr(buf, "<- #12, main"),
+                  "the summary does not show the graph:\n%s", buf);
+    ck_assert_msg(!strstr(buf, "<- #3"), "a chain link is shown:\n%s", buf);
+    free(buf);
     gn_net_free(a);
     gn_net_free(b);
 }
