@@ -409,7 +409,7 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
     P->step = step;
     int last = net->nlayers - 1;
     P->out = gn_tensor_f32(tensor_of(net, P, last), n, gn_net_output_shape(net));
-    if (net->layers[last].kind == GN_LAYER_SOFTMAX)
+    if (net->layers[last].ops->traits & GN_OP_FOLDS_INTO_LOSS)
         P->logits = gn_tensor_f32(tensor_of(net, P, net->layers[last].src[0]), n, net->layers[last].in);
     else
         P->logits = P->out;
@@ -495,7 +495,7 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
         return gn_fail(GN_ERR_ARG, "%s: backward needs a training forward with batch %d first",
                        net->name, n);
     int last = net->nlayers - 1;
-    if (net->layers[last].kind == GN_LAYER_SOFTMAX) last--; /* dy is the logits' gradient */
+    if (net->layers[last].ops->traits & GN_OP_FOLDS_INTO_LOSS) last--; /* dy: the logits' gradient */
     gn_shape gs = gn_net_tensor_shape(net, last);
     gn_dtype gt = net->layers[net->nlayers - 1].dtype;
     if (dyt->dtype != gt || gn_tensor_count(dyt) != (size_t)n * gn_shape_size(gs))

@@ -136,6 +136,6 @@ static gn_status softmax_bwd(gn_layer *L, gn_call *c) {
 /* As the last layer, folded into the loss (see gn_net_logits). */
 const gn_layer_ops gn_softmax_ops = {
     .kind = GN_LAYER_SOFTMAX, .name = "softmax", .title = "Softmax", .ninputs = 1,
-    .traits = GN_OP_READS_OUTPUT, .shape = gn_shape_same, .forward = softmax_fwd,
+    .traits = GN_OP_READS_OUTPUT | GN_OP_FOLDS_INTO_LOSS, .shape = gn_shape_same, .forward = softmax_fwd,
     .backward = softmax_bwd, .describe = gn_describe_title,
 };

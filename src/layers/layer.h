@@ -106,6 +106,8 @@ enum {
     GN_OP_GRAD_IN_PLACE = 1 << 2, /* backward may write dx over dy */
     GN_OP_READS_OUTPUT = 1 << 3,  /* backward needs its exact output (sigmoid) */
     GN_OP_RANDOM = 1 << 4,        /* reads c->key (dropout, noise) */
+    GN_OP_FOLDS_INTO_LOSS = 1 << 5, /* as the last layer, the loss reads its input (the
+                                       logits) and backward starts below it (softmax) */
 };
 
 struct gn_layer_ops {

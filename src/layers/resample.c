@@ -84,7 +84,8 @@ static gn_status upsample_fwd(gn_layer *L, gn_call *c) {
 }
 
 static gn_status upsample_bwd(gn_layer *L, gn_call *c) {
-    if (c->dx[0]) gn_upsample_backward(c->dx[0], c->dy, c->n, L->in.h, L->in.w, L->in.c, L->a.upsample.factor);
+    if (c->dx[0])
+        gn_upsample_backward(c->dx[0], c->dy, c->n, L->in.h, L->in.w, L->in.c, L->a.upsample.factor);
     return GN_OK;
 }
 
@@ -114,7 +115,9 @@ static int pool_shape(gn_layer *L, char *why, size_t len) {
 }
 
 /* where each maximum was, from forward to backward */
-static size_t pool_aux(const gn_layer *L, int n) { return (size_t)n * gn_shape_size(L->out) * sizeof(int32_t); }
+static size_t pool_aux(const gn_layer *L, int n) {
+    return (size_t)n * gn_shape_size(L->out) * sizeof(int32_t);
+}
 
 static gn_status pool_fwd(gn_layer *L, gn_call *c) {
     gn_maxpool_forward(c->y, c->aux, c->x[0], c->n, L->in.h, L->in.w, L->in.c, L->a.pool.size,
