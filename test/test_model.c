@@ -399,8 +399,8 @@ END_TEST
 
 /* SNGAN-style G and D (data/models/resnet-mnist.gnm); the counts are
  * test/resnet_twin.py's, from the same network in PyTorch. */
-#define RESNET_G_PARAMS 0
-#define RESNET_D_PARAMS 0
+#define RESNET_G_PARAMS 392161
+#define RESNET_D_PARAMS 69986
 
 START_TEST(resnet_matches_its_pytorch_twin) {
     char path[1200];
