@@ -41,13 +41,23 @@ typedef struct stmt {
     int line, col;
     double v[MAX_ARGS];   /* ints and floats (a float is exact as a double) */
     char name[NAME_LEN];  /* ARG_NAME */
+    int name_col;
 } stmt;
+
+/* What a statement does with its tensor-name argument. */
+typedef enum name_use {
+    NAME_NONE,    /* no name argument */
+    NAME_DEFINES, /* names the output of the layer above (name) */
+    NAME_READS,   /* reads a named tensor (from, add, concat) */
+} name_use;
 
 typedef struct layer_spec {
     const char *keyword;
     int nargs;
     arg_spec args[MAX_ARGS];
     void (*add)(gn_net *net, const stmt *s);
+    int adds_layer; /* 0 for the statements that only name or pick tensors */
+    name_use names;
 } layer_spec;
 
 /* ---- the layer table: keyword, arguments, the gn_net_add_* call ---- */
@@ -89,32 +99,31 @@ static void take(gn_net *n, const stmt *s) { gn_net_take(n, s->name); }
 #define CONV_ARGS {INT_ARG("filters", 1, 0, 1, DIM), INT_ARG("kernel", 1, 0, 1, SMALL), \
                    INT_ARG("stride", 0, 1, 1, SMALL), PAD_ARG}
 
-/* Statements with a name argument: index of `name` and `from` below. */
-enum { KIND_NAME = 17, KIND_FROM = 18 };
-
+#define LAYER 1, NAME_NONE
 static const layer_spec layer_table[] = {
-    {"dense", 1, {INT_ARG("units", 1, 0, 1, UNITS)}, add_dense},
-    {"conv2d", 4, CONV_ARGS, add_conv2d},
-    {"deconv2d", 4, CONV_ARGS, add_deconv2d},
+    {"dense", 1, {INT_ARG("units", 1, 0, 1, UNITS)}, add_dense, LAYER},
+    {"conv2d", 4, CONV_ARGS, add_conv2d, LAYER},
+    {"deconv2d", 4, CONV_ARGS, add_deconv2d, LAYER},
     {"batchnorm", 2, {FLOAT_ARG("momentum", 0, 0.99, 0, 1, RANGE_OPEN_HI),
-                      FLOAT_ARG("eps", 0, 1e-3, 0, 1, RANGE_OPEN_LO)}, add_batchnorm},
-    {"relu", 0, {{0}}, add_relu},
-    {"leaky_relu", 1, {FLOAT_ARG("alpha", 0, 0.3, 0, 1, RANGE_OPEN_HI)}, add_leaky_relu},
-    {"sigmoid", 0, {{0}}, add_sigmoid},
-    {"tanh", 0, {{0}}, add_tanh},
-    {"softmax", 0, {{0}}, add_softmax},
-    {"dropout", 1, {FLOAT_ARG("rate", 1, 0, 0, 1, RANGE_OPEN_HI)}, add_dropout},
-    {"gaussian_noise", 1, {FLOAT_ARG("stddev", 1, 0, 0, 1e6, RANGE_CLOSED)}, add_noise},
-    {"upsample", 1, {INT_ARG("size", 0, 2, 1, SMALL)}, add_upsample},
-    {"maxpool", 2, {INT_ARG("size", 0, 2, 1, SMALL), INT_ARG("stride", 0, 0, 1, SMALL)}, add_maxpool},
+                      FLOAT_ARG("eps", 0, 1e-3, 0, 1, RANGE_OPEN_LO)}, add_batchnorm, LAYER},
+    {"relu", 0, {{0}}, add_relu, LAYER},
+    {"leaky_relu", 1, {FLOAT_ARG("alpha", 0, 0.3, 0, 1, RANGE_OPEN_HI)}, add_leaky_relu, LAYER},
+    {"sigmoid", 0, {{0}}, add_sigmoid, LAYER},
+    {"tanh", 0, {{0}}, add_tanh, LAYER},
+    {"softmax", 0, {{0}}, add_softmax, LAYER},
+    {"dropout", 1, {FLOAT_ARG("rate", 1, 0, 0, 1, RANGE_OPEN_HI)}, add_dropout, LAYER},
+    {"gaussian_noise", 1, {FLOAT_ARG("stddev", 1, 0, 0, 1e6, RANGE_CLOSED)}, add_noise, LAYER},
+    {"upsample", 1, {INT_ARG("size", 0, 2, 1, SMALL)}, add_upsample, LAYER},
+    {"maxpool", 2, {INT_ARG("size", 0, 2, 1, SMALL), INT_ARG("stride", 0, 0, 1, SMALL)}, add_maxpool, LAYER},
     {"reshape", 3, {INT_ARG("height", 1, 0, 1, DIM), INT_ARG("width", 1, 0, 1, DIM),
-                    INT_ARG("channels", 1, 0, 1, DIM)}, add_reshape},
-    {"flatten", 0, {{0}}, add_flatten},
-    {"add", 1, {NAME_ARG("tensor")}, add_add},
-    {"concat", 1, {NAME_ARG("tensor")}, add_concat},
-    {"name", 1, {NAME_ARG("tensor")}, name_output},   /* KIND_NAME */
-    {"from", 1, {NAME_ARG("tensor")}, take},          /* KIND_FROM */
+                    INT_ARG("channels", 1, 0, 1, DIM)}, add_reshape, LAYER},
+    {"flatten", 0, {{0}}, add_flatten, LAYER},
+    {"add", 1, {NAME_ARG("tensor")}, add_add, 1, NAME_READS},
+    {"concat", 1, {NAME_ARG("tensor")}, add_concat, 1, NAME_READS},
+    {"name", 1, {NAME_ARG("tensor")}, name_output, 0, NAME_DEFINES},
+    {"from", 1, {NAME_ARG("tensor")}, take, 0, NAME_READS},
 };
+#undef LAYER
 #define NKINDS ((int)(sizeof layer_table / sizeof *layer_table))
 
 /* ---- the settings table: key (as `gannet train` names it), value, field ---- */
@@ -343,6 +352,7 @@ static gn_status parse_setting(parser *p) {
     char q[200], what[64];
     int i = 0;
     token key = next_token(p, &i, '=');
+    if (!key.n) key.n = 1; /* a line that starts with '=' */
     int k = 0;
     while (k < NSETTINGS && !tok_is(key, setting_table[k].arg.name)) k++;
     if (k == NSETTINGS) {
@@ -398,6 +408,7 @@ static gn_status parse_input(parser *p, net_text *nt, int which, token kw, int i
     nt->input = k == 1 ? (gn_shape){1, 1, (int)d[0]} : (gn_shape){(int)d[0], (int)d[1], (int)d[2]};
     nt->in_line = p->line;
     nt->in_col = kw.col;
+    snprintf(nt->names[nt->nnames++], NAME_LEN, "input"); /* net.h's name for the input */
     return GN_OK;
 }
 
@@ -435,6 +446,7 @@ static gn_status parse_args(parser *p, const layer_spec *L, stmt *st, int i) {
         snprintf(what, sizeof what, "%s's %s", L->keyword, L->args[a].name);
         gn_status s = parse_value(p, &L->args[a], what, v, &st->v[a], st->name);
         if (s) return s;
+        if (L->args[a].type == ARG_NAME) st->name_col = v.col;
         given |= 1u << a;
     }
     for (int a = 0; a < L->nargs; a++) {
@@ -457,18 +469,17 @@ static int find_name(const net_text *nt, const char *name) {
 }
 
 /* Tensor names: `name` makes a new one after a layer; the others read one. */
-static gn_status check_names(parser *p, net_text *nt, const stmt *st, token kw) {
+static gn_status check_names(parser *p, net_text *nt, const stmt *st) {
     char q[200];
-    if (st->kind != KIND_NAME && strcmp(layer_table[st->kind].keyword, "add") &&
-        strcmp(layer_table[st->kind].keyword, "concat") && st->kind != KIND_FROM)
-        return GN_OK;
+    name_use use = layer_table[st->kind].names;
+    if (use == NAME_NONE) return GN_OK;
     token t = {st->name, (int)strlen(st->name), 0};
     quote(q, sizeof q, t);
-    if (st->kind == KIND_NAME) {
-        if (!nt->layers) return fail_at(p, kw.col, "'name' before any layer", "a layer whose output to name "
+    if (use == NAME_DEFINES) {
+        if (!nt->layers) return fail_at(p, st->col, "'name' before any layer", "a layer whose output to name "
                                         "(the network's input is called 'input')");
-        if (find_name(nt, st->name) >= 0) return fail_at(p, kw.col, q, "a new tensor name");
-        if (nt->nnames == MAX_NAMES) return fail_at(p, kw.col, q, "at most %d tensor names", MAX_NAMES);
+        if (find_name(nt, st->name) >= 0) return fail_at(p, st->name_col, q, "a new tensor name");
+        if (nt->nnames == MAX_NAMES) return fail_at(p, st->name_col, q, "at most %d tensor names", MAX_NAMES);
         snprintf(nt->names[nt->nnames++], NAME_LEN, "%s", st->name);
         return GN_OK;
     }
@@ -476,7 +487,7 @@ static gn_status check_names(parser *p, net_text *nt, const stmt *st, token kw) 
     char list[300] = "";
     for (int i = 0; i < nt->nnames && strlen(list) < 200; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", nt->names[i]);
-    return fail_at(p, kw.col, q, "a tensor named above (%s)", list);
+    return fail_at(p, st->name_col, q, "a tensor named above (%s)", list);
 }
 
 static gn_status push_stmt(parser *p, net_text *nt, const stmt *st, token kw) {
@@ -491,7 +502,7 @@ static gn_status push_stmt(parser *p, net_text *nt, const stmt *st, token kw) {
         nt->cap = cap;
     }
     nt->s[nt->n++] = *st;
-    if (st->kind != KIND_NAME && st->kind != KIND_FROM) nt->layers++;
+    nt->layers += layer_table[st->kind].adds_layer;
     return GN_OK;
 }
 
@@ -515,7 +526,7 @@ static gn_status parse_stmt(parser *p) {
     st.line = p->line;
     st.col = kw.col;
     gn_status s = parse_args(p, &layer_table[st.kind], &st, i);
-    if (!s) s = check_names(p, nt, &st, kw);
+    if (!s) s = check_names(p, nt, &st);
     if (!s) s = push_stmt(p, nt, &st, kw);
     return s;
 }
