@@ -9,15 +9,7 @@
 #include <sys/stat.h>
 
 #include "gannet/model.h"
-
-#if defined(__has_include)
-#if __has_include("gannet_config.h")
-#include "gannet_config.h"
-#endif
-#endif
-#ifndef GANNET_DATA_DIR
-#define GANNET_DATA_DIR "data"
-#endif
+#include "gannet_config.h" /* GANNET_DATA_DIR */
 
 const char *const gn_preset_names[] = {"seed-mnist", "dcgan", "resnet-mnist", NULL};
 

@@ -350,14 +350,6 @@ START_TEST(checkpoints_carry_the_model) {
 }
 END_TEST
 
-static void cli(const char *args, int want, const char *phrase) {
-    char cmd[4400], out[16384];
-    snprintf(cmd, sizeof cmd, "%s %s", tu_gannet_bin(), args);
-    int rc = tu_run(cmd, out, sizeof out);
-    ck_assert_msg(rc == want, "'%s' exited %d (expected %d): %s", args, rc, want, out);
-    ck_assert_msg(strstr(out, phrase), "'%s' said '%s' (expected '%s')", args, out, phrase);
-}
-
 START_TEST(cli_commands) {
     char *dir = tu_tmpdir(), good[4200], bad[4200], args[9000], models[4200];
     snprintf(good, sizeof good, "%s/good.gnm", dir);
@@ -370,29 +362,29 @@ START_TEST(cli_commands) {
     tu_write_file(bad, btext, strlen(btext));
     snprintf(models, sizeof models, "%s/models", getenv("GANNET_DATA"));
     snprintf(args, sizeof args, "check-model %s", good);
-    cli(args, 0, "OK (G 3920 parameters, D 1570 parameters, noise size 4)");
+    tu_gannet_expect(args, 0, "OK (G 3920 parameters, D 1570 parameters, noise size 4)");
     snprintf(args, sizeof args, "check-model %s", bad);
-    cli(args, 2, "bad.gnm:6:7: expected an integer in [1, 16777216] for dense's units, found 'two'");
-    cli("check-model /nonexistent.gnm", 2, "cannot open model file");
-    cli("check-model", 2, "expected one model file");
+    tu_gannet_expect(args, 2, "bad.gnm:6:7: expected an integer in [1, 16777216] for dense's units, found 'two'");
+    tu_gannet_expect("check-model /nonexistent.gnm", 2, "cannot open model file");
+    tu_gannet_expect("check-model", 2, "expected one model file");
     snprintf(args, sizeof args, "check-model %s/dcgan.gnm", models);
-    cli(args, 0, "OK (G 1818753 parameters, D 145090 parameters, noise size 100)");
+    tu_gannet_expect(args, 0, "OK (G 1818753 parameters, D 145090 parameters, noise size 100)");
     snprintf(args, sizeof args, "info --model %s/dcgan.gnm", models);
-    cli(args, 0, "51380224");
-    cli(args, 0, "G + D: 1963843 parameters");
+    tu_gannet_expect(args, 0, "51380224");
+    tu_gannet_expect(args, 0, "G + D: 1963843 parameters");
     snprintf(args, sizeof args, "info --model %s", bad);
-    cli(args, 2, "bad.gnm:6:7");
+    tu_gannet_expect(args, 2, "bad.gnm:6:7");
     snprintf(args, sizeof args, "train --model %s --preset dcgan", good);
-    cli(args, 2, "--preset and --model exclude each other");
+    tu_gannet_expect(args, 2, "--preset and --model exclude each other");
     snprintf(args, sizeof args, "train --model %s --out %s/run", bad, dir);
-    cli(args, 2, "bad.gnm:6:7: expected");
+    tu_gannet_expect(args, 2, "bad.gnm:6:7: expected");
     /* settings from the file, the command line over them */
     snprintf(args, sizeof args, "train --model %s --out %s/run --iters 3 --progress lines --threads 1", good, dir);
-    cli(args, 0, "training good for 3 iterations (batch 4,");
+    tu_gannet_expect(args, 0, "training good for 3 iterations (batch 4,");
     snprintf(args, sizeof args, "sample --checkpoint %s/run --n 4 --out %s/s.png", dir, dir);
-    cli(args, 0, "wrote 4 images");
+    tu_gannet_expect(args, 0, "wrote 4 images");
     snprintf(args, sizeof args, "train --resume %s/run --iters 4 --progress lines", dir);
-    cli(args, 0, "training good for 4 iterations");
+    tu_gannet_expect(args, 0, "training good for 4 iterations");
     free(dir);
 }
 END_TEST
