@@ -30,7 +30,7 @@ int gn_cmd_train(int argc, char **argv) {
     const char *data = NULL, *out = NULL, *resume = NULL, *model = NULL;
     gn_option opts[] = {
         {"preset", GN_OPT_CHOICE, &preset, "model and its defaults", 0, 0, gn_preset_names, 0},
-        {"model", GN_OPT_STR, &model, "model file (docs/models.md): G, D and default settings", 0, 0, NULL, 0},
+        {"model", GN_OPT_STR, &model, "model file: G, D and default settings (instead of --preset)", 0, 0, NULL, 0},
         {"iters", GN_OPT_INT, &iters, "training iterations", 1, 1e9, NULL, 0},
         {"batch", GN_OPT_INT, &batch, "images per batch (D sees 2x)", 1, 65536, NULL, 0},
         {"plot-every", GN_OPT_INT, &plot_every, "iterations between grids, plots and checkpoints", 1, 1e9, NULL, 0},
@@ -57,8 +57,8 @@ int gn_cmd_train(int argc, char **argv) {
         gn_args_usage("train",
                       "Trains a GAN as the seed notebook's train_for_n does: D on B real and B generated\n"
                       "images, then G through a frozen D. Defaults shown are seed-mnist's; other presets\n"
-                      "and model files (--model) bring their own. Writes losses.csv, losses.png, samples/, checkpoint.gnt and\n"
-                      "config.json into the run folder.",
+                      "and model files (--model FILE, docs/models.md) bring their own. Writes losses.csv,\n"
+                      "losses.png, samples/, checkpoint.gnt and config.json into the run folder.",
                       opts);
         return 0;
     }

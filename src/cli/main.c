@@ -30,7 +30,7 @@ int gn_cli_fail(const char *cmd) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: gannet COMMAND [options]\n\ncommands:\n");
-    for (const command *c = commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->help);
+    for (const command *c = commands; c->name; c++) fprintf(f, "  %-12s %s\n", c->name, c->help);
     fprintf(f, "\n'gannet COMMAND --help' lists a command's options.\n");
 }
 
