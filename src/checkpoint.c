@@ -3,7 +3,6 @@
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <zlib.h>
 
 #include "gannet/checkpoint.h"
+#include "gannet/model.h"
 #include "gannet/rng.h"
 
 static const char MAGIC[8] = {'G', 'A', 'N', 'N', 'E', 'T', 'C', 'K'};
@@ -140,13 +140,8 @@ static gn_status config_parse(const char *path, const char *text, gn_gan_config 
     }
     if ((int)c->g_loss < 0 || c->batch <= 0 || c->zdim <= 0 || c->d_steps <= 0 || !c->preset[0])
         return gn_fail(GN_ERR_FORMAT, "%s: settings are incomplete or out of range", path);
-    gn_gan_config pc;
-    if (gn_preset_config(c->preset, &pc))
-        return gn_fail(GN_ERR_FORMAT, "%s: unknown preset '%s' (known: seed-mnist, dcgan)", path,
-                       c->preset);
-    if (c->zdim != pc.zdim)
-        return gn_fail(GN_ERR_FORMAT, "%s: zdim %d does not fit preset %s (its G takes %d)", path,
-                       c->zdim, c->preset, pc.zdim);
+    /* the model (the MODL section, or the preset's file for checkpoints
+     * without one) is checked against these settings when it is built */
     return GN_OK;
 }
 
@@ -190,7 +185,7 @@ gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *f
     snprintf(conf + cl, sizeof conf - cl, "g_params=%zu\nd_params=%zu\n", gn_net_param_count(G),
              gn_net_param_count(D));
     uint64_t meta[4] = {gan->iter, gan->d_pretrained, gan->og.t, gan->od.t};
-    uint32_t version = GN_CKPT_VERSION, nsec = 12;
+    uint32_t version = GN_CKPT_VERSION, nsec = 13;
     put(&w, MAGIC, 8);
     put(&w, &version, 4);
     put(&w, &nsec, 4);
@@ -207,6 +202,7 @@ gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *f
     put_section(&w, "DOPV", gan->od.v, dp * 4);
     put_section(&w, "FIXZ", fixed_z, fixed_z ? (size_t)nfixed * gan->cfg.zdim * 4 : 0);
     put_section(&w, "HIST", hist ? hist->rows : NULL, hist ? hist->n * GN_HIST_COLS * 4 : 0);
+    put_section(&w, "MODL", gan->model_text, gan->model_text ? strlen(gan->model_text) : 0);
     if (!w.failed && fflush(w.f)) w.failed = errno;
     if (!w.failed && fsync(fileno(w.f))) w.failed = errno;
     if (fclose(w.f) && !w.failed) w.failed = errno ? errno : EIO;
@@ -347,6 +343,30 @@ gn_status gn_checkpoint_read_config(const char *path, gn_gan_config *cfg) {
     return s;
 }
 
+gn_status gn_checkpoint_read_model(const char *path, char **text) {
+    *text = NULL;
+    reader r;
+    gn_status s = rd_open(&r, path);
+    const section *m = s ? NULL : rd_find(&r, "MODL");
+    if (m && m->len > GN_MODEL_MAX_BYTES)
+        s = gn_fail(GN_ERR_FORMAT, "%s: model section of %" PRIu64 " bytes (at most %d expected)", path,
+                    m->len, GN_MODEL_MAX_BYTES);
+    else if (m && m->len) {
+        char *t = malloc((size_t)m->len + 1);
+        if (!t) s = gn_fail(GN_ERR_NOMEM, "out of memory");
+        else if ((s = rd_section(&r, "MODL", t, (size_t)m->len, "model"))) free(t);
+        else if (memchr(t, 0, (size_t)m->len)) {
+            free(t);
+            s = gn_fail(GN_ERR_FORMAT, "%s: the model section holds a NUL byte", path);
+        } else {
+            t[m->len] = 0;
+            *text = t;
+        }
+    }
+    rd_close(&r);
+    return s;
+}
+
 gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int nfixed,
                              gn_history *hist) {
     reader r;
@@ -408,11 +428,15 @@ gn_status gn_gan_open_checkpoint(const char *path, uint64_t seed, gn_gan **out, 
         snprintf(file, sizeof file, "%s/checkpoint.gnt", path);
     if (resolved) snprintf(resolved, len, "%s", file);
     gn_gan_config cfg;
+    char *model;
     gn_status s = gn_checkpoint_read_config(file, &cfg);
-    if (s) return s;
+    if (s || (s = gn_checkpoint_read_model(file, &model))) return s;
     cfg.seed = seed;
+    cfg.model = model;
     gn_gan *gan;
-    if ((s = gn_gan_create(&gan, &cfg))) return s;
+    s = gn_gan_create(&gan, &cfg);
+    free(model);
+    if (s) return s;
     if ((s = gn_checkpoint_load(file, gan, NULL, 0, NULL))) {
         gn_gan_free(gan);
         return s;

@@ -15,21 +15,30 @@
 #include <string.h>
 
 #include "gannet/gan.h"
+#include "gannet/model.h"
 #include "gannet/rng.h"
 #include "kernels.h"
 #include <omp.h>
 
 static double now(void) { return omp_get_wtime(); }
 
-gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
-    if (cfg->batch <= 0) return gn_fail(GN_ERR_ARG, "batch size %d is not positive", cfg->batch);
-    if (cfg->d_steps <= 0) return gn_fail(GN_ERR_ARG, "--d-steps %d is not positive", cfg->d_steps);
-    gn_gan *gan = calloc(1, sizeof *gan);
-    if (!gan) return gn_fail(GN_ERR_NOMEM, "out of memory");
+gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D) {
+    gn_status s = GN_OK;
+    if (cfg->batch <= 0) s = gn_fail(GN_ERR_ARG, "batch size %d is not positive", cfg->batch);
+    else if (cfg->d_steps <= 0) s = gn_fail(GN_ERR_ARG, "--d-steps %d is not positive", cfg->d_steps);
+    gn_gan *gan = s ? NULL : calloc(1, sizeof *gan);
+    if (!s && !gan) s = gn_fail(GN_ERR_NOMEM, "out of memory");
+    if (s) {
+        gn_net_free(G);
+        gn_net_free(D);
+        return s;
+    }
     gan->cfg = *cfg;
-    gn_status s = gn_preset_build(cfg->preset, cfg->seed, &gan->G, &gan->D);
-    if (!s && gn_shape_size(gn_net_input_shape(gan->G)) != (size_t)cfg->zdim)
-        s = gn_fail(GN_ERR_SHAPE, "zdim %d does not fit preset %s (its G takes %zu)", cfg->zdim,
+    gan->cfg.model = NULL;
+    gan->G = G;
+    gan->D = D;
+    if (gn_shape_size(gn_net_input_shape(gan->G)) != (size_t)cfg->zdim)
+        s = gn_fail(GN_ERR_SHAPE, "zdim %d does not fit model %s (its G takes %zu)", cfg->zdim,
                     cfg->preset, gn_shape_size(gn_net_input_shape(gan->G)));
     if (!s) s = gn_optim_init(&gan->og, GN_OPT_ADAM, gn_net_param_count(gan->G), cfg->g_lr, cfg->beta1,
                               cfg->beta2, cfg->eps);
@@ -71,6 +80,45 @@ gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
     return GN_OK;
 }
 
+/* Parses and builds the model (cfg->model, or the preset's file). */
+static gn_status build_model(const gn_gan_config *cfg, char **text, gn_net **G, gn_net **D) {
+    size_t len;
+    gn_status s;
+    if (cfg->model) {
+        len = strlen(cfg->model);
+        *text = malloc(len + 1);
+        if (!*text) return gn_fail(GN_ERR_NOMEM, "out of memory");
+        memcpy(*text, cfg->model, len + 1);
+    } else if ((s = gn_preset_text(cfg->preset, text, &len))) {
+        return s;
+    }
+    char label[64];
+    snprintf(label, sizeof label, "model %s", cfg->preset);
+    gn_model *m;
+    s = gn_model_parse(label, *text, len, &m);
+    if (!s) s = gn_model_build(m, cfg->seed, G, D);
+    gn_model_free(m);
+    if (s) {
+        free(*text);
+        *text = NULL;
+    }
+    return s;
+}
+
+gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
+    char *text;
+    gn_net *G, *D;
+    gn_status s = build_model(cfg, &text, &G, &D);
+    if (!s) s = gn_gan_create_from_nets(out, cfg, G, D);
+    if (s) {
+        free(text);
+        return s;
+    }
+    (*out)->model_text = text;
+    (*out)->cfg.model = text;
+    return GN_OK;
+}
+
 void gn_gan_free(gn_gan *gan) {
     if (!gan) return;
     gn_net_free(gan->G);
@@ -82,6 +130,7 @@ void gn_gan_free(gn_gan *gan) {
     gn_free(gan->targets);
     gn_free(gan->dlogits);
     gn_free(gan->d_acc);
+    free(gan->model_text);
     free(gan);
 }
 

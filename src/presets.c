@@ -1,131 +1,103 @@
-/* Named models. seed-mnist is the seed notebook's Keras MNIST DCGAN;
- * dcgan is Radford et al.'s canonical DCGAN sized for 28x28 images. */
+/* Presets are model files shipped in the data folder (data/models/NAME.gnm);
+ * this file finds and reads them. seed-mnist is the seed notebook's Keras
+ * MNIST DCGAN, dcgan Radford et al.'s DCGAN sized for 28x28 images,
+ * resnet-mnist an SNGAN-style ResNet G and D. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "gannet/gan.h"
+#include "gannet/model.h"
+#include "gannet_config.h" /* GANNET_DATA_DIR */
 
-const char *const gn_preset_names[] = {"seed-mnist", "dcgan", NULL};
+const char *const gn_preset_names[] = {"seed-mnist", "dcgan", "resnet-mnist", NULL};
 
-gn_status gn_preset_config(const char *preset, gn_gan_config *c) {
-    memset(c, 0, sizeof *c);
-    snprintf(c->preset, sizeof c->preset, "%s", preset);
-    c->batch = 128;
-    c->beta2 = 0.999f;
-    c->eps = 1e-7f;
-    c->g_loss = GN_GLOSS_NONSATURATING;
-    c->d_steps = 1;
-    c->zdim = 100;
-    c->seed = 1;
-    if (!strcmp(preset, "seed-mnist")) {
-        c->iters = 250;
-        c->plot_every = 25;
-        c->g_lr = 1e-3f;
-        c->d_lr = 1e-4f;
-        c->beta1 = 0.9f;
-        c->noise = GN_NOISE_UNIFORM;
-        c->range = GN_RANGE_01;
-        return GN_OK;
+gn_status gn_model_read_file(const char *path, char **text, size_t *len) {
+    *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return gn_fail(GN_ERR_IO, "%s: cannot open model file: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return gn_fail(GN_ERR_IO, "%s: cannot read model file: not a regular file", path);
     }
-    if (!strcmp(preset, "dcgan")) {
-        c->iters = 1000;
-        c->plot_every = 100;
-        c->g_lr = 2e-4f;
-        c->d_lr = 2e-4f;
-        c->beta1 = 0.5f;
-        c->noise = GN_NOISE_NORMAL;
-        c->range = GN_RANGE_PM1;
-        return GN_OK;
+    if (st.st_size > GN_MODEL_MAX_BYTES) {
+        fclose(f);
+        return gn_fail(GN_ERR_FORMAT, "%s:1:1: expected a model file of at most %d bytes, found %lld bytes",
+                       path, GN_MODEL_MAX_BYTES, (long long)st.st_size);
     }
-    return gn_fail(GN_ERR_ARG, "unknown preset '%s' (known: seed-mnist, dcgan)", preset);
-}
-
-/* G: z (100) -> Dense 200*14*14 -> BN -> ReLU -> (14,14,200) -> UpSampling2D 2
- *    -> Conv 3x3 100 -> BN -> ReLU -> Conv 3x3 50 -> BN -> ReLU -> Conv 1x1 1 -> sigmoid
- * D: (28,28,1) -> Conv 5x5/2 256 -> ReLU -> LeakyReLU 0.2 -> Dropout 0.25
- *    -> Conv 5x5/2 512 -> ReLU -> LeakyReLU 0.2 -> Dropout 0.25 -> Flatten
- *    -> Dense 256 -> LeakyReLU 0.2 -> Dropout 0.25 -> Dense 2 -> softmax */
-static void seed_mnist(gn_net *G, gn_net *D) {
-    const int nch = 200;
-    const float mom = 0.99f, eps = 1e-3f; /* Keras BatchNormalization defaults */
-    gn_net_add_dense(G, nch * 14 * 14);
-    gn_net_add_batchnorm(G, mom, eps);
-    gn_net_add_relu(G);
-    gn_net_add_reshape(G, (gn_shape){14, 14, nch});
-    gn_net_add_upsample(G, 2);
-    gn_net_add_conv2d(G, nch / 2, 3, 1, GN_PAD_SAME);
-    gn_net_add_batchnorm(G, mom, eps);
-    gn_net_add_relu(G);
-    gn_net_add_conv2d(G, nch / 4, 3, 1, GN_PAD_SAME);
-    gn_net_add_batchnorm(G, mom, eps);
-    gn_net_add_relu(G);
-    gn_net_add_conv2d(G, 1, 1, 1, GN_PAD_SAME);
-    gn_net_add_sigmoid(G);
-
-    gn_net_add_conv2d(D, 256, 5, 2, GN_PAD_SAME);
-    gn_net_add_relu(D);
-    gn_net_add_leaky_relu(D, 0.2f);
-    gn_net_add_dropout(D, 0.25f);
-    gn_net_add_conv2d(D, 512, 5, 2, GN_PAD_SAME);
-    gn_net_add_relu(D);
-    gn_net_add_leaky_relu(D, 0.2f);
-    gn_net_add_dropout(D, 0.25f);
-    gn_net_add_flatten(D);
-    gn_net_add_dense(D, 256);
-    gn_net_add_leaky_relu(D, 0.2f);
-    gn_net_add_dropout(D, 0.25f);
-    gn_net_add_dense(D, 2);
-    gn_net_add_softmax(D);
-}
-
-/* G: z (100) -> Dense 7*7*256 -> BN -> ReLU -> (7,7,256) -> Deconv 4x4/2 128 -> BN -> ReLU
- *    -> Deconv 4x4/2 1 -> tanh
- * D: (28,28,1) -> Conv 4x4/2 64 -> LeakyReLU 0.2 -> Conv 4x4/2 128 -> BN -> LeakyReLU 0.2
- *    -> Flatten -> Dense 2 -> softmax */
-static void dcgan(gn_net *G, gn_net *D) {
-    const float mom = 0.9f, eps = 1e-5f;
-    gn_net_add_dense(G, 7 * 7 * 256);
-    gn_net_add_batchnorm(G, mom, eps);
-    gn_net_add_relu(G);
-    gn_net_add_reshape(G, (gn_shape){7, 7, 256});
-    gn_net_add_deconv2d(G, 128, 4, 2, GN_PAD_SAME);
-    gn_net_add_batchnorm(G, mom, eps);
-    gn_net_add_relu(G);
-    gn_net_add_deconv2d(G, 1, 4, 2, GN_PAD_SAME);
-    gn_net_add_tanh(G);
-
-    gn_net_add_conv2d(D, 64, 4, 2, GN_PAD_SAME);
-    gn_net_add_leaky_relu(D, 0.2f);
-    gn_net_add_conv2d(D, 128, 4, 2, GN_PAD_SAME);
-    gn_net_add_batchnorm(D, mom, eps);
-    gn_net_add_leaky_relu(D, 0.2f);
-    gn_net_add_flatten(D);
-    gn_net_add_dense(D, 2);
-    gn_net_add_softmax(D);
-}
-
-gn_status gn_preset_build(const char *preset, uint64_t seed, gn_net **Gp, gn_net **Dp) {
-    int which = !strcmp(preset, "seed-mnist") ? 0 : !strcmp(preset, "dcgan") ? 1 : -1;
-    if (which < 0) return gn_fail(GN_ERR_ARG, "unknown preset '%s' (known: seed-mnist, dcgan)", preset);
-    gn_net *G = gn_net_new("G", (gn_shape){1, 1, 100});
-    gn_net *D = gn_net_new("D", (gn_shape){28, 28, 1});
-    if (!G || !D) {
-        gn_net_free(G);
-        gn_net_free(D);
-        return gn_fail(GN_ERR_NOMEM, "out of memory");
+    char *buf = malloc((size_t)st.st_size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+    int err = ferror(f);
+    fclose(f);
+    if (!buf) return gn_fail(GN_ERR_NOMEM, "out of memory reading %s", path);
+    if (err || n != (size_t)st.st_size) {
+        free(buf);
+        return gn_fail(GN_ERR_IO, "%s: cannot read model file", path);
     }
-    if (which == 0)
-        seed_mnist(G, D);
-    else
-        dcgan(G, D);
-    gn_init init = which == 0 ? GN_INIT_GLOROT_UNIFORM : GN_INIT_NORMAL_002;
-    gn_status s = gn_net_build(G, init, seed);
-    if (!s) s = gn_net_build(D, init, seed + 1);
-    if (s) {
-        gn_net_free(G);
-        gn_net_free(D);
-        return s;
-    }
-    *Gp = G;
-    *Dp = D;
+    buf[n] = 0;
+    *text = buf;
+    *len = n;
     return GN_OK;
+}
+
+void gn_model_name_from_path(const char *path, char *name, size_t len) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot > base ? (size_t)(dot - base) : strlen(base);
+    if (!n) base = "model", n = 5;
+    snprintf(name, len, "%.*s", (int)n, base);
+}
+
+void gn_preset_path(const char *preset, char *buf, size_t len) {
+    const char *dir = getenv("GANNET_DATA");
+    if (!dir || !*dir) dir = GANNET_DATA_DIR;
+    snprintf(buf, len, "%s/models/%s%s", dir, preset, GN_MODEL_EXT);
+}
+
+gn_status gn_preset_text(const char *preset, char **text, size_t *len) {
+    int known = 0;
+    for (int i = 0; gn_preset_names[i]; i++) known |= !strcmp(preset, gn_preset_names[i]);
+    if (!known) {
+        char list[200] = "";
+        for (int i = 0; gn_preset_names[i]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", gn_preset_names[i]);
+        return gn_fail(GN_ERR_ARG, "unknown preset '%s' (known: %s)", preset, list);
+    }
+    char path[1200];
+    gn_preset_path(preset, path, sizeof path);
+    return gn_model_read_file(path, text, len);
+}
+
+/* Parses a preset's model file. */
+static gn_status preset_model(const char *preset, gn_model **m) {
+    char *text, path[1200];
+    size_t len;
+    gn_status s = gn_preset_text(preset, &text, &len);
+    if (s) return s;
+    gn_preset_path(preset, path, sizeof path);
+    s = gn_model_parse(path, text, len, m);
+    free(text);
+    return s;
+}
+
+gn_status gn_preset_config(const char *preset, gn_gan_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    gn_model *m;
+    gn_status s = preset_model(preset, &m);
+    if (s) return s;
+    gn_model_config(m, preset, cfg);
+    gn_model_free(m);
+    return GN_OK;
+}
+
+gn_status gn_preset_build(const char *preset, uint64_t seed, gn_net **G, gn_net **D) {
+    gn_model *m;
+    gn_status s = preset_model(preset, &m);
+    if (s) return s;
+    s = gn_model_build(m, seed, G, D);
+    gn_model_free(m);
+    return s;
 }

@@ -276,13 +276,15 @@ static void progress(int bar, uint64_t it, int total, int batch, double elapsed,
 
 gn_status gn_train(const gn_train_opts *o) {
     gn_gan_config cfg = o->cfg;
-    char ckpt[2200];
+    char ckpt[2200], *model = NULL; /* a resumed run's model text */
     stop_signal = 0;
     if (o->resume) {
         snprintf(run_dir, sizeof run_dir, "%s", o->resume);
         snprintf(ckpt, sizeof ckpt, "%s/checkpoint.gnt", run_dir);
         gn_status s = gn_checkpoint_read_config(ckpt, &cfg);
+        if (!s) s = gn_checkpoint_read_model(ckpt, &model);
         if (s) return s;
+        cfg.model = model;
         if (o->resume_iters) cfg.iters = o->resume_iters;
     } else if (o->out) {
         snprintf(run_dir, sizeof run_dir, "%s", o->out);
@@ -302,7 +304,10 @@ gn_status gn_train(const gn_train_opts *o) {
         images = ip;
     }
     gn_status s = gn_dataset_load(images, NULL, &ds);
-    if (s) return s;
+    if (s) {
+        free(model);
+        return s;
+    }
     gn_gan *gan = NULL;
     float *fixed_z = NULL, *grid = NULL;
     gn_history hist = {0};
@@ -311,11 +316,11 @@ gn_status gn_train(const gn_train_opts *o) {
     char sub[2100];
     snprintf(sub, sizeof sub, "%s/samples", run_dir);
     if (!s) s = make_dir(sub);
-    gn_shape want = {28, 28, 1};
-    if (!s && (ds.h != want.h || ds.w != want.w || ds.c != want.c))
-        s = gn_fail(GN_ERR_SHAPE, "%s: images are %dx%dx%d; preset %s needs 28x28x1", images, ds.h,
-                    ds.w, ds.c, cfg.preset);
     if (!s) s = gn_gan_create(&gan, &cfg);
+    gn_shape want = s ? (gn_shape){0, 0, 0} : gn_net_output_shape(gan->G);
+    if (!s && (ds.h != want.h || ds.w != want.w || ds.c != want.c))
+        s = gn_fail(GN_ERR_SHAPE, "%s: images are %dx%dx%d; model %s needs %dx%dx%d", images, ds.h,
+                    ds.w, ds.c, cfg.preset, want.h, want.w, want.c);
     if (!s) {
         fixed_z = gn_alloc((size_t)GN_GRID * cfg.zdim * sizeof(float));
         grid = gn_alloc((size_t)GN_GRID * ds.h * ds.w * ds.c * sizeof(float));
@@ -419,5 +424,6 @@ done:
     gn_free(grid);
     gn_gan_free(gan);
     gn_dataset_free(&ds);
+    free(model);
     return s;
 }

@@ -208,38 +208,29 @@ START_TEST(eval_every_adds_scores) {
 }
 END_TEST
 
-/* Runs a command that must fail with `want` and say `phrase`. */
-static void expect_error(const char *args, int want, const char *phrase) {
-    char cmd[8192], out[16384];
-    snprintf(cmd, sizeof cmd, "%s %s", tu_gannet_bin(), args);
-    int rc = tu_run(cmd, out, sizeof out);
-    ck_assert_msg(rc == want, "'%s' exited %d (expected %d): %s", args, rc, want, out);
-    ck_assert_msg(strstr(out, phrase), "'%s' said '%s' (expected '%s')", args, out, phrase);
-}
-
 START_TEST(bad_options_and_checkpoints) {
-    expect_error("train --batch 0", 2, "--batch");
-    expect_error("train --batch abc", 2, "'abc' is not an integer");
-    expect_error("train --preset nope", 2, "--preset");
-    expect_error("train --g-lr -1", 2, "--g-lr");
-    expect_error("train --bogus", 2, "unknown option '--bogus'");
-    expect_error("train --iters", 2, "--iters needs a value");
-    expect_error("train stray", 2, "unexpected argument 'stray'");
-    expect_error("train --resume /nonexistent-run --batch 4", 2, "--batch cannot be changed");
-    expect_error("train --resume /nonexistent-run", 1, "cannot open checkpoint");
-    expect_error("train --data /nonexistent.idx --iters 1", 1, "/nonexistent.idx");
-    expect_error("sample --n 3 --out x.png", 2, "--checkpoint is required");
-    expect_error("sample --checkpoint /nonexistent.gnt --n 3 --out /tmp/x.png", 1, "cannot open checkpoint");
-    expect_error("sample --checkpoint x.gnt --out x.jpg", 2, "must end in .png");
-    expect_error("nosuchcommand", 2, "unknown command");
-    expect_error("info --preset nope", 2, "--preset");
+    tu_gannet_expect("train --batch 0", 2, "--batch");
+    tu_gannet_expect("train --batch abc", 2, "'abc' is not an integer");
+    tu_gannet_expect("train --preset nope", 2, "--preset");
+    tu_gannet_expect("train --g-lr -1", 2, "--g-lr");
+    tu_gannet_expect("train --bogus", 2, "unknown option '--bogus'");
+    tu_gannet_expect("train --iters", 2, "--iters needs a value");
+    tu_gannet_expect("train stray", 2, "unexpected argument 'stray'");
+    tu_gannet_expect("train --resume /nonexistent-run --batch 4", 2, "--batch cannot be changed");
+    tu_gannet_expect("train --resume /nonexistent-run", 1, "cannot open checkpoint");
+    tu_gannet_expect("train --data /nonexistent.idx --iters 1", 1, "/nonexistent.idx");
+    tu_gannet_expect("sample --n 3 --out x.png", 2, "--checkpoint is required");
+    tu_gannet_expect("sample --checkpoint /nonexistent.gnt --n 3 --out /tmp/x.png", 1, "cannot open checkpoint");
+    tu_gannet_expect("sample --checkpoint x.gnt --out x.jpg", 2, "must end in .png");
+    tu_gannet_expect("nosuchcommand", 2, "unknown command");
+    tu_gannet_expect("info --preset nope", 2, "--preset");
     char *tmp = tu_tmpdir(), p[4200], args[8400];
     snprintf(p, sizeof p, "%s/bad.gnt", tmp);
     tu_write_file(p, "GANNETCK\x01\x00\x00\x00\x0c\x00\x00\x00", 16);
     snprintf(args, sizeof args, "sample --checkpoint %s --n 1 --out %s/x.png", p, tmp);
-    expect_error(args, 1, "truncated");
+    tu_gannet_expect(args, 1, "truncated");
     tu_write_file(p, "NOTAGANNETFILE!!", 16);
-    expect_error(args, 1, "bad magic");
+    tu_gannet_expect(args, 1, "bad magic");
     free(tmp);
 }
 END_TEST

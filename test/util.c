@@ -75,3 +75,11 @@ int tu_run_suite(Suite *s) {
     srunner_free(sr);
     return failed ? 1 : 0;
 }
+
+void tu_gannet_expect(const char *args, int want, const char *phrase) {
+    char cmd[8192], out[16384];
+    snprintf(cmd, sizeof cmd, "%s %s", tu_gannet_bin(), args);
+    int rc = tu_run(cmd, out, sizeof out);
+    ck_assert_msg(rc == want, "'%s' exited %d (expected %d): %s", args, rc, want, out);
+    ck_assert_msg(strstr(out, phrase), "'%s' said '%s' (expected '%s')", args, out, phrase);
+}

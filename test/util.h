@@ -20,6 +20,8 @@ const char *tu_gannet_bin(void);
 /* Runs a shell command, capturing stdout+stderr into out (NUL-terminated,
  * truncated to cap); returns the exit status (or 128 + signal). */
 int tu_run(const char *cmd, char *out, size_t cap);
+/* Runs `gannet ARGS` and checks that it exits with `want` and says `phrase`. */
+void tu_gannet_expect(const char *args, int want, const char *phrase);
 
 /* Runs every test of suite s; the process exit status: 0 when all passed, else 1. */
 int tu_run_suite(Suite *s);

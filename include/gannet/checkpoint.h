@@ -8,7 +8,9 @@
  * D parameters and state), GOPM GOPV DOPM DOPV (Adam moments), FIXZ (the fixed
  * noise behind the sample grids), HIST (per iteration: d_loss, g_loss, D(x),
  * D(G(z)), seconds, Inception Score, Frechet distance (NaN where not
- * evaluated); f32). Written to a temporary file in the same folder,
+ * evaluated); f32), MODL (the model file's text, G and D layer by layer; empty
+ * when the GAN was not built from one; older checkpoints have none and
+ * name a preset in CONF). Written to a temporary file in the same folder,
  * fsync'd and renamed, so the previous checkpoint survives any crash. */
 #ifndef GANNET_CHECKPOINT_H
 #define GANNET_CHECKPOINT_H
@@ -34,6 +36,11 @@ gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *f
 
 /* Reads a checkpoint's settings only (to build the GAN before loading). */
 gn_status gn_checkpoint_read_config(const char *path, gn_gan_config *cfg);
+
+/* Reads a checkpoint's model text (the MODL section) into a NUL-terminated
+ * buffer the caller frees; *text stays NULL when the checkpoint has none
+ * (older checkpoints: the CONF preset names the model). */
+gn_status gn_checkpoint_read_model(const char *path, char **text);
 
 /* Loads a checkpoint into a GAN built from the same settings; fixed_z
  * (nfixed * zdim, may be NULL) and hist (may be NULL) are filled when given. */

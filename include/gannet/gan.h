@@ -15,7 +15,9 @@
 typedef enum gn_noise_kind { GN_NOISE_UNIFORM = 0, GN_NOISE_NORMAL = 1 } gn_noise_kind;
 
 typedef struct gn_gan_config {
-    char preset[32];
+    char preset[32];       /* the model's name: a preset, or a model file's base name */
+    const char *model;     /* model text (a model file's contents), or NULL for the
+                              preset's file, models/<preset>.gnm in the data folder */
     int batch, iters, plot_every;
     float g_lr, d_lr, beta1, beta2, eps;
     gn_gen_loss g_loss;
@@ -30,11 +32,12 @@ typedef struct gn_gan_config {
     int eval_every;        /* 0: never */
 } gn_gan_config;
 
-/* Fills cfg with a preset's settings ("seed-mnist", "dcgan"); GN_ERR_ARG if unknown. */
+/* Fills cfg with a preset's settings (from its model file, see model.h);
+ * GN_ERR_ARG if unknown. */
 gn_status gn_preset_config(const char *preset, gn_gan_config *cfg);
 /* Builds the preset's G and D (initialised from seed). */
 gn_status gn_preset_build(const char *preset, uint64_t seed, gn_net **G, gn_net **D);
-/* The names of the presets, NULL-terminated. */
+/* The names of the presets (model files in the data folder), NULL-terminated. */
 extern const char *const gn_preset_names[];
 
 /* Wall-clock seconds spent in each pass of the last iteration. */
@@ -57,9 +60,16 @@ typedef struct gn_gan {
     float *z, *images, *targets, *dlogits;
     int d_split;            /* D has batch norm: real and fake halves run as two batches */
     float *d_acc;           /* the real half's D gradients while the fake half runs */
+    char *model_text;       /* the model file G and D were built from (NULL when built
+                               elsewhere); cfg.model points to it */
 } gn_gan;
 
+/* Builds G and D from cfg->model (or the preset's model file) and the GAN
+ * around them. */
 gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
+/* The GAN around networks built by the caller; takes ownership of G and D
+ * (they are freed on failure too). */
+gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D);
 void gn_gan_free(gn_gan *gan);
 
 /* One D step (k-th of this iteration) on B real images and B fakes. */

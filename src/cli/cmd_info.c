@@ -12,9 +12,11 @@
 
 int gn_cmd_info(int argc, char **argv) {
     int preset = -1;
+    const char *model = NULL;
     gn_option opts[] = {
         {"preset", GN_OPT_CHOICE, &preset, "print the layers of a preset's G and D", 0, 0,
          gn_preset_names, 0},
+        {"model", GN_OPT_STR, &model, "print the layers of a model file's G and D", 0, 0, NULL, 0},
         {0},
     };
     char err[512];
@@ -22,7 +24,8 @@ int gn_cmd_info(int argc, char **argv) {
     int r = gn_args_parse("info", opts, argc, argv, err, sizeof err);
     if (r == 1) {
         gn_args_usage("info", "Shows the version, CPU features, the kernel ISA chosen, oneDNN and OpenMP threads;\n"
-                              "with --preset, each layer of G and D with its output shape and parameters.",
+                              "with --preset or --model, each layer of G and D with its output shape,\n"
+                              "parameters and forward FLOPs per sample.",
                       opts);
         return 0;
     }
@@ -30,15 +33,25 @@ int gn_cmd_info(int argc, char **argv) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }
+    if (opts[0].set && opts[1].set) {
+        fprintf(stderr, "gannet info: --preset and --model exclude each other\n");
+        return 2;
+    }
     if (opts[0].set) {
         gn_net *G, *D;
         if (gn_preset_build(gn_preset_names[preset], 1, &G, &D)) return gn_cli_fail("info");
         printf("preset %s\n\n", gn_preset_names[preset]);
-        gn_net_summary(G, stdout);
-        printf("\n");
-        gn_net_summary(D, stdout);
+        gn_cli_model_summary(G, D, stdout);
         gn_net_free(G);
         gn_net_free(D);
+        return 0;
+    }
+    if (model) {
+        gn_cli_model m;
+        if ((r = gn_cli_load_model("info", model, &m))) return r;
+        printf("model %s\n\n", model);
+        gn_cli_model_summary(m.G, m.D, stdout);
+        gn_cli_model_free(&m);
         return 0;
     }
     gn_kernels_init();

@@ -1,4 +1,4 @@
-/* gannet train: parse the options over a preset's defaults and run. */
+/* gannet train: parse the options over a preset's or model file's defaults and run. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,9 +27,10 @@ int gn_cmd_train(int argc, char **argv) {
         progress = 0, eval_every = 0;
     float g_lr = def.g_lr, d_lr = def.d_lr, beta1 = def.beta1, smoothing = 0;
     uint64_t seed = def.seed;
-    const char *data = NULL, *out = NULL, *resume = NULL;
+    const char *data = NULL, *out = NULL, *resume = NULL, *model = NULL;
     gn_option opts[] = {
         {"preset", GN_OPT_CHOICE, &preset, "model and its defaults", 0, 0, gn_preset_names, 0},
+        {"model", GN_OPT_STR, &model, "model file: G, D and default settings (instead of --preset)", 0, 0, NULL, 0},
         {"iters", GN_OPT_INT, &iters, "training iterations", 1, 1e9, NULL, 0},
         {"batch", GN_OPT_INT, &batch, "images per batch (D sees 2x)", 1, 65536, NULL, 0},
         {"plot-every", GN_OPT_INT, &plot_every, "iterations between grids, plots and checkpoints", 1, 1e9, NULL, 0},
@@ -56,8 +57,8 @@ int gn_cmd_train(int argc, char **argv) {
         gn_args_usage("train",
                       "Trains a GAN as the seed notebook's train_for_n does: D on B real and B generated\n"
                       "images, then G through a frozen D. Defaults shown are seed-mnist's; other presets\n"
-                      "bring their own. Writes losses.csv, losses.png, samples/, checkpoint.gnt and\n"
-                      "config.json into the run folder.",
+                      "and model files (--model FILE, docs/models.md) bring their own. Writes losses.csv,\n"
+                      "losses.png, samples/, checkpoint.gnt and config.json into the run folder.",
                       opts);
         return 0;
     }
@@ -67,6 +68,7 @@ int gn_cmd_train(int argc, char **argv) {
     }
     gn_train_opts o;
     memset(&o, 0, sizeof o);
+    gn_cli_model m = {0};
     if (resume) {
         for (gn_option *p = opts; p->name; p++) {
             if (!p->set || !strcmp(p->name, "resume") || !strcmp(p->name, "iters") ||
@@ -79,7 +81,21 @@ int gn_cmd_train(int argc, char **argv) {
         o.resume = resume;
         o.resume_iters = given(opts, "iters") ? iters : 0;
     } else {
-        gn_preset_config(gn_preset_names[preset], &o.cfg);
+        if (model && given(opts, "preset")) {
+            fprintf(stderr, "gannet train: --preset and --model exclude each other\n");
+            return 2;
+        }
+        if (model) {
+            if ((r = gn_cli_load_model("train", model, &m))) return r;
+            o.cfg = m.cfg;
+            o.cfg.model = m.text;
+            /* the check's networks: gn_train builds its own */
+            gn_net_free(m.G);
+            gn_net_free(m.D);
+            m.G = m.D = NULL;
+        } else if (gn_preset_config(gn_preset_names[preset], &o.cfg)) {
+            return gn_cli_fail("train");
+        }
         gn_gan_config *c = &o.cfg;
 #define TAKE(name, field, value) if (given(opts, name)) c->field = value
         TAKE("iters", iters, iters);
@@ -102,6 +118,7 @@ int gn_cmd_train(int argc, char **argv) {
     }
     o.progress = progress == 0 ? -1 : progress == 1 ? 1 : 0;
     gn_status s = gn_train(&o);
+    gn_cli_model_free(&m);
     if (s == GN_ERR_INTERRUPTED) {
         int sig = gn_train_signal();
         fprintf(stderr, "\ngannet train: %s\nresume with: gannet train --resume %s\n", gn_last_error(),

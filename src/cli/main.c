@@ -15,7 +15,8 @@ typedef struct command {
 static const command commands[] = {
     {"train", gn_cmd_train, "train a GAN (seed-mnist by default) and write losses, grids and checkpoints"},
     {"sample", gn_cmd_sample, "draw images from a checkpoint into a PNG grid or an IDX file"},
-    {"info", gn_cmd_info, "show the version, CPU features, kernels, oneDNN and threads; or a preset's layers"},
+    {"info", gn_cmd_info, "show the version, CPU features, kernels, oneDNN and threads; or a model's layers"},
+    {"check-model", gn_cmd_check_model, "read a model file, build its G and D, print OK or the error"},
     {"bench", gn_cmd_bench, "measure layers, kernels or the whole training step"},
     {"eval", gn_cmd_eval, "score generated images: Inception Score, Frechet distance, class coverage"},
     {"classifier", gn_cmd_classifier, "train or test the MNIST classifier behind gannet eval"},
@@ -29,7 +30,7 @@ int gn_cli_fail(const char *cmd) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: gannet COMMAND [options]\n\ncommands:\n");
-    for (const command *c = commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->help);
+    for (const command *c = commands; c->name; c++) fprintf(f, "  %-12s %s\n", c->name, c->help);
     fprintf(f, "\n'gannet COMMAND --help' lists a command's options.\n");
 }
 
