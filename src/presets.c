@@ -3,19 +3,13 @@
 #include <string.h>
 
 #include "gannet/gan.h"
+#include "gannet/settings.h"
 
 const char *const gn_preset_names[] = {"seed-mnist", "dcgan", NULL};
 
 gn_status gn_preset_config(const char *preset, gn_gan_config *c) {
-    memset(c, 0, sizeof *c);
+    gn_settings_defaults(c);
     snprintf(c->preset, sizeof c->preset, "%s", preset);
-    c->batch = 128;
-    c->beta2 = 0.999f;
-    c->eps = 1e-7f;
-    c->g_loss = GN_GLOSS_NONSATURATING;
-    c->d_steps = 1;
-    c->zdim = 100;
-    c->seed = 1;
     if (!strcmp(preset, "seed-mnist")) {
         c->iters = 250;
         c->plot_every = 25;
