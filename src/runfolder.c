@@ -65,8 +65,8 @@ gn_status gn_run_lock(const char *dir, int *fd_out) {
             return gn_fail(GN_ERR_IO, "%s: cannot lock: %s", path, strerror(e));
         pid[n > 0 ? n : 0] = 0;
         pid[strcspn(pid, "\n")] = 0;
-        return gn_fail(GN_ERR_IO, "%s: another gannet%s%s is training in this run folder; wait for it "
-                       "to finish or stop it first", dir, *pid ? " (process " : "", *pid ? pid : "");
+        return gn_fail(GN_ERR_IO, "%s: another gannet%s%s%s is training in this run folder; wait for "
+                       "it to finish or stop it first", dir, *pid ? " (process " : "", pid, *pid ? ")" : "");
     }
     char text[32];
     int len = snprintf(text, sizeof text, "%d\n", (int)getpid());
