@@ -295,6 +295,9 @@ static gn_status resume_settings(const gn_train_opts *o, const char *ckpt, gn_ga
 static gn_status check_free(const char *dir, int overwrite) {
     char first[300];
     if (overwrite || !gn_run_exists(dir, first, sizeof first)) return GN_OK;
+    if (strcmp(first, "checkpoint.gnt")) /* stopped before its first checkpoint: nothing to resume */
+        return gn_fail(GN_ERR_ARG, "%s holds files of a run that has no checkpoint (%s): start it again "
+                       "with --overwrite, or train into another folder", dir, first);
     return gn_fail(GN_ERR_ARG, "%s holds a run (%s): continue it with --resume %s, train into another "
                    "folder, or pass --overwrite to replace it", dir, first, dir);
 }

@@ -114,6 +114,15 @@ START_TEST(a_run_is_not_replaced_without_overwrite) {
                       strstr(out, "--overwrite"), "exit %d: %s", rc, out);
     ck_assert_msg(same_file(path(r, "checkpoint.gnt"), path(t, "ck")) &&
                       exists(path(r, "samples/iter_000002.png")), "the run changed");
+    /* the files of a start stopped before its first checkpoint: nothing to resume */
+    char *k = strdup(path(t, "k"));
+    mkdir(k, 0755);
+    tu_write_file(path(k, "config.json"), "{}\n", 3);
+    rc = gannet(TRAIN " --iters 1 --out %s", k, 0, 0);
+    ck_assert_msg(rc == 2 && strstr(out, "has no checkpoint (config.json)") && strstr(out, "--overwrite"),
+                  "exit %d: %s", rc, out);
+    ck_assert_msg(gannet(TRAIN " --iters 1 --out %s --overwrite", k, 0, 0) == 0, "%s", out);
+    free(k);
     /* a folder of the user's files, without a run, is fine */
     char *u = strdup(path(t, "mine"));
     mkdir(u, 0755);
