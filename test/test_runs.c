@@ -276,7 +276,6 @@ START_TEST(every_setting_reads_back_what_it_writes) {
     ck_assert_msg(gn_settings_parse("t", text, NULL, &b) == GN_OK, "%s", gn_last_error());
     for (const gn_setting *s = gn_settings; s->name; s++)
         ck_assert_msg(gn_setting_equal(s, &a, &b), "setting %s did not read back", s->key);
-    ck_assert_int_eq(gn_settings_count(), 22);
     /* a short buffer: the length needed, a cut but terminated text */
     char small[16];
     ck_assert_uint_eq(gn_config_write(&a, small, sizeof small), n);
