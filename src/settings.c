@@ -25,7 +25,7 @@ static const char *const range_json[] = {"[0,1]", "[-1,1]", NULL};
 #define FIELD(f) offsetof(gn_gan_config, f), sizeof(((gn_gan_config *)0)->f)
 #define OPT GN_SET_OPTION
 #define BIG 1e9   /* iteration counts */
-#define SEED_MAX 9e15 /* seeds stay exact as doubles */
+#define EXACT_MAX 9e15 /* u64 ranges are compared as doubles: exact up to here */
 
 /* Defaults are seed-mnist's; a preset replaces some of them. */
 const gn_setting gn_settings[] = {
@@ -61,7 +61,7 @@ const gn_setting gn_settings[] = {
      "noise vector length (the model's input)", NULL, NULL},
     {"range", "range", GN_SET_ENUM, FIELD(range), 0, 0, range_names, GN_RANGE_01, NULL, 0,
      "pixel range of G's output", "pixel_range", range_json},
-    {"seed", "seed", GN_SET_U64, FIELD(seed), 0, SEED_MAX, NULL, 1, NULL, OPT,
+    {"seed", "seed", GN_SET_U64, FIELD(seed), 0, EXACT_MAX, NULL, 1, NULL, OPT,
      "random seed (weights, batches, noise, dropout)", NULL, NULL},
     {"threads", "threads", GN_SET_INT, FIELD(threads), 0, 4096, NULL, 0, NULL, OPT,
      "OpenMP threads (0: OMP_NUM_THREADS or all cores)", NULL, NULL},
@@ -70,7 +70,7 @@ const gn_setting gn_settings[] = {
     {"data", "data", GN_SET_TEXT, FIELD(data), 0, 0, NULL, 0, "", OPT | GN_SET_RESUMABLE | GN_SET_OPTIONAL,
      "IDX image file, plain or .gz (default: the bundled MNIST; with --resume: the run's data, moved)",
      NULL, NULL},
-    {"data-size", "data_size", GN_SET_U64, FIELD(data_size), 0, SEED_MAX, NULL, 0, NULL, GN_SET_OPTIONAL,
+    {"data-size", "data_size", GN_SET_U64, FIELD(data_size), 0, EXACT_MAX, NULL, 0, NULL, GN_SET_OPTIONAL,
      "the data file's size in bytes", NULL, NULL},
     {"data-crc32", "data_crc32", GN_SET_U64, FIELD(data_crc32), 0, 4294967295.0, NULL, 0, NULL,
      GN_SET_OPTIONAL, "the data file's CRC-32", NULL, NULL},
