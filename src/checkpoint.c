@@ -13,6 +13,7 @@
 #include "gannet/checkpoint.h"
 #include "gannet/model.h"
 #include "gannet/rng.h"
+#include "gannet/settings.h"
 
 static const char MAGIC[8] = {'G', 'A', 'N', 'N', 'E', 'T', 'C', 'K'};
 #define MAX_SECTIONS 32
@@ -35,114 +36,14 @@ void gn_history_free(gn_history *h) {
     memset(h, 0, sizeof *h);
 }
 
-void gn_config_write(const gn_gan_config *c, char *buf, size_t len) {
-    snprintf(buf, len,
-             "preset=%s\nbatch=%d\niters=%d\nplot_every=%d\ng_lr=%.9g\nd_lr=%.9g\nbeta1=%.9g\n"
-             "beta2=%.9g\neps=%.9g\ng_loss=%s\nd_steps=%d\nd_pretrain=%d\nlabel_smoothing=%.9g\n"
-             "noise=%s\nzdim=%d\nrange=%s\nseed=%" PRIu64 "\nthreads=%d\neval_every=%d\n",
-             c->preset, c->batch, c->iters, c->plot_every, c->g_lr, c->d_lr, c->beta1, c->beta2,
-             c->eps, gn_gen_loss_name(c->g_loss), c->d_steps, c->d_pretrain, c->label_smoothing,
-             c->noise == GN_NOISE_NORMAL ? "normal" : "uniform", c->zdim,
-             c->range == GN_RANGE_PM1 ? "pm1" : "01", c->seed, c->threads, c->eval_every);
-}
+/* Written after the settings to identify the model; not settings themselves. */
+static const char *const model_keys[] = {"g_params", "d_params", NULL};
 
-void gn_config_json(const gn_gan_config *c, char *buf, size_t len) {
-    snprintf(buf, len,
-             "{\n  \"preset\": \"%s\",\n  \"batch\": %d,\n  \"iters\": %d,\n  \"plot_every\": %d,\n"
-             "  \"g_lr\": %.9g,\n  \"d_lr\": %.9g,\n  \"beta1\": %.9g,\n  \"beta2\": %.9g,\n"
-             "  \"eps\": %.9g,\n  \"g_loss\": \"%s\",\n  \"d_steps\": %d,\n  \"d_pretrain\": %d,\n"
-             "  \"label_smoothing\": %.9g,\n  \"noise\": \"%s\",\n  \"zdim\": %d,\n"
-             "  \"pixel_range\": \"%s\",\n  \"seed\": %" PRIu64 ",\n  \"threads\": %d,\n"
-             "  \"eval_every\": %d\n}\n",
-             c->preset, c->batch, c->iters, c->plot_every, c->g_lr, c->d_lr, c->beta1, c->beta2,
-             c->eps, gn_gen_loss_name(c->g_loss), c->d_steps, c->d_pretrain, c->label_smoothing,
-             c->noise == GN_NOISE_NORMAL ? "normal" : "uniform", c->zdim,
-             c->range == GN_RANGE_PM1 ? "[-1,1]" : "[0,1]", c->seed, c->threads, c->eval_every);
-}
-
-/* Reads a whole decimal integer within [lo, hi]; 0 on success. */
-static int get_int(const char *v, long lo, long hi, int *out) {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (end == v || *end || errno || x < lo || x > hi) return -1;
-    *out = (int)x;
-    return 0;
-}
-
-/* Reads a whole finite number that is within [lo, hi] as a float (the
- * limits are compared as floats, as `gannet train` stores them); 0 on success. */
-static int get_float(const char *v, double lo, double hi, float *out) {
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (end == v || *end || errno || !(fabs(x) <= FLT_MAX)) return -1;
-    float f = (float)x;
-    if (f < (float)lo || f > (float)hi) return -1;
-    *out = f;
-    return 0;
-}
-
-/* Parses key=value lines back into a config; unknown keys and values that
- * `gannet train` would not accept are errors. */
+/* Parses the settings text, validated as `gannet train` validates its
+ * options. The model (the MODL section, or the preset's file for
+ * checkpoints without one) is checked against them when it is built. */
 static gn_status config_parse(const char *path, const char *text, gn_gan_config *c) {
-    memset(c, 0, sizeof *c);
-    const char *p = text;
-    while (*p) {
-        const char *eol = strchr(p, '\n');
-        size_t n = eol ? (size_t)(eol - p) : strlen(p);
-        char line[256];
-        if (n >= sizeof line) return gn_fail(GN_ERR_FORMAT, "%s: settings line too long", path);
-        memcpy(line, p, n);
-        line[n] = 0;
-        p += n + (eol ? 1 : 0);
-        if (!n) continue;
-        char *eq = strchr(line, '=');
-        if (!eq) return gn_fail(GN_ERR_FORMAT, "%s: settings line '%s' has no '='", path, line);
-        *eq = 0;
-        const char *k = line, *v = eq + 1;
-        int bad = 0;
-        if (!strcmp(k, "preset")) {
-            bad = !*v || strlen(v) >= sizeof c->preset;
-            if (!bad) snprintf(c->preset, sizeof c->preset, "%s", v);
-        } else if (!strcmp(k, "batch")) bad = get_int(v, 1, 65536, &c->batch);
-        else if (!strcmp(k, "iters")) bad = get_int(v, 0, 1000000000, &c->iters);
-        else if (!strcmp(k, "plot_every")) bad = get_int(v, 0, 1000000000, &c->plot_every);
-        else if (!strcmp(k, "g_lr")) bad = get_float(v, 1e-12, 10, &c->g_lr);
-        else if (!strcmp(k, "d_lr")) bad = get_float(v, 1e-12, 10, &c->d_lr);
-        else if (!strcmp(k, "beta1")) bad = get_float(v, 0, 0.9999, &c->beta1);
-        else if (!strcmp(k, "beta2")) bad = get_float(v, 0, 0.9999999, &c->beta2);
-        else if (!strcmp(k, "eps")) bad = get_float(v, 1e-30, 1, &c->eps);
-        else if (!strcmp(k, "g_loss")) {
-            int g = gn_gen_loss_parse(v);
-            bad = g < 0;
-            if (!bad) c->g_loss = (gn_gen_loss)g;
-        } else if (!strcmp(k, "d_steps")) bad = get_int(v, 1, 100, &c->d_steps);
-        else if (!strcmp(k, "d_pretrain")) bad = get_int(v, 0, 1000000, &c->d_pretrain);
-        else if (!strcmp(k, "label_smoothing")) bad = get_float(v, 0, 0.5, &c->label_smoothing);
-        else if (!strcmp(k, "noise")) {
-            c->noise = !strcmp(v, "normal") ? GN_NOISE_NORMAL : GN_NOISE_UNIFORM;
-            bad = strcmp(v, "normal") && strcmp(v, "uniform");
-        } else if (!strcmp(k, "zdim")) bad = get_int(v, 1, 65536, &c->zdim);
-        else if (!strcmp(k, "range")) {
-            c->range = !strcmp(v, "pm1") ? GN_RANGE_PM1 : GN_RANGE_01;
-            bad = strcmp(v, "pm1") && strcmp(v, "01");
-        } else if (!strcmp(k, "seed")) {
-            char *end;
-            errno = 0;
-            c->seed = strtoull(v, &end, 10);
-            bad = *v < '0' || *v > '9' || *end || errno;
-        } else if (!strcmp(k, "threads")) bad = get_int(v, 0, 4096, &c->threads);
-        else if (!strcmp(k, "eval_every")) bad = get_int(v, 0, 1000000000, &c->eval_every);
-        else if (!strcmp(k, "g_params") || !strcmp(k, "d_params")) continue;
-        else return gn_fail(GN_ERR_FORMAT, "%s: unknown setting '%s'", path, k);
-        if (bad) return gn_fail(GN_ERR_FORMAT, "%s: setting %s has a bad value '%s'", path, k, v);
-    }
-    if ((int)c->g_loss < 0 || c->batch <= 0 || c->zdim <= 0 || c->d_steps <= 0 || !c->preset[0])
-        return gn_fail(GN_ERR_FORMAT, "%s: settings are incomplete or out of range", path);
-    /* the model (the MODL section, or the preset's file for checkpoints
-     * without one) is checked against these settings when it is built */
-    return GN_OK;
+    return gn_settings_parse(path, text, model_keys, c);
 }
 
 /* ---- writing ---- */
@@ -179,7 +80,7 @@ gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *f
     writer w = {fopen(tmp, "wb"), 0};
     if (!w.f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     gn_net *G = gan->G, *D = gan->D;
-    char conf[2048];
+    char conf[GN_SETTINGS_TEXT_MAX];
     gn_config_write(&gan->cfg, conf, sizeof conf);
     size_t cl = strlen(conf);
     snprintf(conf + cl, sizeof conf - cl, "g_params=%zu\nd_params=%zu\n", gn_net_param_count(G),
@@ -336,7 +237,7 @@ static gn_status rd_conf(reader *r, char *buf, size_t cap) {
 gn_status gn_checkpoint_read_config(const char *path, gn_gan_config *cfg) {
     reader r;
     gn_status s = rd_open(&r, path);
-    char conf[4096];
+    char conf[GN_SETTINGS_TEXT_MAX];
     if (!s) s = rd_conf(&r, conf, sizeof conf);
     if (!s) s = config_parse(path, conf, cfg);
     rd_close(&r);
@@ -367,11 +268,21 @@ gn_status gn_checkpoint_read_model(const char *path, char **text) {
     return s;
 }
 
+gn_status gn_checkpoint_read_iteration(const char *path, uint64_t *iter) {
+    reader r;
+    gn_status s = rd_open(&r, path);
+    uint64_t meta[4];
+    if (!s) s = rd_section(&r, "META", meta, sizeof meta, "iteration counters");
+    rd_close(&r);
+    if (!s) *iter = meta[0];
+    return s;
+}
+
 gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int nfixed,
                              gn_history *hist) {
     reader r;
     gn_status s = rd_open(&r, path);
-    char conf[4096];
+    char conf[GN_SETTINGS_TEXT_MAX];
     gn_gan_config c;
     if (!s) s = rd_conf(&r, conf, sizeof conf);
     if (!s) s = config_parse(path, conf, &c);

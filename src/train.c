@@ -18,39 +18,18 @@
 #include "gannet/eval.h"
 #include "gannet/io.h"
 #include "gannet/rng.h"
+#include "gannet/settings.h"
 #include "gannet/train.h"
 #include "kernels.h"
+#include "runfolder.h"
 
 static volatile sig_atomic_t stop_signal;
-static char run_dir[2048];
+static char run_dir[GN_RUN_PATH_MAX];
 
 int gn_train_signal(void) { return stop_signal; }
 const char *gn_train_dir(void) { return run_dir; }
 
 static void on_signal(int sig) { stop_signal = sig; }
-
-static gn_status make_dir(const char *path) {
-    if (mkdir(path, 0755) && errno != EEXIST)
-        return gn_fail(GN_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
-    struct stat st;
-    if (stat(path, &st) || !S_ISDIR(st.st_mode))
-        return gn_fail(GN_ERR_IO, "%s: exists and is not a folder", path);
-    return GN_OK;
-}
-
-/* Creates every folder along path. */
-static gn_status make_dirs(const char *path) {
-    char p[2048];
-    snprintf(p, sizeof p, "%s", path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = 0;
-        gn_status st = make_dir(p);
-        *s = '/';
-        if (st) return st;
-    }
-    return make_dir(p);
-}
 
 /* Removes the temporary files ("NAME.tmp.PID") that a writer killed
  * mid-write left in dir; the finished files they were to replace are intact. */
@@ -60,7 +39,7 @@ static void remove_stale_temps(const char *dir) {
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!strstr(e->d_name, ".tmp.")) continue;
-        char p[2400];
+        char p[GN_RUN_PATH_MAX + 256];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         unlink(p);
     }
@@ -69,7 +48,7 @@ static void remove_stale_temps(const char *dir) {
 
 /* Writes a small text file atomically. */
 static gn_status write_text(const char *path, const char *text) {
-    char tmp[2200];
+    char tmp[GN_RUN_PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
@@ -85,7 +64,7 @@ static gn_status write_text(const char *path, const char *text) {
 
 /* Rewrites losses.csv from the history (atomic, so a crash never leaves half a file). */
 static gn_status write_csv(const char *dir, const gn_history *h) {
-    char path[2100], tmp[2200];
+    char path[GN_RUN_PATH_MAX], tmp[GN_RUN_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/losses.csv", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "w");
@@ -131,7 +110,7 @@ static gn_status plot_history(const char *dir, const char *file, const char *tit
         y1[k++] = r[c[1].col] * c[1].scale;
     }
     if (!s) {
-        char path[2100];
+        char path[GN_RUN_PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/%s", dir, file);
         gn_series ser[2] = {{c[0].name, y0, c[0].rgb}, {c[1].name, y1, c[1].rgb}};
         s = gn_plot_lines(path, 800, 500, title, "iteration", ylabel, x, n, ser, 2);
@@ -228,7 +207,7 @@ static gn_status write_grid(gn_gan *gan, const char *path, const float *fixed_z,
 /* Everything written at a plot: grid, loss plot, csv, checkpoint. */
 static gn_status snapshot(gn_gan *gan, const char *dir, const float *fixed_z, float *buf,
                           const gn_history *h) {
-    char path[2100];
+    char path[GN_RUN_PATH_MAX];
     snprintf(path, sizeof path, "%s/samples/iter_%06llu.png", dir, (unsigned long long)gan->iter);
     gn_status s = write_grid(gan, path, fixed_z, buf);
     if (!s) s = write_plot(dir, h);
@@ -274,36 +253,120 @@ static void progress(int bar, uint64_t it, int total, int batch, double elapsed,
     fflush(stderr);
 }
 
-gn_status gn_train(const gn_train_opts *o) {
-    gn_gan_config cfg = o->cfg;
-    char ckpt[2200], *model = NULL; /* a resumed run's model text */
-    stop_signal = 0;
-    if (o->resume) {
-        snprintf(run_dir, sizeof run_dir, "%s", o->resume);
-        snprintf(ckpt, sizeof ckpt, "%s/checkpoint.gnt", run_dir);
-        gn_status s = gn_checkpoint_read_config(ckpt, &cfg);
-        if (!s) s = gn_checkpoint_read_model(ckpt, &model);
-        if (s) return s;
-        cfg.model = model;
-        if (o->resume_iters) cfg.iters = o->resume_iters;
-    } else if (o->out) {
-        snprintf(run_dir, sizeof run_dir, "%s", o->out);
+/* Whether the setting keyed `key` was given (gn_train_opts.given). */
+static int given(const gn_train_opts *o, const char *key) {
+    return (int)(o->given >> (gn_setting_by_key(key) - gn_settings) & 1);
+}
+
+/* The settings of a resumed run: the checkpoint's, with the resumable ones
+ * given again replacing them. *done is set, and nothing else happens, when
+ * the run already has the iterations asked for. */
+static gn_status resume_settings(const gn_train_opts *o, const char *ckpt, gn_gan_config *cfg, char **model,
+                                 int *done) {
+    for (const gn_setting *st = gn_settings; st->name; st++)
+        if ((o->given >> (st - gn_settings) & 1) && !(st->flags & GN_SET_RESUMABLE))
+            return gn_fail(GN_ERR_ARG, "--%s cannot be changed when resuming (the run's settings are in "
+                           "its checkpoint)", st->name);
+    gn_status s = gn_checkpoint_read_config(ckpt, cfg);
+    if (!s) s = gn_checkpoint_read_model(ckpt, model);
+    if (s) return s;
+    cfg->model = *model; /* NULL in older checkpoints: the preset's file */
+    gn_gan_config recorded = *cfg;
+    for (const gn_setting *st = gn_settings; st->name; st++)
+        if (o->given >> (st - gn_settings) & 1) gn_setting_copy(st, cfg, &o->cfg);
+    uint64_t iter;
+    if ((s = gn_checkpoint_read_iteration(ckpt, &iter))) return s;
+    if (iter >= (uint64_t)cfg->iters) {
+        *done = 1;
+        if (given(o, "iters"))
+            fprintf(stderr, "gannet: %s has already done %llu iterations, --iters %d asks for no more: "
+                    "nothing to train, nothing changed\n", run_dir, (unsigned long long)iter, cfg->iters);
+        else
+            fprintf(stderr, "gannet: %s has done its %d iterations: nothing to train, nothing changed "
+                    "(--iters N trains on to N)\n", run_dir, cfg->iters);
+        return GN_OK;
+    }
+    char ip[1024], lp[1024];
+    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
+    if (!recorded.data[0])
+        fprintf(stderr, "gannet: note: %s records no data file (an older gannet wrote it): training on %s\n",
+                ckpt, cfg->data[0] ? cfg->data : ip);
+    return gn_run_check_data(cfg, &recorded, ip);
+}
+
+/* A run folder that holds a run is replaced only with --overwrite. */
+static gn_status check_free(const char *dir, int overwrite) {
+    char first[300];
+    if (overwrite || !gn_run_exists(dir, first, sizeof first)) return GN_OK;
+    if (strcmp(first, "checkpoint.gnt")) /* stopped before its first checkpoint: nothing to resume */
+        return gn_fail(GN_ERR_ARG, "%s holds files of a run that has no checkpoint (%s): start it again "
+                       "with --overwrite, or train into another folder", dir, first);
+    return gn_fail(GN_ERR_ARG, "%s holds a run (%s): continue it with --resume %s, train into another "
+                   "folder, or pass --overwrite to replace it", dir, first, dir);
+}
+
+/* The settings and folder of a new run. */
+static gn_status new_settings(const gn_train_opts *o, gn_gan_config *cfg) {
+    *cfg = o->cfg;
+    gn_status s = GN_OK;
+    if (o->out) {
+        s = gn_run_set_dir(run_dir, o->out, "--out");
     } else {
         char stamp[32];
         time_t now = time(NULL);
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
-        snprintf(run_dir, sizeof run_dir, "runs/%s-%s", cfg.preset, stamp);
+        snprintf(run_dir, sizeof run_dir, "runs/%s-%s", cfg->preset, stamp);
+    }
+    return s ? s : check_free(run_dir, o->overwrite);
+}
+
+/* The images must have the shape D takes: checked before any folder is made. */
+static gn_status check_shape(const char *images, const gn_dataset *ds, const gn_gan *gan) {
+    gn_shape want = gn_net_input_shape(gan->D);
+    if (ds->h == want.h && ds->w == want.w && ds->c == want.c) return GN_OK;
+    return gn_fail(GN_ERR_SHAPE, "%s: images are %dx%dx%d; model %s needs %dx%dx%d", images, ds->h,
+                   ds->w, ds->c, gan->cfg.preset, want.h, want.w, want.c);
+}
+
+/* Makes the run folder, locks it, clears an earlier run (--overwrite). */
+static gn_status open_folder(const gn_train_opts *o, const char *sub, int *lock, int *made) {
+    int made_sub;
+    gn_status s = gn_run_make_dirs(run_dir, made);
+    if (!s) s = gn_run_lock(run_dir, lock);
+    if (!s && !o->resume) s = check_free(run_dir, o->overwrite); /* again, now under the lock */
+    if (!s && !o->resume && o->overwrite) s = gn_run_clear(run_dir);
+    if (!s) s = gn_run_make_dirs(sub, &made_sub);
+    return s;
+}
+
+gn_status gn_train(const gn_train_opts *o) {
+    gn_gan_config cfg;
+    char ckpt[GN_RUN_PATH_MAX], *model = NULL; /* a resumed run's model text */
+    int done = 0, lock = -1, made = 0, wrote = 0;
+    stop_signal = 0;
+    run_dir[0] = 0;
+    gn_status s;
+    if (o->resume) {
+        s = gn_run_set_dir(run_dir, o->resume, "--resume");
+        snprintf(ckpt, sizeof ckpt, "%s/checkpoint.gnt", run_dir);
+        if (!s) s = resume_settings(o, ckpt, &cfg, &model, &done);
+    } else {
+        s = new_settings(o, &cfg);
+    }
+    if (s || done) {
+        free(model);
+        return s;
     }
     if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
 
     gn_dataset ds = {0};
     char ip[1024], lp[1024];
-    const char *images = o->images;
-    if (!images) {
+    const char *images = o->resume ? cfg.data : o->cfg.data;
+    if (!*images) {
         gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
         images = ip;
     }
-    gn_status s = gn_dataset_load(images, NULL, &ds);
+    s = gn_dataset_load(images, NULL, &ds);
     if (s) {
         free(model);
         return s;
@@ -312,15 +375,12 @@ gn_status gn_train(const gn_train_opts *o) {
     float *fixed_z = NULL, *grid = NULL;
     gn_history hist = {0};
     evaluator ev = {0};
-    s = make_dirs(run_dir);
-    char sub[2100];
+    char sub[GN_RUN_PATH_MAX];
     snprintf(sub, sizeof sub, "%s/samples", run_dir);
-    if (!s) s = make_dir(sub);
+    if (!o->resume) s = gn_run_record_data(&cfg, images);
     if (!s) s = gn_gan_create(&gan, &cfg);
-    gn_shape want = s ? (gn_shape){0, 0, 0} : gn_net_output_shape(gan->G);
-    if (!s && (ds.h != want.h || ds.w != want.w || ds.c != want.c))
-        s = gn_fail(GN_ERR_SHAPE, "%s: images are %dx%dx%d; model %s needs %dx%dx%d", images, ds.h,
-                    ds.w, ds.c, cfg.preset, want.h, want.w, want.c);
+    if (!s) s = check_shape(images, &ds, gan);
+    if (!s) s = open_folder(o, sub, &lock, &made);
     if (!s) {
         fixed_z = gn_alloc((size_t)GN_GRID * cfg.zdim * sizeof(float));
         grid = gn_alloc((size_t)GN_GRID * ds.h * ds.w * ds.c * sizeof(float));
@@ -335,10 +395,11 @@ gn_status gn_train(const gn_train_opts *o) {
                         (unsigned long long)gan->iter);
     } else if (!s) {
         gn_gan_noise(gan, fixed_z, GN_GRID, GN_STREAM_FIXED, 0);
-        char text[4096], path[2100];
+        char text[GN_SETTINGS_TEXT_MAX], path[GN_RUN_PATH_MAX];
         gn_config_json(&cfg, text, sizeof text);
         snprintf(path, sizeof path, "%s/config.json", run_dir);
         s = write_text(path, text);
+        wrote = !s;
         if (!s) {
             /* real.png: a grid of real images, the target to compare against */
             gn_dataset_sample(&ds, grid, NULL, GN_GRID, cfg.seed, (uint64_t)1 << 50, cfg.range);
@@ -351,7 +412,7 @@ gn_status gn_train(const gn_train_opts *o) {
     remove_stale_temps(run_dir);
     remove_stale_temps(sub);
     if (o->resume) {
-        char text[4096], path[2100];
+        char text[GN_SETTINGS_TEXT_MAX], path[GN_RUN_PATH_MAX];
         gn_config_json(&cfg, text, sizeof text);
         snprintf(path, sizeof path, "%s/config.json", run_dir);
         if ((s = write_text(path, text))) goto done;
@@ -416,6 +477,8 @@ gn_status gn_train(const gn_train_opts *o) {
         fprintf(stderr, "gannet: done: %s/losses.png, %s/samples/, %s/checkpoint.gnt (peak memory %.0f MiB)\n",
                 run_dir, run_dir, run_dir, gn_peak_rss_mib());
 done:
+    if (s && made && !wrote) gn_run_unmake(run_dir); /* a start that failed leaves no empty folder */
+    gn_run_unlock(lock);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     gn_history_free(&hist);

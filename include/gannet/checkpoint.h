@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "gannet/gan.h"
+#include "gannet/settings.h" /* gn_config_write, gn_config_json */
 
 #define GN_CKPT_VERSION 1u
 #define GN_HIST_COLS 7
@@ -42,6 +43,9 @@ gn_status gn_checkpoint_read_config(const char *path, gn_gan_config *cfg);
  * (older checkpoints: the CONF preset names the model). */
 gn_status gn_checkpoint_read_model(const char *path, char **text);
 
+/* Reads the number of iterations a checkpoint has done. */
+gn_status gn_checkpoint_read_iteration(const char *path, uint64_t *iter);
+
 /* Loads a checkpoint into a GAN built from the same settings; fixed_z
  * (nfixed * zdim, may be NULL) and hist (may be NULL) are filled when given. */
 gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int nfixed,
@@ -57,10 +61,5 @@ gn_status gn_gan_open_checkpoint(const char *path, uint64_t seed, gn_gan **out, 
  * GN_STREAM_SAMPLE), in chunks of 256, as u8 grey levels (n, H, W, C): what
  * `gannet sample` writes and `gannet eval --checkpoint` scores. */
 gn_status gn_gan_sample_u8(gn_gan *gan, int n, uint8_t *out);
-
-/* Writes the settings as key=value lines (also the CONF section's text). */
-void gn_config_write(const gn_gan_config *cfg, char *buf, size_t len);
-/* Writes the settings as JSON. */
-void gn_config_json(const gn_gan_config *cfg, char *buf, size_t len);
 
 #endif

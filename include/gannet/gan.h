@@ -14,6 +14,9 @@
 
 typedef enum gn_noise_kind { GN_NOISE_UNIFORM = 0, GN_NOISE_NORMAL = 1 } gn_noise_kind;
 
+/* The longest data path a run records, with its terminating NUL (PATH_MAX). */
+#define GN_DATA_PATH_MAX 4096
+
 typedef struct gn_gan_config {
     char preset[32];       /* the model's name: a preset, or a model file's base name */
     const char *model;     /* model text (a model file's contents), or NULL for the
@@ -30,6 +33,11 @@ typedef struct gn_gan_config {
     uint64_t seed;
     int threads;           /* 0: OpenMP's default */
     int eval_every;        /* 0: never */
+    /* The training images: an absolute path and a fingerprint (size and
+     * CRC-32 of the file), so that --resume reads the same data or refuses.
+     * Empty in checkpoints made before they were recorded. */
+    char data[GN_DATA_PATH_MAX];
+    uint64_t data_size, data_crc32;
 } gn_gan_config;
 
 /* Fills cfg with a preset's settings (from its model file, see model.h);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "gannet/settings.h"
 
 static gn_option *find(gn_option *opts, const char *name, size_t len) {
     for (gn_option *o = opts; o->name; o++)
@@ -69,6 +70,17 @@ static int convert(const char *cmd, gn_option *o, const char *v, char *err, size
         }
         return 2;
     case GN_OPT_FLAG: *(int *)o->dest = 1; return 0;
+    case GN_OPT_SETTING: {
+        char msg[512];
+        const gn_setting_ref *ref = o->dest;
+        if (!*v && ref->setting->type == GN_SET_TEXT) {
+            snprintf(err, errlen, "gannet %s: --%s: empty value", cmd, o->name);
+            return 2;
+        }
+        if (!gn_setting_parse(ref->setting, v, ref->cfg, msg, sizeof msg)) return 0;
+        snprintf(err, errlen, "gannet %s: --%s: %s", cmd, o->name, msg);
+        return 2;
+    }
     }
     return 2;
 }
@@ -117,11 +129,39 @@ int gn_args_parse(const char *cmd, gn_option *opts, int argc, char **argv, char 
     return 0;
 }
 
+/* The value placeholder of a setting in the usage. */
+static const char *setting_meta(const gn_setting *s) {
+    return s->type == GN_SET_INT || s->type == GN_SET_U64 ? " N"
+           : s->type == GN_SET_FLOAT                      ? " X"
+           : s->choices                                   ? " NAME"
+                                                          : " VALUE";
+}
+
+/* " (default V)", or the choices and the default, as the other option types print them. */
+static void setting_default(const gn_option *o, char *def, size_t len) {
+    const gn_setting_ref *ref = o->dest;
+    const gn_setting *s = ref->setting;
+    char v[256];
+    if (s->type == GN_SET_FLOAT)
+        snprintf(v, sizeof v, "%g", *(const float *)((const char *)ref->cfg + s->offset));
+    else
+        gn_setting_format(s, ref->cfg, v, sizeof v);
+    if (!s->choices) {
+        if (*v) snprintf(def, len, " (default %s)", v);
+        return;
+    }
+    size_t n = (size_t)snprintf(def, len, " (");
+    for (int i = 0; s->choices[i] && n < len; i++)
+        n += (size_t)snprintf(def + n, len - n, "%s%s", i ? "|" : "", s->choices[i]);
+    if (n < len) snprintf(def + n, len - n, "; default %s)", v);
+}
+
 void gn_args_usage(const char *cmd, const char *summary, const gn_option *opts) {
     printf("usage: gannet %s [options]\n\n%s\n\noptions:\n", cmd, summary);
     for (const gn_option *o = opts; o->name; o++) {
         char left[64], def[1024] = "";
-        const char *meta = o->type == GN_OPT_INT || o->type == GN_OPT_U64 ? " N"
+        const char *meta = o->type == GN_OPT_SETTING ? setting_meta(((const gn_setting_ref *)o->dest)->setting)
+                           : o->type == GN_OPT_INT || o->type == GN_OPT_U64 ? " N"
                            : o->type == GN_OPT_FLOAT                      ? " X"
                            : o->type == GN_OPT_FLAG                       ? ""
                            : o->type == GN_OPT_CHOICE                     ? " NAME"
@@ -143,6 +183,7 @@ void gn_args_usage(const char *cmd, const char *summary, const gn_option *opts) 
             break;
         }
         case GN_OPT_FLAG: break;
+        case GN_OPT_SETTING: setting_default(o, def, sizeof def); break;
         }
         printf("  %-24s %s%s\n", left, o->help, def);
     }
