@@ -8,8 +8,9 @@
  * D parameters and state), GOPM GOPV DOPM DOPV (Adam moments), FIXZ (the fixed
  * noise behind the sample grids), HIST (per iteration: d_loss, g_loss, D(x),
  * D(G(z)), seconds, Inception Score, Frechet distance (NaN where not
- * evaluated); f32). Written to a temporary file in the same folder,
- * fsync'd and renamed, so the previous checkpoint survives any crash. */
+ * evaluated); f32). Written by the atomic writer (gannet/atomic.h), so the
+ * previous checkpoint survives any crash. Loading refuses NaN or infinite
+ * weights, statistics, moments, noise and history, naming the section. */
 #ifndef GANNET_CHECKPOINT_H
 #define GANNET_CHECKPOINT_H
 
@@ -19,6 +20,7 @@
 
 #define GN_CKPT_VERSION 1u
 #define GN_HIST_COLS 7
+#define GN_HIST_SCORES 5 /* the first score column: the scores are NaN where not evaluated */
 
 typedef struct gn_history {
     float *rows;    /* n rows of GN_HIST_COLS */
