@@ -111,10 +111,12 @@ static gn_status read_header(reader *r, gn_idx *out) {
     size_t got;
     gn_status s = read_some(r, h, 4, &got, "header");
     if (s != GN_OK) return s;
+    if (got == 0 && r->is_pipe && !r->is_gz)
+        return gn_fail(GN_ERR_FORMAT, "%s: nothing came through this pipe (a FIFO with no writer "
+                       "reads as empty; expected an IDX header)", r->path);
     if (got == 0)
         return gn_fail(GN_ERR_FORMAT, "%s: empty %s (expected an IDX header: 4-byte magic, "
-                       "then 4 bytes per dim)", r->path, r->is_gz ? "gzip stream"
-                       : r->is_pipe ? "pipe (a FIFO with no writer reads as empty)" : "file");
+                       "then 4 bytes per dim)", r->path, r->is_gz ? "gzip stream" : "file");
     if (got < 4)
         return gn_fail(GN_ERR_FORMAT, "%s: truncated header: expected at least 4 bytes of magic, "
                        "found %zu", r->path, got);
