@@ -303,8 +303,8 @@ static gn_status rd_section(reader *r, const char *tag, void *dst, size_t len, c
 static gn_status check_finite(const reader *r, const float *x, size_t n, const char *what) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i]))
-            return gn_fail(GN_ERR_NONFINITE, "%s: %s hold a non-finite value (%g at index %zu)",
-                           r->path, what, (double)x[i], i);
+            return gn_fail(GN_ERR_NONFINITE, "%s: %s: non-finite value %g at index %zu", r->path,
+                           what, (double)x[i], i);
     return GN_OK;
 }
 
@@ -321,9 +321,8 @@ static gn_status check_history(const reader *r, const gn_history *h) {
         const float *row = h->rows + i * GN_HIST_COLS;
         for (int k = 0; k < GN_HIST_COLS; k++)
             if (k < GN_HIST_SCORES ? !isfinite(row[k]) : isinf(row[k]))
-                return gn_fail(GN_ERR_NONFINITE, "%s: loss history row %zu (iteration %zu) holds a "
-                               "non-finite value (%g in column %d)", r->path, i + 1, i + 1,
-                               (double)row[k], k + 1);
+                return gn_fail(GN_ERR_NONFINITE, "%s: loss history: non-finite value %g in row %zu "
+                               "(iteration %zu), column %d", r->path, (double)row[k], i + 1, i + 1, k + 1);
     }
     return GN_OK;
 }
