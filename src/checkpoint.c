@@ -10,8 +10,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "gannet/atomic.h"
 #include "gannet/checkpoint.h"
 #include "gannet/model.h"
+#include "gannet/files.h"
 #include "gannet/rng.h"
 #include "gannet/settings.h"
 
@@ -48,16 +50,7 @@ static gn_status config_parse(const char *path, const char *text, gn_gan_config 
 
 /* ---- writing ---- */
 
-typedef struct writer {
-    FILE *f;
-    int failed;
-} writer;
-
-static void put(writer *w, const void *p, size_t n) {
-    if (!w->failed && n && fwrite(p, 1, n, w->f) != n) w->failed = errno ? errno : EIO;
-}
-
-static void put_section(writer *w, const char tag[4], const void *p, size_t n) {
+static void put_section(gn_atomic_file *w, const char tag[4], const void *p, size_t n) {
     uint64_t len = n;
     uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
     /* zlib's crc32 takes uInt lengths: feed large payloads in pieces */
@@ -67,18 +60,19 @@ static void put_section(writer *w, const char tag[4], const void *p, size_t n) {
         crc = (uint32_t)crc32(crc, b + off, (uInt)take);
         off += take;
     }
-    put(w, tag, 4);
-    put(w, &len, 8);
-    put(w, p, n);
-    put(w, &crc, 4);
+    gn_atomic_put(w, tag, 4);
+    gn_atomic_put(w, &len, 8);
+    gn_atomic_put(w, p, n);
+    gn_atomic_put(w, &crc, 4);
 }
 
 gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *fixed_z, int nfixed,
                              const gn_history *hist) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    writer w = {fopen(tmp, "wb"), 0};
-    if (!w.f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    struct stat st;
+    int had_one = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    gn_atomic_file w;
+    gn_status s = gn_atomic_begin(&w, path, "checkpoint");
+    if (s) return s;
     gn_net *G = gan->G, *D = gan->D;
     char conf[GN_SETTINGS_TEXT_MAX];
     gn_config_write(&gan->cfg, conf, sizeof conf);
@@ -87,9 +81,9 @@ gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *f
              gn_net_param_count(D));
     uint64_t meta[4] = {gan->iter, gan->d_pretrained, gan->og.t, gan->od.t};
     uint32_t version = GN_CKPT_VERSION, nsec = 13;
-    put(&w, MAGIC, 8);
-    put(&w, &version, 4);
-    put(&w, &nsec, 4);
+    gn_atomic_put(&w, MAGIC, 8);
+    gn_atomic_put(&w, &version, 4);
+    gn_atomic_put(&w, &nsec, 4);
     put_section(&w, "CONF", conf, strlen(conf));
     put_section(&w, "META", meta, sizeof meta);
     size_t gp = gn_net_param_count(G), dp = gn_net_param_count(D);
@@ -104,26 +98,12 @@ gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *f
     put_section(&w, "FIXZ", fixed_z, fixed_z ? (size_t)nfixed * gan->cfg.zdim * 4 : 0);
     put_section(&w, "HIST", hist ? hist->rows : NULL, hist ? hist->n * GN_HIST_COLS * 4 : 0);
     put_section(&w, "MODL", gan->model_text, gan->model_text ? strlen(gan->model_text) : 0);
-    if (!w.failed && fflush(w.f)) w.failed = errno;
-    if (!w.failed && fsync(fileno(w.f))) w.failed = errno;
-    if (fclose(w.f) && !w.failed) w.failed = errno ? errno : EIO;
-    if (!w.failed && rename(tmp, path)) w.failed = errno;
-    if (w.failed) {
-        unlink(tmp);
-        return gn_fail(GN_ERR_IO, "%s: cannot write checkpoint: %s (the previous checkpoint is intact)",
-                       path, strerror(w.failed));
+    if ((s = gn_atomic_commit(&w)) && had_one) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", gn_last_error());
+        return gn_fail(s, "%s (the previous checkpoint is intact)", msg);
     }
-    /* make the rename itself durable */
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    return GN_OK;
+    return s;
 }
 
 /* ---- reading ---- */
@@ -145,11 +125,8 @@ typedef struct reader {
 static gn_status rd_open(reader *r, const char *path) {
     memset(r, 0, sizeof *r);
     r->path = path;
-    r->f = fopen(path, "rb");
-    if (!r->f) return gn_fail(GN_ERR_IO, "%s: cannot open checkpoint: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(r->f), &st) || !S_ISREG(st.st_mode))
-        return gn_fail(GN_ERR_IO, "%s: cannot read checkpoint: not a regular file", path);
+    gn_status st = gn_open_regular(path, "checkpoint", &r->f);
+    if (st) return st;
     if (fseek(r->f, 0, SEEK_END)) return gn_fail(GN_ERR_IO, "%s: cannot seek", path);
     long size = ftell(r->f);
     rewind(r->f);
@@ -216,6 +193,35 @@ static gn_status rd_section(reader *r, const char *tag, void *dst, size_t len, c
         return GN_OK;
     }
     return gn_fail(GN_ERR_FORMAT, "%s: section %s (%s) is missing", r->path, tag, what);
+}
+
+/* Fails when one of n floats is NaN or infinite: such a checkpoint would
+ * draw black images, score nonsense or poison a resumed run. */
+static gn_status check_finite(const reader *r, const float *x, size_t n, const char *what) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return gn_fail(GN_ERR_NONFINITE, "%s: %s: non-finite value %g at index %zu", r->path,
+                           what, (double)x[i], i);
+    return GN_OK;
+}
+
+/* rd_section for float tensors, which must all be finite. */
+static gn_status rd_floats(reader *r, const char *tag, float *dst, size_t n, const char *what) {
+    gn_status s = rd_section(r, tag, dst, n * sizeof(float), what);
+    return s ? s : check_finite(r, dst, n, what);
+}
+
+/* History rows: the losses, D's outputs and the seconds are finite; the two
+ * scores are NaN where no evaluation ran, finite where one did. */
+static gn_status check_history(const reader *r, const gn_history *h) {
+    for (size_t i = 0; i < h->n; i++) {
+        const float *row = h->rows + i * GN_HIST_COLS;
+        for (int k = 0; k < GN_HIST_COLS; k++)
+            if (k < GN_HIST_SCORES ? !isfinite(row[k]) : isinf(row[k]))
+                return gn_fail(GN_ERR_NONFINITE, "%s: loss history: non-finite value %g in row %zu "
+                               "(iteration %zu), column %d", r->path, (double)row[k], i + 1, i + 1, k + 1);
+    }
+    return GN_OK;
 }
 
 static const section *rd_find(const reader *r, const char *tag) {
@@ -293,16 +299,15 @@ gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int 
     size_t gp = gn_net_param_count(G), dp = gn_net_param_count(D);
     uint64_t meta[4];
     if (!s) s = rd_section(&r, "META", meta, sizeof meta, "iteration counters");
-    if (!s) s = rd_section(&r, "GPAR", gn_net_params(G), gp * 4, "G parameters");
-    if (!s) s = rd_section(&r, "GSTA", gn_net_state(G), gn_net_state_count(G) * 4, "G state");
-    if (!s) s = rd_section(&r, "DPAR", gn_net_params(D), dp * 4, "D parameters");
-    if (!s) s = rd_section(&r, "DSTA", gn_net_state(D), gn_net_state_count(D) * 4, "D state");
-    if (!s) s = rd_section(&r, "GOPM", gan->og.m, gp * 4, "G optimizer moments");
-    if (!s) s = rd_section(&r, "GOPV", gan->og.v, gp * 4, "G optimizer moments");
-    if (!s) s = rd_section(&r, "DOPM", gan->od.m, dp * 4, "D optimizer moments");
-    if (!s) s = rd_section(&r, "DOPV", gan->od.v, dp * 4, "D optimizer moments");
-    if (!s && fixed_z)
-        s = rd_section(&r, "FIXZ", fixed_z, (size_t)nfixed * gan->cfg.zdim * 4, "fixed noise");
+    if (!s) s = rd_floats(&r, "GPAR", gn_net_params(G), gp, "G parameters");
+    if (!s) s = rd_floats(&r, "GSTA", gn_net_state(G), gn_net_state_count(G), "G batch-norm statistics");
+    if (!s) s = rd_floats(&r, "DPAR", gn_net_params(D), dp, "D parameters");
+    if (!s) s = rd_floats(&r, "DSTA", gn_net_state(D), gn_net_state_count(D), "D batch-norm statistics");
+    if (!s) s = rd_floats(&r, "GOPM", gan->og.m, gp, "G Adam moments");
+    if (!s) s = rd_floats(&r, "GOPV", gan->og.v, gp, "G Adam moments");
+    if (!s) s = rd_floats(&r, "DOPM", gan->od.m, dp, "D Adam moments");
+    if (!s) s = rd_floats(&r, "DOPV", gan->od.v, dp, "D Adam moments");
+    if (!s && fixed_z) s = rd_floats(&r, "FIXZ", fixed_z, (size_t)nfixed * gan->cfg.zdim, "fixed noise");
     if (!s && hist) {
         const section *h = rd_find(&r, "HIST");
         if (!h || h->len % (GN_HIST_COLS * 4))
@@ -315,6 +320,7 @@ gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int 
             else {
                 hist->n = hist->cap = rows;
                 s = rd_section(&r, "HIST", hist->rows, rows * GN_HIST_COLS * 4, "loss history");
+                if (!s) s = check_history(&r, hist);
             }
         }
     }
@@ -331,12 +337,14 @@ gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int 
 
 gn_status gn_gan_open_checkpoint(const char *path, uint64_t seed, gn_gan **out, char *resolved,
                                  size_t len) {
+    /* a folder means its checkpoint.gnt; anything else is the checkpoint
+     * itself, whatever its name (and the reader says what is wrong with it) */
     char file[4200];
-    size_t pl = strlen(path);
-    if (pl > 4 && !strcmp(path + pl - 4, ".gnt"))
-        snprintf(file, sizeof file, "%s", path);
-    else
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         snprintf(file, sizeof file, "%s/checkpoint.gnt", path);
+    else
+        snprintf(file, sizeof file, "%s", path);
     if (resolved) snprintf(resolved, len, "%s", file);
     gn_gan_config cfg;
     char *model;

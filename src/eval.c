@@ -9,7 +9,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "gannet/atomic.h"
 #include "gannet/eval.h"
+#include "gannet/files.h"
 #include "gannet/loss.h"
 #include "gannet/optim.h"
 #include "gannet/rng.h"
@@ -370,7 +372,7 @@ static uint32_t crc_of(const unsigned char *p, size_t n) {
 
 #define HEADER_BYTES 64 /* up to and including the tensor count */
 
-/* Builds the whole file in memory, then writes a temporary file and renames it. */
+/* Builds the whole file in memory, then writes it with the atomic writer. */
 gn_status gn_classifier_save(const gn_classifier *c, const char *path) {
     tensor_desc t[MAX_TENSORS];
     int nt = list_tensors(c, t);
@@ -400,29 +402,16 @@ gn_status gn_classifier_save(const gn_classifier *c, const char *path) {
         free(b.p);
         return gn_fail(GN_ERR_NOMEM, "out of memory writing %s", path);
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(b.p);
-        return gn_fail(GN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    }
-    int ok = fwrite(b.p, 1, b.n, f) == b.n;
-    ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok &= fclose(f) == 0;
+    gn_status s = gn_atomic_write_file(path, b.p, b.n, "classifier");
     free(b.p);
-    if (!ok || rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        return gn_fail(GN_ERR_IO, "%s: cannot write classifier: %s", path, strerror(e));
-    }
-    return GN_OK;
+    return s;
 }
 
 /* Reads a whole file into memory (at most MAX_FILE_BYTES). */
 static gn_status read_all(const char *path, unsigned char **out, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return gn_fail(GN_ERR_IO, "%s: cannot open classifier: %s", path, strerror(errno));
+    FILE *f;
+    gn_status s = gn_open_regular(path, "classifier", &f);
+    if (s) return s;
     long size = -1;
     if (!fseek(f, 0, SEEK_END)) size = ftell(f);
     if (size < 0 || fseek(f, 0, SEEK_SET)) {

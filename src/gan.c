@@ -17,10 +17,38 @@
 #include "gannet/gan.h"
 #include "gannet/model.h"
 #include "gannet/rng.h"
+#include "gannet/memory.h"
 #include "kernels.h"
 #include <omp.h>
 
 static double now(void) { return omp_get_wtime(); }
+
+/* Floats of activations one sample needs in a network: every layer's output. */
+static size_t activation_floats(const gn_net *net) {
+    size_t n = 0;
+    for (int i = 0; i < gn_net_layer_count(net); i++) n += gn_shape_size(gn_net_layer_output(net, i));
+    return n;
+}
+
+/* Refuses a batch whose buffers cannot fit in the memory this process has
+ * left, before allocating them: the kernel would hand out the address space
+ * and its out-of-memory killer would end the run at the first touch. The
+ * figure counts one output per layer of G and D at the batch size, the
+ * images and the noise; buffers shared between layers make the real need
+ * a little smaller, workspaces a little larger. */
+static gn_status check_memory(const gn_gan *gan) {
+    const gn_gan_config *c = &gan->cfg;
+    double B = c->batch, img = (double)gn_shape_size(gn_net_output_shape(gan->G));
+    double floats = B * (double)(activation_floats(gan->G) + activation_floats(gan->D)) +
+                    2 * B * img + B * c->zdim;
+    double need = floats * sizeof(float), gib = 1024.0 * 1024.0 * 1024.0;
+    char source[96];
+    size_t avail = gn_mem_available(source, sizeof source);
+    if (avail == (size_t)-1 || need <= (double)avail) return GN_OK;
+    return gn_fail(GN_ERR_NOMEM, "batch %d needs about %.1f GiB of activations, more than the %.1f GiB "
+                   "this process may still use (%s); use a smaller --batch", c->batch, need / gib,
+                   (double)avail / gib, source);
+}
 
 gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D) {
     gn_status s = GN_OK;
@@ -44,6 +72,7 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
                               cfg->beta2, cfg->eps);
     if (!s) s = gn_optim_init(&gan->od, GN_OPT_ADAM, gn_net_param_count(gan->D), cfg->d_lr, cfg->beta1,
                               cfg->beta2, cfg->eps);
+    if (!s) s = check_memory(gan);
     if (s) {
         gn_gan_free(gan);
         return s;
@@ -259,15 +288,19 @@ gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_
 /* Pre-training steps use their own counters, past any iteration's. */
 #define PRETRAIN_BASE ((uint64_t)1 << 40)
 
+gn_status gn_gan_pretrain_step(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st) {
+    uint64_t p = PRETRAIN_BASE + gan->d_pretrained;
+    gn_status s = gn_gan_d_step(gan, ds, p, p, p, st);
+    if (!s) gan->d_pretrained++;
+    return s;
+}
+
 gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st) {
     const gn_gan_config *c = &gan->cfg;
     memset(st, 0, sizeof *st);
     gn_status s;
-    while (gan->d_pretrained < (uint64_t)c->d_pretrain) {
-        uint64_t p = PRETRAIN_BASE + gan->d_pretrained;
-        if ((s = gn_gan_d_step(gan, ds, p, p, p, st))) return s;
-        gan->d_pretrained++;
-    }
+    while (gan->d_pretrained < (uint64_t)c->d_pretrain)
+        if ((s = gn_gan_pretrain_step(gan, ds, st))) return s;
     memset(st, 0, sizeof *st);
     uint64_t K = c->d_steps, t = gan->iter;
     gn_step_stats d = {0};

@@ -4,16 +4,17 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <omp.h>
 
+#include "gannet/atomic.h"
 #include "gannet/checkpoint.h"
 #include "gannet/eval.h"
 #include "gannet/io.h"
@@ -31,58 +32,89 @@ const char *gn_train_dir(void) { return run_dir; }
 
 static void on_signal(int sig) { stop_signal = sig; }
 
-/* Removes the temporary files ("NAME.tmp.PID") that a writer killed
- * mid-write left in dir; the finished files they were to replace are intact. */
-static void remove_stale_temps(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strstr(e->d_name, ".tmp.")) continue;
-        char p[GN_RUN_PATH_MAX + 256];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
+/* The signals that stop training after the current step, with a checkpoint:
+ * Ctrl-C, kill, and a terminal or ssh session that closes. */
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_STOP_SIGNALS (int)(sizeof stop_signals / sizeof stop_signals[0])
+static struct sigaction saved_actions[N_STOP_SIGNALS];
+
+/* A reader of the progress that goes away (`| head`) must not kill the run:
+ * SIGPIPE stays ignored for the rest of the process (the CLI's last messages
+ * go to the same closed stream), and a failed write turns progress off. */
+static void install_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_signal;
+    for (int i = 0; i < N_STOP_SIGNALS; i++) sigaction(stop_signals[i], &sa, &saved_actions[i]);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void restore_handlers(void) {
+    for (int i = 0; i < N_STOP_SIGNALS; i++) sigaction(stop_signals[i], &saved_actions[i], NULL);
+}
+
+/* Whether stderr still takes progress. */
+static int progress_on;
+
+/* Prints progress to stderr until a write fails (EPIPE from a closed pipe, EIO
+ * from a closed terminal): from then on training goes on without printing. */
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...) {
+    if (!progress_on) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (fflush(stderr) || ferror(stderr)) {
+        progress_on = 0;
+        clearerr(stderr);
     }
-    closedir(d);
+}
+
+#define THREADS_PER_CORE_MAX 4 /* more only adds waiting at every barrier */
+#define THREADS_MAX 1024
+
+/* Threads past the cores take turns on them and wait for each other at every
+ * parallel region's end: a run gets slower, and at thousands never ends. A
+ * warning past the cores, a cap at THREADS_PER_CORE_MAX per core. */
+static void apply_threads(gn_gan_config *cfg) {
+    int cores = omp_get_num_procs();
+    int want = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
+    const char *from = cfg->threads > 0 ? "--threads" : "OMP_NUM_THREADS";
+    int cap = cores * THREADS_PER_CORE_MAX < THREADS_MAX ? cores * THREADS_PER_CORE_MAX : THREADS_MAX;
+    if (want > cap) {
+        say("gannet: warning: %s %d capped at %d (%d per core on %d cores; more only slows training)\n",
+            from, want, cap, THREADS_PER_CORE_MAX, cores);
+        want = cap;
+        if (cfg->threads > 0) cfg->threads = cap;
+    } else if (want > cores) {
+        say("gannet: warning: %s %d is more than the %d cores: training will be slower than with %d\n",
+            from, want, cores, cores);
+    }
+    if (cfg->threads > 0 || want != omp_get_max_threads()) omp_set_num_threads(want);
 }
 
 /* Writes a small text file atomically. */
-static gn_status write_text(const char *path, const char *text) {
-    char tmp[GN_RUN_PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    int ok = fputs(text, f) >= 0;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        return gn_fail(GN_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-    return GN_OK;
+static gn_status write_text(const char *path, const char *text, const char *what) {
+    return gn_atomic_write_file(path, text, strlen(text), what);
 }
 
 /* Rewrites losses.csv from the history (atomic, so a crash never leaves half a file). */
 static gn_status write_csv(const char *dir, const gn_history *h) {
-    char path[GN_RUN_PATH_MAX], tmp[GN_RUN_PATH_MAX + 32];
+    char path[GN_RUN_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/losses.csv", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    fprintf(f, "iteration,d_loss,g_loss,d_real,d_fake,elapsed_s,inception_score,frechet_distance\n");
+    gn_atomic_file a;
+    gn_status s = gn_atomic_begin(&a, path, "loss table");
+    if (s) return s;
+    fprintf(a.f, "iteration,d_loss,g_loss,d_real,d_fake,elapsed_s,inception_score,frechet_distance\n");
     for (size_t i = 0; i < h->n; i++) {
         const float *r = h->rows + i * GN_HIST_COLS;
-        fprintf(f, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f,", i + 1, r[0], r[1], r[2], r[3], r[4]);
-        if (isfinite(r[5])) fprintf(f, "%.4f,%.4f\n", r[5], r[6]);
-        else fprintf(f, ",\n");
+        fprintf(a.f, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f,", i + 1, r[0], r[1], r[2], r[3], r[4]);
+        if (isfinite(r[5])) fprintf(a.f, "%.4f,%.4f\n", r[5], r[6]);
+        else fprintf(a.f, ",\n");
     }
-    int bad = ferror(f);
-    if (fclose(f) || bad || rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        return gn_fail(GN_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-    return GN_OK;
+    return gn_atomic_commit(&a);
 }
 
 /* One curve of a history plot: column `col` of the rows, times `scale`. */
@@ -204,21 +236,35 @@ static gn_status write_grid(gn_gan *gan, const char *path, const float *fixed_z,
     return gn_png_write_grid(path, buf, GN_GRID, o.h, o.w, o.c, 4, 4, 4, lo, 1.0f);
 }
 
+/* Whether everything a checkpoint holds of G and D is finite: a poisoned
+ * checkpoint must never replace the last good one. */
+static int gan_finite(const gn_gan *gan) {
+    const gn_kernels *K = gn_kern();
+    gn_net *nets[2] = {gan->G, gan->D};
+    const gn_optim *opts[2] = {&gan->og, &gan->od};
+    for (int i = 0; i < 2; i++) {
+        size_t n = gn_net_param_count(nets[i]);
+        if (!K->all_finite(gn_net_params(nets[i]), n) || (opts[i]->m && !K->all_finite(opts[i]->m, n)) ||
+            (opts[i]->v && !K->all_finite(opts[i]->v, n)) ||
+            !K->all_finite(gn_net_state(nets[i]), gn_net_state_count(nets[i])))
+            return 0;
+    }
+    return 1;
+}
+
 /* Everything written at a plot: grid, loss plot, csv, checkpoint. */
 static gn_status snapshot(gn_gan *gan, const char *dir, const float *fixed_z, float *buf,
                           const gn_history *h) {
-    char path[GN_RUN_PATH_MAX];
+    char path[GN_RUN_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/samples/iter_%06llu.png", dir, (unsigned long long)gan->iter);
     gn_status s = write_grid(gan, path, fixed_z, buf);
     if (!s) s = write_plot(dir, h);
     if (!s) s = write_scores_plot(dir, h);
     if (!s) s = write_csv(dir, h);
     if (s) return s;
-    const gn_kernels *K = gn_kern();
-    if (!K->all_finite(gn_net_params(gan->G), gn_net_param_count(gan->G)) ||
-        !K->all_finite(gn_net_params(gan->D), gn_net_param_count(gan->D)))
-        return gn_fail(GN_ERR_NONFINITE, "iteration %llu: a weight is not finite; the last good checkpoint is kept",
-                       (unsigned long long)gan->iter);
+    if (!gan_finite(gan))
+        return gn_fail(GN_ERR_NONFINITE, "iteration %llu: a weight, batch-norm statistic or Adam moment "
+                       "is not finite; the last good checkpoint is kept", (unsigned long long)gan->iter);
     snprintf(path, sizeof path, "%s/checkpoint.gnt", dir);
     return gn_checkpoint_save(path, gan, fixed_z, GN_GRID, h);
 }
@@ -243,14 +289,41 @@ static void progress(int bar, uint64_t it, int total, int batch, double elapsed,
         int fill = pct / 4;
         for (int i = 0; i < 25; i++) b[i] = i < fill ? '#' : '.';
         b[25] = 0;
-        fprintf(stderr, "\r%3d%% [%s] %llu/%d [%s<%s, %.2f it/s, %.1f samples/s] d_loss %.4f g_loss %.4f ",
+        say("\r%3d%% [%s] %llu/%d [%s<%s, %.2f it/s, %.1f samples/s] d_loss %.4f g_loss %.4f ",
                 pct, b, (unsigned long long)it, total, el, eta, rate, rate * batch, st->d_loss, st->g_loss);
     } else {
-        fprintf(stderr, "iter %llu/%d (%d%%) %.2f it/s %.1f samples/s eta %s d_loss %.4f g_loss %.4f D(x) %.3f D(G(z)) %.3f\n",
+        say("iter %llu/%d (%d%%) %.2f it/s %.1f samples/s eta %s d_loss %.4f g_loss %.4f D(x) %.3f D(G(z)) %.3f\n",
                 (unsigned long long)it, total, pct, rate, rate * batch, eta, st->d_loss, st->g_loss,
                 st->d_real, st->d_fake);
     }
-    fflush(stderr);
+}
+
+/* D pre-training (--d-pretrain), one step at a time so that a stop signal is
+ * seen within a step: then a checkpoint holds the steps done (iteration 0),
+ * and --resume goes on from the next. */
+static gn_status pretrain(gn_gan *gan, const gn_dataset *ds, const float *fixed_z, float *grid,
+                          const gn_history *h) {
+    uint64_t total = (uint64_t)gan->cfg.d_pretrain;
+    if (gan->d_pretrained >= total) return GN_OK;
+    say("gannet: pre-training D: step %llu of %llu\n", (unsigned long long)gan->d_pretrained + 1,
+        (unsigned long long)total);
+    while (gan->d_pretrained < total && !stop_signal) {
+        gn_step_stats st;
+        gn_status s = gn_gan_pretrain_step(gan, ds, &st);
+        if (s == GN_ERR_NONFINITE) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s", gn_last_error());
+            return gn_fail(s, "D pre-training step %llu: %s; training stopped, the last good checkpoint is kept",
+                           (unsigned long long)gan->d_pretrained + 1, msg);
+        }
+        if (s) return s;
+    }
+    if (!stop_signal) return GN_OK;
+    gn_status s = snapshot(gan, run_dir, fixed_z, grid, h);
+    if (s) return s;
+    return gn_fail(GN_ERR_INTERRUPTED, "stopped by signal %d after iteration %llu (D pre-training step "
+                   "%llu of %llu); checkpoint written", (int)stop_signal, (unsigned long long)gan->iter,
+                   (unsigned long long)gan->d_pretrained, (unsigned long long)total);
 }
 
 /* Whether the setting keyed `key` was given (gn_train_opts.given). */
@@ -344,6 +417,7 @@ gn_status gn_train(const gn_train_opts *o) {
     char ckpt[GN_RUN_PATH_MAX], *model = NULL; /* a resumed run's model text */
     int done = 0, lock = -1, made = 0, wrote = 0;
     stop_signal = 0;
+    progress_on = 1;
     run_dir[0] = 0;
     gn_status s;
     if (o->resume) {
@@ -357,7 +431,7 @@ gn_status gn_train(const gn_train_opts *o) {
         free(model);
         return s;
     }
-    if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
+    apply_threads(&cfg);
 
     gn_dataset ds = {0};
     char ip[1024], lp[1024];
@@ -398,7 +472,7 @@ gn_status gn_train(const gn_train_opts *o) {
         char text[GN_SETTINGS_TEXT_MAX], path[GN_RUN_PATH_MAX];
         gn_config_json(&cfg, text, sizeof text);
         snprintf(path, sizeof path, "%s/config.json", run_dir);
-        s = write_text(path, text);
+        s = write_text(path, text, "settings");
         wrote = !s;
         if (!s) {
             /* real.png: a grid of real images, the target to compare against */
@@ -409,29 +483,26 @@ gn_status gn_train(const gn_train_opts *o) {
         }
     }
     if (s) goto done;
-    remove_stale_temps(run_dir);
-    remove_stale_temps(sub);
+    gn_atomic_remove_stale(run_dir);
+    gn_atomic_remove_stale(sub);
     if (o->resume) {
         char text[GN_SETTINGS_TEXT_MAX], path[GN_RUN_PATH_MAX];
         gn_config_json(&cfg, text, sizeof text);
         snprintf(path, sizeof path, "%s/config.json", run_dir);
-        if ((s = write_text(path, text))) goto done;
+        if ((s = write_text(path, text, "settings"))) goto done;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    install_handlers();
 
     int bar = o->progress >= 0 ? o->progress : isatty(2);
     double base_elapsed = hist.n ? hist.rows[(hist.n - 1) * GN_HIST_COLS + 4] : 0;
     double t0 = omp_get_wtime();
     uint64_t start_it = gan->iter;
     int every_line = cfg.iters / 20 > 0 ? cfg.iters / 20 : 1;
-    fprintf(stderr, "gannet: training %s for %d iterations (batch %d, %d threads) into %s\n", cfg.preset,
-            cfg.iters, cfg.batch, omp_get_max_threads(), run_dir);
-    while (gan->iter < (uint64_t)cfg.iters) {
+    say("gannet: training %s for %d iterations (batch %d, %d threads) into %s\n", cfg.preset,
+        cfg.iters, cfg.batch, omp_get_max_threads(), run_dir);
+    s = pretrain(gan, &ds, fixed_z, grid, &hist);
+    while (!s && gan->iter < (uint64_t)cfg.iters) {
         gn_step_stats st;
         s = gn_gan_iteration(gan, &ds, &st);
         if (s) {
@@ -448,8 +519,8 @@ gn_status gn_train(const gn_train_opts *o) {
         if (cfg.eval_every > 0 && (gan->iter % (uint64_t)cfg.eval_every == 0 || gan->iter == (uint64_t)cfg.iters)) {
             if ((s = evaluate(&ev, gan, &row[5], &row[6]))) break;
             if (!bar)
-                fprintf(stderr, "iter %llu: Inception Score %.3f, Frechet distance %.2f (%d samples)\n",
-                        (unsigned long long)gan->iter, row[5], row[6], GN_EVAL_N);
+                say("iter %llu: Inception Score %.3f, Frechet distance %.2f (%d samples)\n",
+                    (unsigned long long)gan->iter, row[5], row[6], GN_EVAL_N);
         }
         if (!isfinite(st.d_loss) || !isfinite(st.g_loss)) {
             s = gn_fail(GN_ERR_NONFINITE,
@@ -472,15 +543,14 @@ gn_status gn_train(const gn_train_opts *o) {
             break;
         }
     }
-    if (bar) fputc('\n', stderr);
+    if (bar) say("\n");
     if (!s)
-        fprintf(stderr, "gannet: done: %s/losses.png, %s/samples/, %s/checkpoint.gnt (peak memory %.0f MiB)\n",
-                run_dir, run_dir, run_dir, gn_peak_rss_mib());
+        say("gannet: done: %s/losses.png, %s/samples/, %s/checkpoint.gnt (peak memory %.0f MiB)\n",
+            run_dir, run_dir, run_dir, gn_peak_rss_mib());
+    restore_handlers();
 done:
     if (s && made && !wrote) gn_run_unmake(run_dir); /* a start that failed leaves no empty folder */
     gn_run_unlock(lock);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
     gn_history_free(&hist);
     evaluator_free(&ev);
     gn_free(fixed_z);

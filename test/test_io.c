@@ -7,11 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <stb/stb_image.h>
 
+#include "gannet/atomic.h"
+#include "gannet/data.h"
 #include "gannet/io.h"
 #include "util.h"
 
@@ -533,6 +538,118 @@ START_TEST(plot_io_errors) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------------- */
+/* the atomic writer                                                          */
+
+#define FULL_DISK_BYTES 4096 /* RLIMIT_FSIZE standing in for a full disk */
+
+// makes writes past FULL_DISK_BYTES fail with EFBIG, as a full disk fails them
+static void fill_the_disk(void) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit r;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &r), 0);
+    r.rlim_cur = FULL_DISK_BYTES;
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &r), 0);
+}
+
+// reads a whole small file into buf; returns its length
+static size_t slurp(const char *path, unsigned char *buf, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+START_TEST(atomic_replaces_whole_file) {
+    char *dir = tu_tmpdir(), *path = join(dir, "a.txt");
+    ck_assert_int_eq(gn_atomic_write_file(path, "old", 3, "text"), GN_OK);
+    ck_assert_int_eq(gn_atomic_write_file(path, "new text", 8, "text"), GN_OK);
+    unsigned char buf[64];
+    ck_assert_uint_eq(slurp(path, buf, sizeof buf), 8);
+    ck_assert_int_eq(memcmp(buf, "new text", 8), 0);
+    ck_assert_int_eq(count_entries(dir), 1); /* no temporary file left */
+    free(path);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+// a failed write of every kind of output leaves the existing file as it was
+START_TEST(atomic_full_disk_keeps_target) {
+    char *dir = tu_tmpdir();
+    const char *names[] = {"x.bin", "x.idx", "x.idx.gz", "x.png"};
+    size_t big = 64 * FULL_DISK_BYTES;
+    unsigned char *data = malloc(big);
+    ck_assert_ptr_nonnull(data);
+    for (size_t i = 0; i < big; i++) data[i] = (unsigned char)(i * 2654435761u >> 13); /* incompressible */
+    for (int k = 0; k < 4; k++) {
+        char *path = join(dir, names[k]);
+        ck_assert_int_eq(tu_write_file(path, "precious", 8), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) { /* the limit stays in the child */
+            fill_the_disk();
+            uint32_t dims[3] = {(uint32_t)(big / 1024), 32, 32};
+            gn_status s = k == 0 ? gn_atomic_write_file(path, data, big, "data")
+                          : k < 3 ? gn_idx_write_u8(path, data, 3, dims)
+                                  : gn_png_write(path, data, 256, (int)(big / 256), 1);
+            _exit(s == GN_ERR_IO && strstr(gn_last_error(), path) ? 0 : 1);
+        }
+        int st;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: the write did not fail cleanly", names[k]);
+        unsigned char buf[64];
+        ck_assert_uint_eq(slurp(path, buf, sizeof buf), 8);
+        ck_assert_msg(!memcmp(buf, "precious", 8), "%s: the existing file was changed", names[k]);
+        free(path);
+    }
+    ck_assert_int_eq(count_entries(dir), 4); /* the four targets, no temporary file */
+    free(data);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(atomic_temp_names) {
+    ck_assert(gn_atomic_is_temp_name(".checkpoint.gnt.gannet-tmp.123.0"));
+    ck_assert(gn_atomic_is_temp_name(".a.gannet-tmp.b.gannet-tmp.7.12"));
+    ck_assert(!gn_atomic_is_temp_name("thesis.tmp.tex"));
+    ck_assert(!gn_atomic_is_temp_name("checkpoint.gnt.tmp.123"));
+    ck_assert(!gn_atomic_is_temp_name("x.gannet-tmp.123.0"));        /* not hidden */
+    ck_assert(!gn_atomic_is_temp_name(".x.gannet-tmp.123"));         /* no sequence */
+    ck_assert(!gn_atomic_is_temp_name(".x.gannet-tmp.123.0.png"));   /* more after it */
+    ck_assert(!gn_atomic_is_temp_name(".gannet-tmp.123.0"));         /* no target name */
+}
+END_TEST
+
+// start-up clean-up: only temporary files of writers that are gone
+START_TEST(atomic_removes_only_stale_temps) {
+    char *dir = tu_tmpdir();
+    pid_t dead = fork();
+    ck_assert_int_ge(dead, 0);
+    if (dead == 0) _exit(0);
+    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+    char stale[64], live[64];
+    snprintf(stale, sizeof stale, ".losses.csv.gannet-tmp.%ld.0", (long)dead);
+    snprintf(live, sizeof live, ".losses.csv.gannet-tmp.%ld.3", (long)getppid()); /* a running process */
+    const char *keep[] = {"thesis.tmp.tex", "notes.tmp.1", live, "losses.csv"};
+    for (int i = 0; i < 4; i++) {
+        char *p = join(dir, keep[i]);
+        ck_assert_int_eq(tu_write_file(p, "x", 1), 0);
+        free(p);
+    }
+    char *sp = join(dir, stale);
+    ck_assert_int_eq(tu_write_file(sp, "x", 1), 0);
+    ck_assert_int_eq(gn_atomic_remove_stale(dir), 1);
+    ck_assert_int_ne(access(sp, F_OK), 0);
+    ck_assert_int_eq(count_entries(dir), 4);
+    free(sp);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
 // the io suite
 static Suite *io_suite(void) {
     Suite *s = suite_create("io");
@@ -556,6 +673,12 @@ static Suite *io_suite(void) {
     tcase_add_test(plot, plot_bad_arguments);
     tcase_add_test(plot, plot_io_errors);
     suite_add_tcase(s, plot);
+    TCase *atomic = tcase_create("atomic");
+    tcase_add_test(atomic, atomic_replaces_whole_file);
+    tcase_add_test(atomic, atomic_full_disk_keeps_target);
+    tcase_add_test(atomic, atomic_temp_names);
+    tcase_add_test(atomic, atomic_removes_only_stale_temps);
+    suite_add_tcase(s, atomic);
     return s;
 }
 

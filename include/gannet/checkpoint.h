@@ -10,8 +10,10 @@
  * D(G(z)), seconds, Inception Score, Frechet distance (NaN where not
  * evaluated); f32), MODL (the model file's text, G and D layer by layer; empty
  * when the GAN was not built from one; older checkpoints have none and
- * name a preset in CONF). Written to a temporary file in the same folder,
- * fsync'd and renamed, so the previous checkpoint survives any crash. */
+ * name a preset in CONF). Written by the atomic writer (gannet/atomic.h), so
+ * the previous checkpoint survives any crash. Loading refuses NaN or
+ * infinite weights, statistics, moments, noise and history, naming the
+ * section. */
 #ifndef GANNET_CHECKPOINT_H
 #define GANNET_CHECKPOINT_H
 
@@ -22,6 +24,7 @@
 
 #define GN_CKPT_VERSION 1u
 #define GN_HIST_COLS 7
+#define GN_HIST_SCORES 5 /* the first score column: the scores are NaN where not evaluated */
 
 typedef struct gn_history {
     float *rows;    /* n rows of GN_HIST_COLS */

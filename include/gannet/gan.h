@@ -73,7 +73,8 @@ typedef struct gn_gan {
 } gn_gan;
 
 /* Builds G and D from cfg->model (or the preset's model file) and the GAN
- * around them. */
+ * around them. Refuses (GN_ERR_NOMEM, with the figures) a batch whose
+ * activations would not fit in the memory left (gannet/memory.h). */
 gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
 /* The GAN around networks built by the caller; takes ownership of G and D
  * (they are freed on failure too). */
@@ -85,6 +86,9 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
                         uint64_t key, gn_step_stats *st);
 /* One G step: D frozen, B fresh noise vectors labelled real. */
 gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_stats *st);
+/* One pre-training D step (the next of cfg.d_pretrain), counted in d_pretrained;
+ * a caller that wants to stop between steps calls this itself. */
+gn_status gn_gan_pretrain_step(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st);
 /* The pre-training D steps still to do, then one whole iteration. */
 gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st);
 

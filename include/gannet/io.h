@@ -1,5 +1,5 @@
-/* Pictures and logs: PNG sample grids, loss plots, CSV. Files are written to a
- * temporary name in the same folder and renamed, so a reader never sees half a file. */
+/* Pictures: PNG sample grids and loss plots. Files go through the atomic
+ * writer (gannet/atomic.h), so a reader never sees half a file. */
 #ifndef GANNET_IO_H
 #define GANNET_IO_H
 

@@ -1,6 +1,9 @@
 /* gannet: train GANs on CPU servers. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "gannet/status.h"
@@ -34,21 +37,51 @@ static void usage(FILE *f) {
     fprintf(f, "\n'gannet COMMAND --help' lists a command's options.\n");
 }
 
-int main(int argc, char **argv) {
+/* Descriptors 0-2 closed by the caller (`>&-`) are reopened on /dev/null for
+ * reading only: a file gannet opens later cannot take their number and
+ * receive printf's output, and writes to them still fail (EBADF), so that
+ * stdout_status sees the failure. */
+static void guard_std_fds(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int n = open("/dev/null", O_RDONLY | O_NOCTTY);
+        if (n >= 0 && n != fd) {
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
+/* A command's results are its output: when stdout cannot take them (a full
+ * disk, /dev/full, a closed descriptor) the command failed. */
+static int stdout_status(const char *cmd, int rc) {
+    int e = fflush(stdout) ? errno : ferror(stdout) ? EIO : 0;
+    if (!e) return rc;
+    fprintf(stderr, "gannet%s%s: cannot write to standard output: %s\n", cmd ? " " : "", cmd ? cmd : "",
+            strerror(e));
+    return rc ? rc : 1;
+}
+
+static int run(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return 0;
+        return stdout_status(NULL, 0);
     }
     if (!strcmp(argv[1], "--version")) {
         printf("gannet %s\n", GANNET_VERSION);
-        return 0;
+        return stdout_status(NULL, 0);
     }
     for (const command *c = commands; c->name; c++)
-        if (!strcmp(argv[1], c->name)) return c->run(argc - 2, argv + 2);
+        if (!strcmp(argv[1], c->name)) return stdout_status(c->name, c->run(argc - 2, argv + 2));
     fprintf(stderr, "gannet: unknown command '%s' (see gannet --help)\n", argv[1]);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    guard_std_fds();
+    return run(argc, argv);
 }

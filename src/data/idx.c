@@ -2,8 +2,9 @@
  *
  * Layout: a 4-byte magic 0x00 0x00 TYPE RANK, then RANK big-endian u32 dims,
  * then prod(dims) elements, multi-byte ones big-endian. zlib reads both plain
- * and gzip files (it recognises the gzip magic 1f 8b); we peek at the first
- * two bytes only to say "gzip" in messages.
+ * and gzip files (it recognises the gzip magic 1f 8b) from one descriptor
+ * read once from the start, so a pipe works as well as a file. Writing goes
+ * through the atomic writer (gannet/atomic.h).
  *
  * Policy: bytes after the data (inside the decompressed stream, or in a plain
  * file) are an error. Bytes after the end of a complete gzip member that do
@@ -12,9 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include "gannet/atomic.h"
 #include "gannet/data.h"
+#include "gannet/files.h"
 
 /* At most this many elements in one file (2^31 - 1: every dim fits an int). */
 #define IDX_MAX_ELEMS 2147483647ull
@@ -62,6 +67,7 @@ typedef struct reader {
     gzFile f;
     const char *path;
     int is_gz;
+    int is_pipe; /* a FIFO or pipe rather than a regular file */
     size_t pos;
 } reader;
 
@@ -99,22 +105,15 @@ static gn_status read_some(reader *r, void *buf, size_t n, size_t *got, const ch
                    "bytes (%s)", r->path, what, r->pos, zmsg && *zmsg ? zmsg : "unknown zlib error");
 }
 
-/* Says whether the file starts with the gzip magic 1f 8b (0 when unreadable). */
-static int looks_gzip(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    uint8_t m[2] = {0, 0};
-    size_t n = fread(m, 1, 2, f);
-    fclose(f);
-    return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
-}
-
 /* Parses and checks the header, filling out's type, rank, dims, count and elem_size. */
 static gn_status read_header(reader *r, gn_idx *out) {
     uint8_t h[4 + 4 * 4];
     size_t got;
     gn_status s = read_some(r, h, 4, &got, "header");
     if (s != GN_OK) return s;
+    if (got == 0 && r->is_pipe && !r->is_gz)
+        return gn_fail(GN_ERR_FORMAT, "%s: nothing came through this pipe (a FIFO with no writer "
+                       "reads as empty; expected an IDX header)", r->path);
     if (got == 0)
         return gn_fail(GN_ERR_FORMAT, "%s: empty %s (expected an IDX header: 4-byte magic, "
                        "then 4 bytes per dim)", r->path, r->is_gz ? "gzip stream" : "file");
@@ -215,16 +214,24 @@ static gn_status check_trailing(reader *r, size_t bytes) {
 gn_status gn_idx_load(const char *path, gn_idx *out) {
     memset(out, 0, sizeof *out);
     if (!path) return gn_fail(GN_ERR_ARG, "gn_idx_load: path is NULL");
-    int is_gz = looks_gzip(path);
+    /* one open, read once from the start: a pipe (<(zcat x.gz), /dev/stdin)
+     * works like a file, and zlib itself says whether the bytes are gzip */
+    int fd;
+    gn_status s = gn_open_stream(path, "images", &fd);
+    if (s) return s;
+    struct stat st;
+    int is_pipe = !fstat(fd, &st) && S_ISFIFO(st.st_mode);
     errno = 0;
-    reader r = {gzopen(path, "rb"), path, is_gz, 0};
-    if (!r.f)
-        return gn_fail(errno ? GN_ERR_IO : GN_ERR_NOMEM, "%s: cannot open: %s", path,
-                       errno ? strerror(errno) : "out of memory");
+    reader r = {gzdopen(fd, "rb"), path, 0, is_pipe, 0};
+    if (!r.f) {
+        close(fd);
+        return gn_fail(GN_ERR_NOMEM, "%s: cannot open: out of memory", path);
+    }
     gzbuffer(r.f, 1u << 17);
+    r.is_gz = !gzdirect(r.f);
     gn_idx tmp;
     memset(&tmp, 0, sizeof tmp);
-    gn_status s = read_header(&r, &tmp);
+    s = read_header(&r, &tmp);
     if (s == GN_OK) s = read_body(&r, tmp.count * tmp.elem_size, &tmp.data);
     if (s == GN_OK) s = check_trailing(&r, tmp.count * tmp.elem_size);
     gzclose(r.f);
@@ -265,28 +272,32 @@ gn_status gn_idx_write_u8(const char *path, const uint8_t *data, int rank, const
         put_be32(h + 4 + 4 * d, dims[d]);
     }
     size_t hlen = 4 + 4 * (size_t)rank, n = (size_t)count;
-    int ok;
+    gn_atomic_file a;
+    gn_status s = gn_atomic_begin(&a, path, "IDX file");
+    if (s) return s;
+    if (!ends_with(path, ".gz")) {
+        gn_atomic_put(&a, h, hlen);
+        gn_atomic_put(&a, data, n);
+        return gn_atomic_commit(&a);
+    }
+    /* zlib writes the gzip stream through its own descriptor on the same
+     * file; the atomic writer then syncs and renames it */
+    int fd = dup(fileno(a.f));
+    gzFile f = fd < 0 ? NULL : gzdopen(fd, "wb6");
+    if (!f) {
+        if (fd >= 0) close(fd);
+        gn_atomic_set_error(&a, fd < 0 ? errno : ENOMEM);
+        return gn_atomic_commit(&a);
+    }
     errno = 0;
-    if (ends_with(path, ".gz")) {
-        gzFile f = gzopen(path, "wb6");
-        if (!f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-        ok = gzwrite(f, h, (unsigned)hlen) == (int)hlen;
-        for (size_t off = 0; ok && off < n;) {
-            unsigned chunk = n - off > (1u << 30) ? (1u << 30) : (unsigned)(n - off);
-            ok = gzwrite(f, data + off, chunk) == (int)chunk;
-            off += chunk;
-        }
-        ok = (gzclose(f) == Z_OK) && ok;
-    } else {
-        FILE *f = fopen(path, "wb");
-        if (!f) return gn_fail(GN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-        ok = fwrite(h, 1, hlen, f) == hlen && fwrite(data, 1, n, f) == n;
-        ok = (fclose(f) == 0) && ok;
+    int ok = gzwrite(f, h, (unsigned)hlen) == (int)hlen;
+    for (size_t off = 0; ok && off < n;) {
+        unsigned chunk = n - off > (1u << 30) ? (1u << 30) : (unsigned)(n - off);
+        ok = gzwrite(f, data + off, chunk) == (int)chunk;
+        off += chunk;
     }
-    if (!ok) {
-        int e = errno;
-        remove(path);
-        return gn_fail(GN_ERR_IO, "%s: write failed: %s", path, e ? strerror(e) : "unknown error");
-    }
-    return GN_OK;
+    int e = errno;
+    ok = (gzclose(f) == Z_OK) && ok;
+    if (!ok) gn_atomic_set_error(&a, e ? e : errno);
+    return gn_atomic_commit(&a);
 }

@@ -21,6 +21,7 @@
 #include <stb/stb_easy_font.h>
 #pragma GCC diagnostic pop
 
+#include "gannet/files.h"
 #include "gannet/io.h"
 
 #define PLOT_MIN_W 160
@@ -89,10 +90,11 @@ typedef struct font_metrics {
     float ascent, descent, cap; /* above baseline, below baseline, height of capitals */
 } font_metrics;
 
-// reads a whole file into memory; returns NULL on any failure
+// reads a whole regular file into memory; returns NULL on any failure (a FIFO
+// or device is refused at once rather than waited on)
 static unsigned char *read_all(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    FILE *f;
+    if (gn_open_regular(path, "font", &f)) return NULL;
     unsigned char *buf = NULL;
     long n = -1;
     if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);

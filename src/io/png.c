@@ -1,34 +1,25 @@
 /* PNG output: an atomic writer for 8-bit pixel buffers and the sample-grid
- * picture. Encoding is done by stb_image_write; the bytes go to a temporary
- * file in the target's folder, which is renamed over the target at the end. */
+ * picture. Encoding is done by stb_image_write; the bytes go through the
+ * atomic writer (gannet/atomic.h). */
 #include <errno.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <stb/stb_image_write.h>
 
+#include "gannet/atomic.h"
 #include "gannet/io.h"
 
 #define GRID_GUTTER 2      /* pixels between cells and around the border */
 #define GRID_DARK 40       /* grey level of the gutter and of empty cells */
 #define PNG_MAX_SIDE 32768 /* largest width or height we agree to write */
 
-/* Where stb's encoder sends its bytes: an open file plus the first errno seen. */
-typedef struct png_sink {
-    FILE *f;
-    int err;
-} png_sink;
-
 // stb_image_write callback: appends a chunk of encoded bytes to the file
 static void sink_write(void *context, void *data, int size) {
-    png_sink *s = context;
-    if (s->err || size <= 0) return;
-    if (fwrite(data, 1, (size_t)size, s->f) != (size_t)size) s->err = errno ? errno : EIO;
+    if (size > 0) gn_atomic_put(context, data, (size_t)size);
 }
 
 // writes an 8-bit gray (c=1), gray+alpha (2), RGB (3) or RGBA (4) buffer as PNG, atomically
@@ -40,43 +31,12 @@ gn_status gn_png_write(const char *path, const unsigned char *pixels, int width,
         return gn_fail(GN_ERR_ARG, "%s: bad picture size %dx%d (1..%d per side)", path, width,
                        height, PNG_MAX_SIDE);
     if (c < 1 || c > 4) return gn_fail(GN_ERR_ARG, "%s: bad channel count %d (1..4)", path, c);
-
-    size_t tlen = strlen(path) + 48;
-    char *tmp = malloc(tlen);
-    if (!tmp) return gn_fail(GN_ERR_NOMEM, "%s: out of memory", path);
-    // the pid and a counter keep concurrent writers (processes or threads) apart
-    static atomic_uint seq;
-    snprintf(tmp, tlen, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&seq, 1));
-
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int e = errno;
-        free(tmp);
-        return gn_fail(GN_ERR_IO, "%s: cannot create: %s", path, strerror(e));
-    }
-    png_sink sink = {f, 0};
-    int ok = stbi_write_png_to_func(sink_write, &sink, width, height, c, pixels, width * c);
-    const char *what = "cannot write";
-    int e = 0;
-    if (!ok) {
-        e = sink.err ? sink.err : ENOMEM;
-    } else if (sink.err) {
-        e = sink.err;
-    } else if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        e = errno;
-    }
-    if (fclose(f) != 0 && !e) e = errno;
-    if (!e && rename(tmp, path) != 0) {
-        e = errno;
-        what = "cannot rename into place";
-    }
-    if (e) {
-        unlink(tmp);
-        free(tmp);
-        return gn_fail(GN_ERR_IO, "%s: %s: %s", path, what, strerror(e));
-    }
-    free(tmp);
-    return GN_OK;
+    gn_atomic_file a;
+    gn_status s = gn_atomic_begin(&a, path, "picture");
+    if (s) return s;
+    if (!stbi_write_png_to_func(sink_write, &a, width, height, c, pixels, width * c))
+        gn_atomic_set_error(&a, ENOMEM); /* the encoder's only failure is an allocation */
+    return gn_atomic_commit(&a);
 }
 
 // maps a value from [lo, hi] to 0..255 with clamping; NaN becomes 0
