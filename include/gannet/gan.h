@@ -59,7 +59,12 @@ typedef struct gn_gan {
     float *d_acc;           /* the real half's D gradients while the fake half runs */
 } gn_gan;
 
+/* A GAN of the preset cfg->preset, its networks initialised from cfg->seed. */
 gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
+/* A GAN of the given networks (cfg->preset only names it). Takes ownership of
+ * G and D, also when it fails (it frees them then). G takes cfg->zdim inputs
+ * and makes the images D takes; D ends in two-class logits (class 1 = real). */
+gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D);
 void gn_gan_free(gn_gan *gan);
 
 /* One D step (k-th of this iteration) on B real images and B fakes. */
