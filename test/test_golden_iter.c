@@ -435,6 +435,7 @@ static int run_case(const tu_golden *g, const iter_case *c, int reuse_noise, int
         if (verbose)
             printf("  %-15s iteration %d: %4d elements out of tolerance, worst rel err %.2e (%s)\n",
                    c->name, t + 1, b, worst, at);
+        fflush(stdout); /* a failing test's process ends without flushing */
         bad += b;
     }
     gn_dataset_free(&ds);
