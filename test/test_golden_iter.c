@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "gannet/gan.h"
 #include "gannet/rng.h"
 #include "util.h"
@@ -227,38 +229,47 @@ static void put(sink *k, const char *what, const float *x, size_t n) {
     ck_assert(tu_golden_add(k->out, name, x, n) == 0);
 }
 
+/* The probe for D's dropout layer j of pair p: D's layers up to j, weights
+ * 0 and biases (BN: beta) 1, so that the input of layer j is all ones and
+ * its output the mask times 1 / (1 - rate). Built once per test process. */
+static gn_net *probe_net(int p, int j) {
+    static gn_net *probes[COUNT(PAIRS)][16];
+    ck_assert(j < 16);
+    if (probes[p][j]) return probes[p][j];
+    gn_net *probe = build("probe", PAIRS[p].d, PAIRS[p].nd, (gn_shape){SIDE, SIDE, 1}, j);
+    for (int i = 0; i < j; i++) {
+        size_t nw, nb;
+        float *w = gn_net_layer_weights(probe, i, &nw), *b = gn_net_layer_bias(probe, i, &nb);
+        if (!w) continue;
+        memset(w, 0, nw * sizeof(float));
+        for (size_t e = 0; e < nb; e++) b[e] = 1.0f;
+    }
+    gn_net_params_changed(probe);
+    return probes[p][j] = probe;
+}
+
 /* The masks (times 1 / (1 - rate)) that D's dropout layers draw for a
- * batch of n keyed by `step`, one probe network per dropout layer. */
-static void put_masks(sink *k, const pair *p, int n, uint64_t step, const char *half) {
-    for (int j = 0; j < p->nd; j++) {
-        if (p->d[j].kind != GN_LAYER_DROPOUT) continue;
-        gn_net *probe = build("probe", p->d, p->nd, (gn_shape){SIDE, SIDE, 1}, j);
-        for (int i = 0; i < j; i++) {
-            size_t nw, nb;
-            float *w = gn_net_layer_weights(probe, i, &nw), *b = gn_net_layer_bias(probe, i, &nb);
-            if (!w) continue;
-            memset(w, 0, nw * sizeof(float));
-            for (size_t e = 0; e < nb; e++) b[e] = 1.0f;
-        }
-        gn_net_params_changed(probe);
+ * batch of n keyed by `step`. */
+static void put_masks(sink *k, int p, int n, uint64_t step, const char *half) {
+    for (int j = 0; j < PAIRS[p].nd; j++) {
+        if (PAIRS[p].d[j].kind != GN_LAYER_DROPOUT) continue;
         static float x[2 * BATCH * SIDE * SIDE];
         gn_tensor xt = gn_tensor_f32(x, n, (gn_shape){SIDE, SIDE, 1});
         const gn_tensor *y;
-        ck_assert_int_eq(gn_net_forward(probe, &xt, GN_TRAIN, SEED, step, &y), GN_OK);
+        ck_assert_int_eq(gn_net_forward(probe_net(p, j), &xt, GN_TRAIN, SEED, step, &y), GN_OK);
         char what[64];
         snprintf(what, sizeof what, "mask%d%s", j, half);
         put(k, what, y->data, gn_tensor_count(y));
-        gn_net_free(probe);
     }
 }
 
 /* The draws of one D step (data, noise and key counters as src/gan.c's). */
-static void put_d_step(sink *k, gn_gan *gan, const gn_dataset *ds, const pair *p, int split,
+static void put_d_step(sink *k, gn_gan *gan, const gn_dataset *ds, int p, int split,
                        uint64_t data_step, uint64_t noise_step, uint64_t key) {
     static float img[BATCH * SIDE * SIDE], z[BATCH * ZDIM];
     int idx[BATCH];
     float fidx[BATCH];
-    gn_dataset_sample(ds, img, idx, BATCH, SEED, data_step, p->range);
+    gn_dataset_sample(ds, img, idx, BATCH, SEED, data_step, PAIRS[p].range);
     for (int i = 0; i < BATCH; i++) fidx[i] = (float)idx[i];
     put(k, "idx", fidx, BATCH);
     gn_gan_noise(gan, z, BATCH, GN_STREAM_NOISE, noise_step * BATCH * ZDIM);
@@ -271,7 +282,7 @@ static void put_d_step(sink *k, gn_gan *gan, const gn_dataset *ds, const pair *p
     }
 }
 
-static void put_g_step(sink *k, gn_gan *gan, const pair *p, uint64_t noise_step, uint64_t key) {
+static void put_g_step(sink *k, gn_gan *gan, int p, uint64_t noise_step, uint64_t key) {
     static float z[BATCH * ZDIM];
     gn_gan_noise(gan, z, BATCH, GN_STREAM_NOISE, noise_step * BATCH * ZDIM);
     put(k, "z", z, BATCH * ZDIM);
@@ -281,10 +292,10 @@ static void put_g_step(sink *k, gn_gan *gan, const pair *p, uint64_t noise_step,
 /* Every draw of a case, in the order of use; returns their checksum. Names:
  * case.NAME.itT.preP.*, case.NAME.itT.dK.*, case.NAME.itT.g.*. */
 static uint64_t case_draws(const iter_case *c, gn_gan *gan, tu_golden *out) {
-    const pair *p = &PAIRS[c->pair];
+    int p = c->pair;
     gn_dataset ds = make_dataset(NULL);
     int split = 0; /* a D with batch norm runs the halves as two batches */
-    for (int j = 0; j < p->nd; j++) split |= p->d[j].kind == GN_LAYER_BATCHNORM;
+    for (int j = 0; j < PAIRS[p].nd; j++) split |= PAIRS[p].d[j].kind == GN_LAYER_BATCHNORM;
     uint64_t K = (uint64_t)c->d_steps, fnv = 0xcbf29ce484222325ull;
     char prefix[128];
     sink k = {out, prefix, fnv};
@@ -516,6 +527,9 @@ START_TEST(test_export_draws) {
 END_TEST
 
 int main(int argc, char **argv) {
+    /* The networks are tiny: a second thread only adds barrier waits (the
+     * thread-count independence of the layers is tested in the net suite). */
+    omp_set_num_threads(1);
     Suite *s = suite_create("golden_iter");
     TCase *tc = tcase_create("golden_iter");
     if (argc == 3 && !strcmp(argv[1], "--export-draws")) {
