@@ -229,12 +229,14 @@ static void put(sink *k, const char *what, const float *x, size_t n) {
     ck_assert(tu_golden_add(k->out, name, x, n) == 0);
 }
 
+#define MAX_PROBES 16
+static gn_net *probes[COUNT(PAIRS)][MAX_PROBES];
+
 /* The probe for D's dropout layer j of pair p: D's layers up to j, weights
  * 0 and biases (BN: beta) 1, so that the input of layer j is all ones and
- * its output the mask times 1 / (1 - rate). Built once per test process. */
+ * its output the mask times 1 / (1 - rate). Built once, until probes_free. */
 static gn_net *probe_net(int p, int j) {
-    static gn_net *probes[COUNT(PAIRS)][16];
-    ck_assert(j < 16);
+    ck_assert(j < MAX_PROBES);
     if (probes[p][j]) return probes[p][j];
     gn_net *probe = build("probe", PAIRS[p].d, PAIRS[p].nd, (gn_shape){SIDE, SIDE, 1}, j);
     for (int i = 0; i < j; i++) {
@@ -246,6 +248,14 @@ static gn_net *probe_net(int p, int j) {
     }
     gn_net_params_changed(probe);
     return probes[p][j] = probe;
+}
+
+static void probes_free(void) {
+    for (int p = 0; p < COUNT(PAIRS); p++)
+        for (int j = 0; j < MAX_PROBES; j++) {
+            gn_net_free(probes[p][j]);
+            probes[p][j] = NULL;
+        }
 }
 
 /* The masks (times 1 / (1 - rate)) that D's dropout layers draw for a
@@ -451,6 +461,7 @@ static int run_case(const tu_golden *g, const iter_case *c, int reuse_noise, int
     }
     gn_dataset_free(&ds);
     gn_gan_free(gan);
+    probes_free();
     return bad;
 }
 
@@ -523,6 +534,7 @@ START_TEST(test_export_draws) {
     ck_assert_msg(tu_golden_save(&out, export_path) == 0, "%s: cannot write", export_path);
     printf("wrote the draws of %d cases to %s\n", NCASES, export_path);
     tu_golden_free(&out);
+    probes_free();
 }
 END_TEST
 
