@@ -50,10 +50,14 @@ static gn_status check_memory(const gn_gan *gan) {
                    (double)avail / gib, source);
 }
 
+static gn_status check_config(const gn_gan_config *cfg) {
+    if (cfg->batch <= 0) return gn_fail(GN_ERR_ARG, "batch size %d is not positive", cfg->batch);
+    if (cfg->d_steps <= 0) return gn_fail(GN_ERR_ARG, "--d-steps %d is not positive", cfg->d_steps);
+    return GN_OK;
+}
+
 gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D) {
-    gn_status s = GN_OK;
-    if (cfg->batch <= 0) s = gn_fail(GN_ERR_ARG, "batch size %d is not positive", cfg->batch);
-    else if (cfg->d_steps <= 0) s = gn_fail(GN_ERR_ARG, "--d-steps %d is not positive", cfg->d_steps);
+    gn_status s = check_config(cfg);
     gn_gan *gan = s ? NULL : calloc(1, sizeof *gan);
     if (!s && !gan) s = gn_fail(GN_ERR_NOMEM, "out of memory");
     if (s) {
@@ -65,9 +69,16 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
     gan->cfg.model = NULL;
     gan->G = G;
     gan->D = D;
-    if (gn_shape_size(gn_net_input_shape(gan->G)) != (size_t)cfg->zdim)
+    gn_shape gout = gn_net_output_shape(G), din = gn_net_input_shape(D);
+    if (gn_shape_size(gn_net_input_shape(G)) != (size_t)cfg->zdim)
         s = gn_fail(GN_ERR_SHAPE, "zdim %d does not fit model %s (its G takes %zu)", cfg->zdim,
-                    cfg->preset, gn_shape_size(gn_net_input_shape(gan->G)));
+                    cfg->preset, gn_shape_size(gn_net_input_shape(G)));
+    else if (gout.h != din.h || gout.w != din.w || gout.c != din.c)
+        s = gn_fail(GN_ERR_SHAPE, "G makes %dx%dx%d images, D takes %dx%dx%d", gout.h, gout.w,
+                    gout.c, din.h, din.w, din.c);
+    else if (gn_shape_size(gn_net_output_shape(D)) != 2)
+        s = gn_fail(GN_ERR_SHAPE, "D gives %zu outputs, not the two logits (fake, real)",
+                    gn_shape_size(gn_net_output_shape(D)));
     if (!s) s = gn_optim_init(&gan->og, GN_OPT_ADAM, gn_net_param_count(gan->G), cfg->g_lr, cfg->beta1,
                               cfg->beta2, cfg->eps);
     if (!s) s = gn_optim_init(&gan->od, GN_OPT_ADAM, gn_net_param_count(gan->D), cfg->d_lr, cfg->beta1,
@@ -137,7 +148,8 @@ static gn_status build_model(const gn_gan_config *cfg, char **text, gn_net **G, 
 gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
     char *text;
     gn_net *G, *D;
-    gn_status s = build_model(cfg, &text, &G, &D);
+    gn_status s = check_config(cfg);
+    if (!s) s = build_model(cfg, &text, &G, &D);
     if (!s) s = gn_gan_create_from_nets(out, cfg, G, D);
     if (s) {
         free(text);

@@ -42,77 +42,14 @@
 
 /* ---- golden.bin ---- */
 
-typedef struct golden {
-    int count;
-    char **names;
-    size_t *sizes;
-    float **data;
-} golden;
+typedef tu_golden golden;
 
-static int read_u32(FILE *f, uint32_t *v) {
-    unsigned char b[4];
-    if (fread(b, 1, 4, f) != 4) return -1;
-    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    return 0;
-}
-
-static void golden_free(golden *g) {
-    for (int i = 0; i < g->count; i++) {
-        free(g->names[i]);
-        free(g->data[i]);
-    }
-    free(g->names);
-    free(g->sizes);
-    free(g->data);
-    memset(g, 0, sizeof *g);
-}
-
-/* Reads $GANNET_TEST_DATA/golden.bin (test/data when unset). */
-static void golden_load(golden *g) {
-    const char *dir = getenv("GANNET_TEST_DATA");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/golden.bin", dir && *dir ? dir : "test/data");
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s (run test/gen_golden.py)", path);
-    char magic[8];
-    uint32_t n;
-    ck_assert_msg(fread(magic, 1, 8, f) == 8 && !memcmp(magic, "GNGOLDEN", 8), "%s: bad magic", path);
-    ck_assert_msg(!read_u32(f, &n) && n < 10000, "%s: bad header", path);
-    memset(g, 0, sizeof *g);
-    g->names = calloc(n, sizeof *g->names);
-    g->sizes = calloc(n, sizeof *g->sizes);
-    g->data = calloc(n, sizeof *g->data);
-    ck_assert(g->names && g->sizes && g->data);
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t len, cnt;
-        ck_assert_msg(!read_u32(f, &len) && len > 0 && len < 256, "%s: array %u: bad name", path, i);
-        g->names[i] = calloc(len + 1, 1);
-        ck_assert(g->names[i]);
-        ck_assert_msg(fread(g->names[i], 1, len, f) == len, "%s: truncated", path);
-        ck_assert_msg(!read_u32(f, &cnt) && cnt < (1u << 24), "%s: %s: bad size", path, g->names[i]);
-        g->sizes[i] = cnt;
-        g->data[i] = malloc((cnt ? cnt : 1) * sizeof(float));
-        ck_assert(g->data[i]);
-        for (uint32_t j = 0; j < cnt; j++) {
-            uint32_t bits;
-            ck_assert_msg(!read_u32(f, &bits), "%s: %s: truncated", path, g->names[i]);
-            memcpy(&g->data[i][j], &bits, sizeof(float));
-        }
-        g->count++;
-    }
-    fclose(f);
-}
+static void golden_load(golden *g) { tu_golden_load(g, "golden.bin", "test/gen_golden.py"); }
+static void golden_free(golden *g) { tu_golden_free(g); }
 
 /* The golden array `name`, which must hold `count` elements. */
 static const float *golden_get(const golden *g, const char *name, size_t count) {
-    for (int i = 0; i < g->count; i++)
-        if (!strcmp(g->names[i], name)) {
-            ck_assert_msg(g->sizes[i] == count, "golden %s has %zu elements, expected %zu", name,
-                          g->sizes[i], count);
-            return g->data[i];
-        }
-    ck_abort_msg("golden.bin has no array %s", name);
-    return NULL;
+    return tu_golden_get(g, name, count);
 }
 
 /* ---- comparison ---- */

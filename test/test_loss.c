@@ -35,6 +35,28 @@ START_TEST(softmax_ce_value_and_gradient) {
 }
 END_TEST
 
+/* Binary cross-entropy: the mean over the batch and its gradient. */
+START_TEST(sigmoid_ce_value_and_gradient) {
+    float l[3] = {1.5f, -0.5f, 0.25f}, t[3] = {1, 0, 0.3f}, g[3];
+    float loss = gn_sigmoid_cross_entropy(l, t, 3, g);
+    double want = 0;
+    for (int i = 0; i < 3; i++) {
+        double s = 1 / (1 + exp(-(double)l[i]));
+        want -= t[i] * log(s) + (1 - t[i]) * log(1 - s);
+    }
+    ck_assert_double_eq_tol(loss, want / 3, 1e-6);
+    for (int i = 0; i < 3; i++) {
+        float keep = l[i];
+        l[i] = keep + 1e-3f;
+        double lp = gn_sigmoid_cross_entropy(l, t, 3, NULL);
+        l[i] = keep - 1e-3f;
+        double lm = gn_sigmoid_cross_entropy(l, t, 3, NULL);
+        l[i] = keep;
+        ck_assert_double_eq_tol(g[i], (lp - lm) / 2e-3, 1e-4);
+    }
+}
+END_TEST
+
 START_TEST(saturated_discriminator_is_finite) {
     float l[4] = {1e4f, -1e4f, -1e4f, 1e4f}, t[4] = {0, 1, 1, 0}, g[4];
     float loss = gn_softmax_cross_entropy(l, t, 2, 2, g);
@@ -89,15 +111,19 @@ START_TEST(label_smoothing_targets) {
 }
 END_TEST
 
-/* One optimizer step on 3 weights against the formula in double. */
+/* Three optimizer steps on 3 weights against the formula in double; the
+ * gradients shrink from step to step, so that Adamax's max(beta2 v, |g|)
+ * takes its first argument. */
 START_TEST(optimizer_steps) {
-    const float g[3] = {0.5f, -2.0f, 1e-3f};
+    const float g0[3] = {0.5f, -2.0f, 1e-3f};
     for (int k = 0; k < 3; k++) {
         gn_optim o;
         ck_assert_int_eq(gn_optim_init(&o, (gn_opt_kind)k, 3, 0.01f, 0.9f, 0.999f, 1e-7f), GN_OK);
         float w[3] = {1.0f, -1.0f, 0.25f};
         double m[3] = {0}, v[3] = {0}, wd[3] = {1.0, -1.0, 0.25};
         for (int t = 1; t <= 3; t++) {
+            float g[3];
+            for (int i = 0; i < 3; i++) g[i] = g0[i] / (float)t;
             gn_optim_step(&o, w, g);
             for (int i = 0; i < 3; i++) {
                 if (k == GN_OPT_ADAM) {
@@ -144,6 +170,7 @@ int main(void) {
     Suite *s = suite_create("loss");
     TCase *tc = tcase_create("loss");
     tcase_add_test(tc, softmax_ce_value_and_gradient);
+    tcase_add_test(tc, sigmoid_ce_value_and_gradient);
     tcase_add_test(tc, saturated_discriminator_is_finite);
     tcase_add_test(tc, generator_losses);
     tcase_add_test(tc, label_smoothing_targets);

@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gannet/checkpoint.h"
 #include "gannet/gan.h"
 #include "gannet/rng.h"
+#include "gannet/train.h"
 #include "util.h"
 
 static int exists(const char *dir, const char *name) {
@@ -184,6 +186,95 @@ START_TEST(train_writes_everything_and_resumes_exactly) {
 }
 END_TEST
 
+/* A checkpoint taken mid-run (Adam step counts of G and D apart: --d-steps 2,
+ * --d-pretrain 1) resumes exactly: settings, counters, moments, and the next
+ * iteration bit for bit; a flipped byte is refused by its checksum. */
+START_TEST(checkpoint_resumes_mid_run_exactly) {
+    gn_dataset ds = load_mnist();
+    gn_gan_config c;
+    gn_preset_config("dcgan", &c);
+    c.batch = 4;
+    c.d_steps = 2;
+    c.d_pretrain = 1;
+    c.label_smoothing = 0.1234567f;
+    c.g_loss = GN_GLOSS_MINIMAX;
+    gn_gan *a, *b;
+    ck_assert_int_eq(gn_gan_create(&a, &c), GN_OK);
+    gn_step_stats st;
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(gn_gan_iteration(a, &ds, &st), GN_OK);
+    char *tmp = tu_tmpdir(), path[4200];
+    snprintf(path, sizeof path, "%s/ck.gnt", tmp);
+    ck_assert_msg(gn_checkpoint_save(path, a, NULL, 0, NULL) == GN_OK, "%s", gn_last_error());
+
+    gn_gan_config r;
+    ck_assert_int_eq(gn_checkpoint_read_config(path, &r), GN_OK);
+    ck_assert(r.batch == c.batch && r.d_steps == c.d_steps && r.d_pretrain == c.d_pretrain);
+    ck_assert_msg(r.label_smoothing == c.label_smoothing, "smoothing %.9g", r.label_smoothing);
+    ck_assert(r.g_loss == c.g_loss && r.g_lr == c.g_lr && r.d_lr == c.d_lr && r.seed == c.seed);
+    ck_assert_int_eq(gn_gan_create(&b, &r), GN_OK);
+    ck_assert_msg(gn_checkpoint_load(path, b, NULL, 0, NULL) == GN_OK, "%s", gn_last_error());
+    ck_assert(b->iter == a->iter && b->d_pretrained == a->d_pretrained);
+    ck_assert(b->og.t == a->og.t && b->od.t == a->od.t && a->og.t != a->od.t);
+    size_t ng = gn_net_param_count(a->G), nd = gn_net_param_count(a->D);
+    ck_assert(!memcmp(a->og.m, b->og.m, ng * 4) && !memcmp(a->og.v, b->og.v, ng * 4));
+    ck_assert(!memcmp(a->od.m, b->od.m, nd * 4) && !memcmp(a->od.v, b->od.v, nd * 4));
+    ck_assert_int_eq(gn_gan_iteration(a, &ds, &st), GN_OK);
+    ck_assert_int_eq(gn_gan_iteration(b, &ds, &st), GN_OK);
+    ck_assert_msg(!memcmp(gn_net_params(a->G), gn_net_params(b->G), ng * 4), "G differs after resuming");
+    ck_assert_msg(!memcmp(gn_net_params(a->D), gn_net_params(b->D), nd * 4), "D differs after resuming");
+
+    /* one byte flipped inside a section's payload */
+    FILE *f = fopen(path, "r+b");
+    ck_assert(f && !fseek(f, 0, SEEK_END));
+    long at = ftell(f) / 2;
+    ck_assert(!fseek(f, at, SEEK_SET));
+    int byte = fgetc(f);
+    ck_assert(!fseek(f, at, SEEK_SET) && fputc(byte ^ 0x10, f) != EOF && !fclose(f));
+    ck_assert_int_eq(gn_checkpoint_load(path, b, NULL, 0, NULL), GN_ERR_FORMAT);
+    ck_assert_msg(strstr(gn_last_error(), "checksum"), "%s", gn_last_error());
+    gn_gan_free(a);
+    gn_gan_free(b);
+    gn_dataset_free(&ds);
+    free(tmp);
+}
+END_TEST
+
+/* losses.csv's columns hold the step's statistics: d_loss, g_loss, D(x), D(G(z)). */
+START_TEST(csv_columns_hold_the_step_stats) {
+    char *tmp = tu_tmpdir(), cmd[8192], out[16384];
+    snprintf(cmd, sizeof cmd, "%s train --preset dcgan --batch 4 --iters 1 --seed 3 --threads 2 "
+             "--progress lines --out %s/c", tu_gannet_bin(), tmp);
+    int rc = tu_run(cmd, out, sizeof out);
+    ck_assert_msg(rc == 0, "train failed (%d): %s", rc, out);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/c", tmp);
+    char *csv = csv_without_time(dir);
+    ck_assert_ptr_nonnull(csv);
+    char *row = strchr(csv, '\n');
+    ck_assert_ptr_nonnull(row);
+    float v[4];
+    ck_assert_int_eq(sscanf(row + 1, "1,%f,%f,%f,%f,", &v[0], &v[1], &v[2], &v[3]), 4);
+
+    gn_dataset ds = load_mnist();
+    gn_gan_config c;
+    gn_preset_config("dcgan", &c);
+    c.batch = 4;
+    c.seed = 3;
+    gn_gan *gan;
+    ck_assert_int_eq(gn_gan_create(&gan, &c), GN_OK);
+    gn_step_stats st;
+    ck_assert_int_eq(gn_gan_iteration(gan, &ds, &st), GN_OK);
+    const float want[4] = {st.d_loss, st.g_loss, st.d_real, st.d_fake};
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(fabsf(v[i] - want[i]) <= 1e-6f, "column %d: %.6f in losses.csv, %.6f from the step",
+                      i + 2, v[i], want[i]);
+    gn_gan_free(gan);
+    gn_dataset_free(&ds);
+    free(csv);
+    free(tmp);
+}
+END_TEST
+
 START_TEST(eval_every_adds_scores) {
     char *tmp = tu_tmpdir(), cmd[8192], out[16384];
     snprintf(cmd, sizeof cmd, "%s train --preset dcgan --batch 8 --iters 4 --plot-every 2 --eval-every 2 "
@@ -244,6 +335,8 @@ int main(void) {
     tcase_add_test(tc, g_step_leaves_d_untouched);
     tcase_add_test(tc, generator_losses_differ);
     tcase_add_test(tc, train_writes_everything_and_resumes_exactly);
+    tcase_add_test(tc, checkpoint_resumes_mid_run_exactly);
+    tcase_add_test(tc, csv_columns_hold_the_step_stats);
     tcase_add_test(tc, eval_every_adds_scores);
     tcase_add_test(tc, bad_options_and_checkpoints);
     suite_add_tcase(s, tc);

@@ -83,3 +83,115 @@ void tu_gannet_expect(const char *args, int want, const char *phrase) {
     ck_assert_msg(rc == want, "'%s' exited %d (expected %d): %s", args, rc, want, out);
     ck_assert_msg(strstr(out, phrase), "'%s' said '%s' (expected '%s')", args, out, phrase);
 }
+
+/* ---- reference arrays ---- */
+
+static int read_u32(FILE *f, uint32_t *v) {
+    unsigned char b[4];
+    if (fread(b, 1, 4, f) != 4) return -1;
+    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return 0;
+}
+
+static int write_u32(FILE *f, uint32_t v) {
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    return fwrite(b, 1, 4, f) == 4 ? 0 : -1;
+}
+
+void tu_golden_free(tu_golden *g) {
+    for (int i = 0; i < g->count; i++) {
+        free(g->names[i]);
+        free(g->data[i]);
+    }
+    free(g->names);
+    free(g->sizes);
+    free(g->data);
+    memset(g, 0, sizeof *g);
+}
+
+int tu_golden_add(tu_golden *g, const char *name, const float *data, size_t count) {
+    if (g->count == g->cap) {
+        int cap = g->cap ? 2 * g->cap : 64;
+        char **n = realloc(g->names, cap * sizeof *n);
+        if (n) g->names = n;
+        size_t *s = realloc(g->sizes, cap * sizeof *s);
+        if (s) g->sizes = s;
+        float **d = realloc(g->data, cap * sizeof *d);
+        if (d) g->data = d;
+        if (!n || !s || !d) return -1;
+        g->cap = cap;
+    }
+    g->names[g->count] = strdup(name);
+    g->data[g->count] = malloc((count ? count : 1) * sizeof(float));
+    if (!g->names[g->count] || !g->data[g->count]) return -1;
+    if (count) memcpy(g->data[g->count], data, count * sizeof(float));
+    g->sizes[g->count++] = count;
+    return 0;
+}
+
+int tu_golden_save(const tu_golden *g, const char *path) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int bad = fwrite("GNGOLDEN", 1, 8, f) != 8 || write_u32(f, (uint32_t)g->count);
+    for (int i = 0; !bad && i < g->count; i++) {
+        uint32_t len = (uint32_t)strlen(g->names[i]);
+        bad = write_u32(f, len) || fwrite(g->names[i], 1, len, f) != len ||
+              write_u32(f, (uint32_t)g->sizes[i]);
+        for (size_t j = 0; !bad && j < g->sizes[i]; j++) {
+            uint32_t bits;
+            memcpy(&bits, &g->data[i][j], sizeof bits);
+            bad = write_u32(f, bits);
+        }
+    }
+    return fclose(f) || bad ? -1 : 0;
+}
+
+void tu_golden_load(tu_golden *g, const char *file, const char *maker) {
+    const char *dir = getenv("GANNET_TEST_DATA");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "test/data", file);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s (run %s)", path, maker);
+    char magic[8];
+    uint32_t n;
+    ck_assert_msg(fread(magic, 1, 8, f) == 8 && !memcmp(magic, "GNGOLDEN", 8), "%s: bad magic", path);
+    ck_assert_msg(!read_u32(f, &n) && n < 10000, "%s: bad header", path);
+    memset(g, 0, sizeof *g);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t len, cnt;
+        char name[256];
+        ck_assert_msg(!read_u32(f, &len) && len > 0 && len < sizeof name, "%s: array %u: bad name",
+                      path, i);
+        ck_assert_msg(fread(name, 1, len, f) == len, "%s: truncated", path);
+        name[len] = 0;
+        ck_assert_msg(!read_u32(f, &cnt) && cnt < (1u << 24), "%s: %s: bad size", path, name);
+        float *d = malloc((cnt ? cnt : 1) * sizeof(float));
+        ck_assert(d);
+        for (uint32_t j = 0; j < cnt; j++) {
+            uint32_t bits;
+            ck_assert_msg(!read_u32(f, &bits), "%s: %s: truncated", path, name);
+            memcpy(&d[j], &bits, sizeof(float));
+        }
+        ck_assert(tu_golden_add(g, name, d, cnt) == 0);
+        free(d);
+    }
+    fclose(f);
+}
+
+const float *tu_golden_find(const tu_golden *g, const char *name, size_t *count) {
+    for (int i = 0; i < g->count; i++)
+        if (!strcmp(g->names[i], name)) {
+            if (count) *count = g->sizes[i];
+            return g->data[i];
+        }
+    return NULL;
+}
+
+const float *tu_golden_get(const tu_golden *g, const char *name, size_t count) {
+    size_t have;
+    const float *d = tu_golden_find(g, name, &have);
+    ck_assert_msg(d != NULL, "the reference file has no array %s", name);
+    ck_assert_msg(have == count, "reference %s has %zu elements, expected %zu", name, have, count);
+    return d;
+}

@@ -23,6 +23,30 @@ int tu_run(const char *cmd, char *out, size_t cap);
 /* Runs `gannet ARGS` and checks that it exits with `want` and says `phrase`. */
 void tu_gannet_expect(const char *args, int want, const char *phrase);
 
+/* Reference arrays (the .bin files in test/data, written by the test/gen_ scripts),
+ * little-endian: "GNGOLDEN", u32 array count, then per array u32 name
+ * length, the name, u32 element count, float32 elements. */
+typedef struct tu_golden {
+    int count, cap;
+    char **names;
+    size_t *sizes;
+    float **data;
+} tu_golden;
+
+/* Reads $GANNET_TEST_DATA/file (test/data/file when unset); a missing or
+ * malformed file fails the test with a message naming `maker`, the script
+ * that writes it. */
+void tu_golden_load(tu_golden *g, const char *file, const char *maker);
+/* The array `name`, which must hold `count` elements (else the test fails). */
+const float *tu_golden_get(const tu_golden *g, const char *name, size_t count);
+/* The array `name` and its size, or NULL when there is none. */
+const float *tu_golden_find(const tu_golden *g, const char *name, size_t *count);
+/* Appends a copy of data (count floats) as array `name`; 0 on success. */
+int tu_golden_add(tu_golden *g, const char *name, const float *data, size_t count);
+/* Writes every array to path; 0 on success. */
+int tu_golden_save(const tu_golden *g, const char *path);
+void tu_golden_free(tu_golden *g);
+
 /* Runs every test of suite s; the process exit status: 0 when all passed, else 1. */
 int tu_run_suite(Suite *s);
 

@@ -76,8 +76,9 @@ typedef struct gn_gan {
  * around them. Refuses (GN_ERR_NOMEM, with the figures) a batch whose
  * activations would not fit in the memory left (gannet/memory.h). */
 gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
-/* The GAN around networks built by the caller; takes ownership of G and D
- * (they are freed on failure too). */
+/* A GAN of the given networks (cfg->preset only names it). Takes ownership of
+ * G and D, also when it fails (it frees them then). G takes cfg->zdim inputs
+ * and makes the images D takes; D ends in two-class logits (class 1 = real). */
 gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D);
 void gn_gan_free(gn_gan *gan);
 
