@@ -9,7 +9,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "gannet/settings.h"
 #include "runfolder.h"
@@ -173,74 +172,66 @@ void gn_run_unmake(const char *dir) {
     rmdir(dir);
 }
 
-gn_status gn_file_fingerprint(const char *path, uint64_t *size, uint64_t *crc) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return gn_fail(GN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return gn_fail(GN_ERR_IO, "%s: not a regular file (a run records its data file's size and "
-                       "CRC-32, so that --resume can check it)", path);
-    }
-    enum { CHUNK = 1 << 20 };
-    unsigned char *buf = malloc(CHUNK);
-    if (!buf) {
-        close(fd);
-        return gn_fail(GN_ERR_NOMEM, "out of memory");
-    }
-    uLong c = crc32(0L, Z_NULL, 0);
-    uint64_t total = 0;
-    ssize_t n;
-    while ((n = read(fd, buf, CHUNK)) > 0) {
-        c = crc32(c, buf, (uInt)n);
-        total += (uint64_t)n;
-    }
-    int e = errno;
-    free(buf);
-    close(fd);
-    if (n < 0) return gn_fail(GN_ERR_IO, "%s: read error: %s", path, strerror(e));
-    *size = total;
-    *crc = (uint64_t)c;
-    return GN_OK;
-}
-
-/* Sets cfg->data to the absolute form of path, validated as a setting. */
+/* Sets cfg->data to the absolute form of path, validated as a setting. A
+ * stream read through a descriptor (/dev/fd/63 of <(zcat x.gz), /dev/stdin on
+ * a pipe) resolves to no file: its path is kept as given, made absolute. */
 static gn_status set_data_path(gn_gan_config *cfg, const char *path) {
-    char abs[PATH_MAX], err[512];
-    if (!realpath(path, abs)) return gn_fail(GN_ERR_IO, "%s: %s", path, strerror(errno));
+    char abs[PATH_MAX], cwd[PATH_MAX], err[512];
+    if (!realpath(path, abs)) {
+        if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
+            return gn_fail(GN_ERR_IO, "%s: cannot make the path absolute: %s", path, strerror(errno));
+        int n = path[0] == '/' ? snprintf(abs, sizeof abs, "%s", path)
+                               : snprintf(abs, sizeof abs, "%s/%s", cwd, path);
+        if (n < 0 || (size_t)n >= sizeof abs)
+            return gn_fail(GN_ERR_ARG, "%s: the absolute path is longer than %d bytes", path, PATH_MAX - 1);
+    }
     if (gn_setting_parse(gn_setting_by_key("data"), abs, cfg, err, sizeof err))
         return gn_fail(GN_ERR_ARG, "%s: cannot be recorded as the run's data: %s", abs, err);
     return GN_OK;
 }
 
-gn_status gn_run_record_data(gn_gan_config *cfg, const char *path) {
+gn_status gn_run_record_data(gn_gan_config *cfg, const char *path, const gn_fingerprint *fp) {
     gn_status s = set_data_path(cfg, path);
-    if (!s) s = gn_file_fingerprint(cfg->data, &cfg->data_size, &cfg->data_crc32);
+    cfg->data_size = fp->size;
+    cfg->data_crc32 = fp->crc32;
     return s;
 }
 
-gn_status gn_run_check_data(gn_gan_config *cfg, const gn_gan_config *rec, const char *fallback) {
-    if (!rec->data[0]) /* recorded by no one: take what is given and record it from now on */
-        return gn_run_record_data(cfg, cfg->data[0] ? cfg->data : fallback);
-    int moved = strcmp(cfg->data, rec->data) != 0;
+/* Whether path names one of a process's descriptors (bash's <(...) gives
+ * /dev/fd/63): what it reads is gone with that process. */
+static int names_descriptor(const char *path) {
+    static const char *const prefixes[] = {"/dev/fd/", "/dev/stdin", "/proc/self/fd/", NULL};
+    for (const char *const *p = prefixes; *p; p++)
+        if (!strncmp(path, *p, strlen(*p))) return 1;
+    return !strncmp(path, "/proc/", 6) && strstr(path, "/fd/") != NULL;
+}
+
+gn_status gn_run_find_data(const gn_gan_config *rec, int data_given) {
+    if (!rec->data[0] || data_given) return GN_OK; /* checked once loaded */
     struct stat st;
-    if (!moved && stat(rec->data, &st) && errno == ENOENT)
+    int missing = stat(rec->data, &st) != 0, e = errno;
+    if (names_descriptor(rec->data) || (!missing && !S_ISREG(st.st_mode)))
+        return gn_fail(GN_ERR_ARG, "%s: the run's data was a stream (a pipe, FIFO or descriptor), which "
+                       "cannot be read again; resume with --data FILE holding the same images (their "
+                       "size and CRC-32 are checked)", rec->data);
+    if (missing && e == ENOENT)
         return gn_fail(GN_ERR_IO, "%s: the run's data is gone (%s); if it moved, resume with "
                        "--data NEWPATH", rec->data, strerror(ENOENT));
-    uint64_t size, crc;
-    gn_status s = gn_file_fingerprint(cfg->data, &size, &crc);
-    if (s) return s;
-    if (size != rec->data_size || crc != rec->data_crc32) {
-        if (moved)
-            return gn_fail(GN_ERR_ARG, "--data %s: %llu bytes, CRC-32 %08llx, is not the data this run "
-                           "was trained on (%s: %llu bytes, CRC-32 %08llx)", cfg->data,
-                           (unsigned long long)size, (unsigned long long)crc, rec->data,
-                           (unsigned long long)rec->data_size, (unsigned long long)rec->data_crc32);
-        return gn_fail(GN_ERR_FORMAT, "%s: the run's data changed since it was recorded (%llu bytes, "
-                       "CRC-32 %08llx; now %llu bytes, CRC-32 %08llx); resume with --data COPY of the "
-                       "original", rec->data, (unsigned long long)rec->data_size,
-                       (unsigned long long)rec->data_crc32, (unsigned long long)size,
-                       (unsigned long long)crc);
+    return GN_OK;
+}
+
+gn_status gn_run_check_data(gn_gan_config *cfg, const gn_gan_config *rec, const gn_fingerprint *fp) {
+    if (fp->size != rec->data_size || fp->crc32 != rec->data_crc32) {
+        unsigned long long size = fp->size, crc = fp->crc32;
+        if (strcmp(cfg->data, rec->data))
+            return gn_fail(GN_ERR_ARG, "--data %s: %llu bytes of IDX data, CRC-32 %08llx, is not the "
+                           "data this run was trained on (%s: %llu bytes, CRC-32 %08llx)", cfg->data,
+                           size, crc, rec->data, (unsigned long long)rec->data_size,
+                           (unsigned long long)rec->data_crc32);
+        return gn_fail(GN_ERR_FORMAT, "%s: the run's data changed since it was recorded (%llu bytes of "
+                       "IDX data, CRC-32 %08llx; now %llu bytes, CRC-32 %08llx); resume with --data "
+                       "COPY of the original", rec->data, (unsigned long long)rec->data_size,
+                       (unsigned long long)rec->data_crc32, size, crc);
     }
     return set_data_path(cfg, cfg->data);
 }

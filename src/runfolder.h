@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "gannet/data.h"
 #include "gannet/gan.h"
 
 /* The longest run folder path, in bytes: the longest file gannet writes
@@ -41,15 +42,22 @@ gn_status gn_run_clear(const char *dir);
  * file, samples/ and dir, each only when empty. */
 void gn_run_unmake(const char *dir);
 
-/* The size and CRC-32 of a regular file. */
-gn_status gn_file_fingerprint(const char *path, uint64_t *size, uint64_t *crc32);
-/* Records the data of a new run in cfg: the absolute path of `path` and its fingerprint. */
-gn_status gn_run_record_data(gn_gan_config *cfg, const char *path);
-/* Checks the data of a resumed run: cfg->data is the recorded path, or the
- * path given with --data when it differs from `recorded`; either must have
- * the recorded size and CRC-32. On success cfg->data is absolute. A
- * checkpoint that records no data (older gannet) takes cfg->data as given,
- * or `fallback` (the bundled MNIST) when empty. */
-gn_status gn_run_check_data(gn_gan_config *cfg, const gn_gan_config *recorded, const char *fallback);
+/* The data a run records is its path and the fingerprint of its images
+ * (gn_fingerprint: the decoded IDX bytes, taken while they are loaded), so
+ * that --resume trains on the same images or refuses. */
+
+/* Records the data of a new run in cfg: the absolute path of `path` and the
+ * fingerprint of what was loaded from it. */
+gn_status gn_run_record_data(gn_gan_config *cfg, const char *path, const gn_fingerprint *fp);
+/* Before a resumed run loads its data: unless --data was given
+ * (data_given), the recorded path must still be there (fails saying the
+ * data is gone) and be a file (a stream cannot be read again: fails asking
+ * for --data FILE). A checkpoint that records no data passes. */
+gn_status gn_run_find_data(const gn_gan_config *recorded, int data_given);
+/* Once loaded: the data of a resumed run (cfg->data, the recorded path or
+ * the one given with --data) must have the recorded fingerprint; fails
+ * saying the data changed, or that --data is not the run's data. On success
+ * cfg->data is absolute. */
+gn_status gn_run_check_data(gn_gan_config *cfg, const gn_gan_config *recorded, const gn_fingerprint *fp);
 
 #endif

@@ -72,9 +72,9 @@ const gn_setting gn_settings[] = {
      "IDX image file, plain or .gz (default: the bundled MNIST; with --resume: the run's data, moved)",
      NULL, NULL},
     {"data-size", "data_size", GN_SET_U64, FIELD(data_size), 0, EXACT_MAX, NULL, 0, NULL, GN_SET_OPTIONAL,
-     "the data file's size in bytes", NULL, NULL},
+     "the size in bytes of the data's IDX bytes as decoded (after gzip decompression)", NULL, NULL},
     {"data-crc32", "data_crc32", GN_SET_U64, FIELD(data_crc32), 0, 4294967295.0, NULL, 0, NULL,
-     GN_SET_OPTIONAL, "the data file's CRC-32", NULL, NULL},
+     GN_SET_OPTIONAL, "the CRC-32 of the data's IDX bytes as decoded (after gzip decompression)", NULL, NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 

@@ -332,10 +332,11 @@ static int given(const gn_train_opts *o, const char *key) {
 }
 
 /* The settings of a resumed run: the checkpoint's, with the resumable ones
- * given again replacing them. *done is set, and nothing else happens, when
- * the run already has the iterations asked for. */
-static gn_status resume_settings(const gn_train_opts *o, const char *ckpt, gn_gan_config *cfg, char **model,
-                                 int *done) {
+ * given again replacing them (*recorded: the checkpoint's, kept to check
+ * the data against once loaded). *done is set, and nothing else happens,
+ * when the run already has the iterations asked for. */
+static gn_status resume_settings(const gn_train_opts *o, const char *ckpt, gn_gan_config *cfg,
+                                 gn_gan_config *recorded, char **model, int *done) {
     for (const gn_setting *st = gn_settings; st->name; st++)
         if ((o->given >> (st - gn_settings) & 1) && !(st->flags & GN_SET_RESUMABLE))
             return gn_fail(GN_ERR_ARG, "--%s cannot be changed when resuming (the run's settings are in "
@@ -344,7 +345,7 @@ static gn_status resume_settings(const gn_train_opts *o, const char *ckpt, gn_ga
     if (!s) s = gn_checkpoint_read_model(ckpt, model);
     if (s) return s;
     cfg->model = *model; /* NULL in older checkpoints: the preset's file */
-    gn_gan_config recorded = *cfg;
+    *recorded = *cfg;
     for (const gn_setting *st = gn_settings; st->name; st++)
         if (o->given >> (st - gn_settings) & 1) gn_setting_copy(st, cfg, &o->cfg);
     uint64_t iter;
@@ -361,10 +362,10 @@ static gn_status resume_settings(const gn_train_opts *o, const char *ckpt, gn_ga
     }
     char ip[1024], lp[1024];
     gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    if (!recorded.data[0])
+    if (!recorded->data[0])
         fprintf(stderr, "gannet: note: %s records no data file (an older gannet wrote it): training on %s\n",
                 ckpt, cfg->data[0] ? cfg->data : ip);
-    return gn_run_check_data(cfg, &recorded, ip);
+    return gn_run_find_data(recorded, given(o, "data"));
 }
 
 /* A run folder that holds a run is replaced only with --overwrite. */
@@ -413,7 +414,7 @@ static gn_status open_folder(const gn_train_opts *o, const char *sub, int *lock,
 }
 
 gn_status gn_train(const gn_train_opts *o) {
-    gn_gan_config cfg;
+    gn_gan_config cfg, recorded = {0};
     char ckpt[GN_RUN_PATH_MAX], *model = NULL; /* a resumed run's model text */
     int done = 0, lock = -1, made = 0, wrote = 0;
     stop_signal = 0;
@@ -423,7 +424,7 @@ gn_status gn_train(const gn_train_opts *o) {
     if (o->resume) {
         s = gn_run_set_dir(run_dir, o->resume, "--resume");
         snprintf(ckpt, sizeof ckpt, "%s/checkpoint.gnt", run_dir);
-        if (!s) s = resume_settings(o, ckpt, &cfg, &model, &done);
+        if (!s) s = resume_settings(o, ckpt, &cfg, &recorded, &model, &done);
     } else {
         s = new_settings(o, &cfg);
     }
@@ -451,7 +452,10 @@ gn_status gn_train(const gn_train_opts *o) {
     evaluator ev = {0};
     char sub[GN_RUN_PATH_MAX];
     snprintf(sub, sizeof sub, "%s/samples", run_dir);
-    if (!o->resume) s = gn_run_record_data(&cfg, images);
+    /* the fingerprint of what was loaded: recorded by a new run (or one that
+     * records no data yet), checked by a resumed one */
+    if (!o->resume || !recorded.data[0]) s = gn_run_record_data(&cfg, images, &ds.fp);
+    else s = gn_run_check_data(&cfg, &recorded, &ds.fp);
     if (!s) s = gn_gan_create(&gan, &cfg);
     if (!s) s = check_shape(images, &ds, gan);
     if (!s) s = open_folder(o, sub, &lock, &made);

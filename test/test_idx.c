@@ -447,6 +447,40 @@ START_TEST(test_images_bad_shape_or_type) {
 }
 END_TEST
 
+/* The fingerprint is the size and CRC-32 of the decoded IDX bytes as they
+ * are in the file (big-endian, before the byte-order change): the same for
+ * the plain and the gzip'd file, and carried into a dataset. */
+START_TEST(test_fingerprint_of_decoded_bytes) {
+    uint32_t dims[2] = {3, 5};
+    uint8_t b[4 + 8 + 30];
+    size_t h = make_header(b, GN_IDX_I16, 2, dims);
+    for (size_t i = 0; i < 30; i++) b[h + i] = (uint8_t)(7 * i + 1);
+    size_t n = h + 30;
+    uint32_t want = (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, (uInt)n);
+    ck_assert_int_eq(tu_write_file(tmp_path(0, "fp.idx"), b, n), 0);
+    write_gz(tmp_path(1, "fp.idx.gz"), b, n);
+    for (int slot = 0; slot < 2; slot++) {
+        gn_idx x;
+        const char *p = tmp_path(slot, slot ? "fp.idx.gz" : "fp.idx");
+        ck_assert_msg(gn_idx_load(p, &x) == GN_OK, "%s", gn_last_error());
+        ck_assert_uint_eq(x.fp.size, n);
+        ck_assert_msg(x.fp.crc32 == want, "%s: CRC-32 %08x, expected %08x", p, x.fp.crc32, want);
+        gn_idx_free(&x);
+    }
+    /* a dataset carries its images' fingerprint */
+    uint32_t d3[3] = {2, 3, 4};
+    uint8_t im[4 + 12 + 24];
+    h = make_header(im, GN_IDX_U8, 3, d3);
+    for (size_t i = 0; i < 24; i++) im[h + i] = (uint8_t)(200 - i);
+    write_gz(tmp_path(0, "im.idx.gz"), im, h + 24);
+    gn_dataset ds;
+    ck_assert_msg(gn_dataset_load(tmp_path(0, "im.idx.gz"), NULL, &ds) == GN_OK, "%s", gn_last_error());
+    ck_assert_uint_eq(ds.fp.size, h + 24);
+    ck_assert_uint_eq(ds.fp.crc32, (uint32_t)crc32(crc32(0L, Z_NULL, 0), im, (uInt)(h + 24)));
+    gn_dataset_free(&ds);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *idx_suite(void) {
     Suite *s = suite_create("idx");
@@ -478,6 +512,7 @@ static Suite *idx_suite(void) {
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, test_big_endian_types);
     tcase_add_test(t, test_write_round_trip);
+    tcase_add_test(t, test_fingerprint_of_decoded_bytes);
     suite_add_tcase(s, t);
     return s;
 }

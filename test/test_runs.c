@@ -3,7 +3,9 @@
  * second writer; --resume trains on the data the run recorded (moved data
  * with --data, changed or missing data refused); a run folder path that is
  * too long is refused, never cut; --resume to fewer iterations than done
- * changes nothing; data of the wrong shape leaves no folder behind. And the
+ * changes nothing; data of the wrong shape leaves no folder behind; a run
+ * trained on a stream resumes only with --data of a file holding the same
+ * images, plain or gzip'd (the fingerprint is of the decoded bytes). And the
  * settings table those rest on: every setting reads back what it writes,
  * with the command line's validation, and checkpoints of the format before
  * the table still read. */
@@ -15,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "gannet/settings.h"
 #include "util.h"
@@ -174,6 +177,32 @@ START_TEST(a_locked_run_folder_is_refused) {
 }
 END_TEST
 
+/* config.json of run folder `dir` records the size and CRC-32 of the IDX
+ * bytes of the plain file `idx`. */
+static void expect_fingerprint(const char *dir, const char *idx) {
+    size_t n = 0;
+    char *b = slurp(idx, &n), *cfg = slurp(path(dir, "config.json"), NULL), want[128];
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(cfg);
+    snprintf(want, sizeof want, "\"data_size\": %zu,\n  \"data_crc32\": %lu\n", n,
+             crc32(crc32(0L, Z_NULL, 0), (const Bytef *)b, (uInt)n));
+    ck_assert_msg(strstr(cfg, want), "expected %s in %s", want, cfg);
+    free(b);
+    free(cfg);
+}
+
+/* Writes a gzip'd copy of the file src to dst. */
+static void gzip_copy(const char *src, const char *dst) {
+    size_t n = 0;
+    char *b = slurp(src, &n);
+    ck_assert_ptr_nonnull(b);
+    gzFile f = gzopen(dst, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(gzwrite(f, b, (unsigned)n), (int)n);
+    ck_assert_int_eq(gzclose(f), Z_OK);
+    free(b);
+}
+
 START_TEST(resume_trains_on_the_recorded_data) {
     char *t = tu_tmpdir(), *d1 = strdup(path(t, "d1.idx")), *d2 = strdup(path(t, "d2.idx"));
     char *a = strdup(path(t, "a")), *b = strdup(path(t, "b"));
@@ -181,6 +210,7 @@ START_TEST(resume_trains_on_the_recorded_data) {
     ck_assert_int_eq(gannet(TRAIN " --iters 4 --data %s --out %s", d1, a, 0), 0);
     ck_assert_int_eq(gannet(TRAIN " --iters 2 --data %s --out %s", d1, b, 0), 0);
     ck_assert_msg(gannet("train --resume %s --iters 3 --progress lines", b, 0, 0) == 0, "%s", out);
+    expect_fingerprint(b, d1);
     /* the data moved: gone, unless --data names it; other data is refused */
     ck_assert_int_eq(rename(d1, d2), 0);
     int rc = gannet("train --resume %s --iters 4", b, 0, 0);
@@ -207,6 +237,46 @@ START_TEST(resume_trains_on_the_recorded_data) {
     free(d3);
     free(a);
     free(b);
+    free(t);
+}
+END_TEST
+
+/* A run trained on a stream (`cat FILE | gannet train --data /dev/stdin`)
+ * cannot read it again: a bare --resume is refused, asking for --data FILE;
+ * a file of the same images, gzip'd or plain, resumes it (and trains as the
+ * uninterrupted run did); other images are refused. */
+START_TEST(a_stream_trained_run_resumes_with_a_file_of_its_images) {
+    char *t = tu_tmpdir(), *d = strdup(path(t, "d.idx")), *gz = strdup(path(t, "d.idx.gz"));
+    char *e = strdup(path(t, "e.idx")), *a = strdup(path(t, "a")), *s = strdup(path(t, "s"));
+    write_idx(d, 16, 28, 4);
+    write_idx(e, 16, 28, 5);
+    gzip_copy(d, gz);
+    ck_assert_int_eq(gannet(TRAIN " --iters 4 --data %s --out %s", gz, a, 0), 0);
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cat '%s' | %s " TRAIN " --iters 2 --data /dev/stdin --out '%s'", gz,
+             tu_gannet_bin(), s);
+    int rc = tu_run(cmd, out, sizeof out);
+    ck_assert_msg(rc == 0, "trained on a pipe: %d: %s", rc, out);
+    expect_fingerprint(s, d);
+    rc = gannet("train --resume %s --iters 3", s, 0, 0);
+    ck_assert_msg(rc == 2 && strstr(out, "/dev/stdin: the run's data was a stream") &&
+                      strstr(out, "--data FILE"), "%d: %s", rc, out);
+    rc = gannet("train --resume %s --iters 3 --data %s", s, e, 0);
+    ck_assert_msg(rc == 2 && strstr(out, "is not the data this run was trained on"), "%d: %s", rc, out);
+    rc = gannet("train --resume %s --iters 3 --progress lines --data %s", s, gz, 0);
+    ck_assert_msg(rc == 0, "gzip'd file: %d: %s", rc, out);
+    rc = gannet("train --resume %s --iters 4 --progress lines --data %s", s, d, 0);
+    ck_assert_msg(rc == 0, "plain file: %d: %s", rc, out);
+    expect_fingerprint(s, d);
+    char *la = losses(a), *ls = losses(s);
+    ck_assert_msg(!strcmp(la, ls), "resumed run differs from the uninterrupted one:\n%s\n%s", la, ls);
+    free(la);
+    free(ls);
+    free(d);
+    free(gz);
+    free(e);
+    free(a);
+    free(s);
     free(t);
 }
 END_TEST
@@ -342,6 +412,7 @@ int main(void) {
     tcase_add_test(t, overwrite_removes_only_gannets_files);
     tcase_add_test(t, a_locked_run_folder_is_refused);
     tcase_add_test(t, resume_trains_on_the_recorded_data);
+    tcase_add_test(t, a_stream_trained_run_resumes_with_a_file_of_its_images);
     tcase_add_test(t, a_run_folder_path_too_long_is_refused);
     tcase_add_test(t, resume_below_the_iterations_done_changes_nothing);
     tcase_add_test(t, data_of_the_wrong_shape_leaves_no_folder);

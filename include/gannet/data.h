@@ -12,6 +12,15 @@
 enum { GN_IDX_U8 = 0x08, GN_IDX_I8 = 0x09, GN_IDX_I16 = 0x0B, GN_IDX_I32 = 0x0C,
        GN_IDX_F32 = 0x0D, GN_IDX_F64 = 0x0E };
 
+/* A fingerprint of IDX data: the size and CRC-32 (zlib's crc32) of the IDX
+ * bytes as decoded (header and data, after gzip decompression), taken while
+ * they are read. The same images give the same fingerprint whether they come
+ * plain or gzip'd, from a file or through a pipe. */
+typedef struct gn_fingerprint {
+    uint64_t size;
+    uint32_t crc32;
+} gn_fingerprint;
+
 typedef struct gn_idx {
     int type;          /* GN_IDX_* */
     int rank;          /* 1..4 */
@@ -19,6 +28,7 @@ typedef struct gn_idx {
     size_t count;      /* product of dims */
     size_t elem_size;  /* bytes per element */
     void *data;        /* count * elem_size bytes, multi-byte types converted to host order */
+    gn_fingerprint fp; /* of the decoded IDX bytes, as read (before the byte-order change) */
 } gn_idx;
 
 /* Reads an IDX file; gzip is recognised by its magic bytes, not the name.
@@ -36,6 +46,7 @@ typedef struct gn_dataset {
     int h, w, c;
     uint8_t *pixels;   /* n * h * w * c */
     uint8_t *labels;   /* n, or NULL when loaded without labels */
+    gn_fingerprint fp; /* of the images' IDX bytes (gn_idx.fp) */
 } gn_dataset;
 
 /* Loads images (rank 3: N,H,W, or rank 4: N,H,W,C; type u8) and, when

@@ -34,7 +34,8 @@ typedef struct gn_gan_config {
     int threads;           /* 0: OpenMP's default */
     int eval_every;        /* 0: never */
     /* The training images: an absolute path and a fingerprint (size and
-     * CRC-32 of the file), so that --resume reads the same data or refuses.
+     * CRC-32 of the decoded IDX bytes, gn_fingerprint in data.h), so that
+     * --resume trains on the same images or refuses.
      * Empty in checkpoints made before they were recorded. */
     char data[GN_DATA_PATH_MAX];
     uint64_t data_size, data_crc32;

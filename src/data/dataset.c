@@ -62,6 +62,7 @@ gn_status gn_dataset_load(const char *images_path, const char *labels_path, gn_d
     out->c = img.rank == 4 ? (int)img.dims[3] : 1;
     out->pixels = img.data;
     out->labels = lab.data; /* NULL without labels */
+    out->fp = img.fp;
     return GN_OK;
 fail:
     gn_idx_free(&img);

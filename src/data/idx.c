@@ -8,7 +8,10 @@
  *
  * Policy: bytes after the data (inside the decompressed stream, or in a plain
  * file) are an error. Bytes after the end of a complete gzip member that do
- * not start another member are ignored by zlib, like gzip(1) does. */
+ * not start another member are ignored by zlib, like gzip(1) does.
+ *
+ * The reader takes the fingerprint (size and CRC-32 of the decoded bytes) as
+ * the bytes go by: a stream cannot be read a second time. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,13 +65,14 @@ static void to_host_order(uint8_t *p, size_t n, size_t es) {
 #endif
 }
 
-/* An open IDX file and how many (decompressed) bytes were read from it. */
+/* An open IDX file, how many (decompressed) bytes were read from it and their CRC-32. */
 typedef struct reader {
     gzFile f;
     const char *path;
     int is_gz;
     int is_pipe; /* a FIFO or pipe rather than a regular file */
     size_t pos;
+    uLong crc;
 } reader;
 
 /* Reads up to n bytes into buf; *got says how many arrived before end of file.
@@ -84,6 +88,7 @@ static gn_status read_some(reader *r, void *buf, size_t n, size_t *got, const ch
         if (want > (1u << 30)) want = 1u << 30;
         int k = gzread(r->f, p + *got, (unsigned)want);
         if (k <= 0) break;
+        r->crc = crc32(r->crc, p + *got, (uInt)k);
         *got += (size_t)k;
     }
     r->pos += *got;
@@ -222,7 +227,7 @@ gn_status gn_idx_load(const char *path, gn_idx *out) {
     struct stat st;
     int is_pipe = !fstat(fd, &st) && S_ISFIFO(st.st_mode);
     errno = 0;
-    reader r = {gzdopen(fd, "rb"), path, 0, is_pipe, 0};
+    reader r = {gzdopen(fd, "rb"), path, 0, is_pipe, 0, crc32(0L, Z_NULL, 0)};
     if (!r.f) {
         close(fd);
         return gn_fail(GN_ERR_NOMEM, "%s: cannot open: out of memory", path);
@@ -240,6 +245,8 @@ gn_status gn_idx_load(const char *path, gn_idx *out) {
         return s;
     }
     to_host_order(tmp.data, tmp.count, tmp.elem_size);
+    tmp.fp.size = r.pos;
+    tmp.fp.crc32 = (uint32_t)r.crc;
     *out = tmp;
     return GN_OK;
 }
