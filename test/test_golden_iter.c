@@ -205,7 +205,8 @@ static void config_array(const iter_case *c, float out[NCFG]) {
 /* The fixed data set's shape, pixels zero until the reference's are loaded;
  * label i = item i, so that sampling reports the indices it drew. */
 static gn_dataset make_dataset(const float *pixels) {
-    gn_dataset ds = {DATA_N, SIDE, SIDE, 1, malloc(DATA_N * SIDE * SIDE), malloc(DATA_N)};
+    gn_dataset ds = {.n = DATA_N, .h = SIDE, .w = SIDE, .c = 1, .pixels = malloc(DATA_N * SIDE * SIDE),
+                     .labels = malloc(DATA_N)};
     ck_assert(ds.pixels && ds.labels);
     for (int i = 0; i < DATA_N * SIDE * SIDE; i++) ds.pixels[i] = pixels ? (uint8_t)pixels[i] : 0;
     for (int i = 0; i < DATA_N; i++) ds.labels[i] = (uint8_t)i;
