@@ -348,7 +348,7 @@ static gn_status find_setting(const parser *p, token key, int *slot) {
     }
     if (s && (s->flags & GN_SET_MODEL)) return (*slot = (int)(s - gn_settings)), GN_OK;
     model_keys(keys, sizeof keys);
-    quote(q, sizeof q, key);
+    quote(q, sizeof q, key); /* key.n > 0: q holds it */
     if (!s) return fail_at(p, key.col, q, "a setting (%s)", keys);
     if (s->flags & GN_SET_OPTION)
         snprintf(found, sizeof found, "%s (a setting of the run, not of the model: gannet train --%s)", q,
@@ -362,8 +362,8 @@ static gn_status find_setting(const parser *p, token key, int *slot) {
  * gn_setting_parse; its message goes after what was found. */
 static gn_status parse_table_value(parser *p, const gn_setting *set, token val) {
     char q[200], v[GN_MODEL_MAX_LINE + 1], err[GN_MODEL_MAX_LINE + 128], found[600];
+    if (!val.n) return fail_at(p, val.col, "end of line", "a value for setting %s", set->name);
     quote(q, sizeof q, val);
-    if (!val.n) return fail_at(p, val.col, q, "a value for setting %s", set->name);
     memcpy(v, val.s, (size_t)val.n);
     v[val.n] = 0;
     if (!gn_setting_parse(set, v, &p->m->cfg, err, sizeof err)) return GN_OK;
@@ -383,7 +383,7 @@ static gn_status parse_init(parser *p, token val) {
 
 static gn_status parse_setting(parser *p) {
     char q[200];
-    int i = 0, slot;
+    int i = 0, slot = 0;
     token key = next_token(p, &i, '=');
     if (!key.n) key.n = 1; /* a line that starts with '=' */
     gn_status s = find_setting(p, key, &slot);
