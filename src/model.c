@@ -1,6 +1,7 @@
 /* Model files -> G and D (the format: docs/models.md). One table maps each
- * layer keyword to its arguments and its gn_net_add_* call; another maps
- * each setting to its field. The parser checks syntax, values and tensor
+ * layer keyword to its arguments and its gn_net_add_* call; settings are
+ * the settings table's (src/settings.c), read with its own validation, plus
+ * the model's initialiser. The parser checks syntax, values and tensor
  * names; shapes are checked by building the networks, and a shape error is
  * traced back to the statement that caused it.
  *
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "gannet/model.h"
+#include "gannet/settings.h"
 
 #define MAX_ARGS 4
 #define NAME_LEN 32 /* tensor names: at most 31 bytes, as net.h says */
@@ -126,45 +128,14 @@ static const layer_spec layer_table[] = {
 #undef LAYER
 #define NKINDS ((int)(sizeof layer_table / sizeof *layer_table))
 
-/* ---- the settings table: key (as `gannet train` names it), value, field ---- */
+/* ---- settings: the training settings table's GN_SET_MODEL rows, and init ---- */
 
-typedef struct settings {
-    gn_gan_config cfg;
-    gn_init init;
-} settings;
-
-typedef struct setting_spec {
-    arg_spec arg; /* name: the key; def: the default */
-    size_t off;   /* an int (ARG_INT, ARG_CHOICE) or float (ARG_FLOAT) in settings */
-} setting_spec;
-
-static const char *const noise_names[] = {"uniform", "normal", NULL};     /* gn_noise_kind */
-static const char *const range_names[] = {"[0,1]", "[-1,1]", NULL};       /* gn_pixel_range */
-static const char *const gloss_names[] = {"minimax", "nonsaturating", "ml", NULL}; /* gn_gen_loss */
+/* The initialiser belongs to the networks, not to training: gn_model_build
+ * uses it and the checkpoint keeps it in the model text, so it is no row of
+ * the settings table (which config.json, checkpoints and --help follow). */
+#define INIT_KEY "init"
+#define INIT_SLOT GN_SETTINGS_MAX /* set_line's entry for init, after the table's rows */
 static const char *const init_names[] = {"glorot-uniform", "glorot-normal", "normal-0.02", NULL};
-
-#define CFG(f) offsetof(settings, cfg.f)
-#define CHOICE(nm, d, names, off) {{nm, ARG_CHOICE, 0, d, 0, 0, RANGE_CLOSED, names}, off}
-static const setting_spec setting_table[] = {
-    CHOICE("noise", GN_NOISE_NORMAL, noise_names, CFG(noise)),
-    CHOICE("pixel-range", GN_RANGE_PM1, range_names, CFG(range)),
-    CHOICE("init", GN_INIT_GLOROT_UNIFORM, init_names, offsetof(settings, init)),
-    {FLOAT_ARG("g-lr", 0, 2e-4, 1e-12, 10, RANGE_CLOSED), CFG(g_lr)},
-    {FLOAT_ARG("d-lr", 0, 2e-4, 1e-12, 10, RANGE_CLOSED), CFG(d_lr)},
-    {FLOAT_ARG("beta1", 0, 0.5, 0, 0.9999, RANGE_CLOSED), CFG(beta1)},
-    {FLOAT_ARG("beta2", 0, 0.999, 0, 0.9999999, RANGE_CLOSED), CFG(beta2)},
-    {FLOAT_ARG("eps", 0, 1e-7, 1e-30, 1, RANGE_CLOSED), CFG(eps)},
-    {INT_ARG("iters", 0, 1000, 1, 1e9), CFG(iters)},
-    {INT_ARG("plot-every", 0, 100, 1, 1e9), CFG(plot_every)},
-    {INT_ARG("batch", 0, 128, 1, 65536), CFG(batch)},
-    CHOICE("g-loss", GN_GLOSS_NONSATURATING, gloss_names, CFG(g_loss)),
-    {INT_ARG("d-steps", 0, 1, 1, 100), CFG(d_steps)},
-    {INT_ARG("d-pretrain", 0, 0, 0, 1e6), CFG(d_pretrain)},
-    {FLOAT_ARG("label-smoothing", 0, 0, 0, 0.5, RANGE_CLOSED), CFG(label_smoothing)},
-};
-#define NSETTINGS ((int)(sizeof setting_table / sizeof *setting_table))
-#undef CFG
-#undef CHOICE
 
 /* ---- the parsed model ---- */
 
@@ -184,8 +155,9 @@ typedef struct net_text {
 
 struct gn_model {
     char file[256];
-    settings set;
-    int set_line[NSETTINGS]; /* where each setting was given; 0: not given */
+    gn_gan_config cfg;       /* the table's defaults, then what the file sets */
+    gn_init init;
+    int set_line[GN_SETTINGS_MAX + 1]; /* where each setting (row, INIT_SLOT) was given; 0: not */
     int sec_line[3];
     net_text net[2];         /* G, D */
     int end_line, end_col;   /* just past the text */
@@ -216,21 +188,28 @@ typedef struct parser {
     int sec;
 } parser;
 
-/* 'tok' (bytes that are not printable ASCII as \xNN, long tokens cut), or
- * "end of line". */
-static const char *quote(char *buf, size_t len, token t) {
-    if (!t.n) return "end of line";
+/* n bytes of s into buf, bytes that are not printable ASCII as \xNN, cut
+ * with "..." after `cut` bytes; returns the length written. */
+static size_t escape(char *buf, size_t len, const char *s, int n, int cut) {
     size_t o = 0;
-    buf[o++] = '\'';
-    for (int i = 0; i < t.n && o + 8 < len; i++) {
-        unsigned char c = (unsigned char)t.s[i];
-        if (i == 40) {
+    buf[0] = 0;
+    for (int i = 0; i < n && o + 8 < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i == cut) {
             o += (size_t)snprintf(buf + o, len - o, "...");
             break;
         }
-        if (c >= 0x20 && c < 0x7f) buf[o++] = (char)c;
+        if (c >= 0x20 && c < 0x7f) buf[o++] = (char)c, buf[o] = 0;
         else o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
     }
+    return o;
+}
+
+/* 'tok' (escaped, long tokens cut), or "end of line". */
+static const char *quote(char *buf, size_t len, token t) {
+    if (!t.n) return "end of line";
+    buf[0] = '\'';
+    size_t o = 1 + escape(buf + 1, len - 1, t.s, t.n, 40);
     snprintf(buf + o, len - o, "'");
     return buf;
 }
@@ -348,40 +327,83 @@ static gn_status parse_value(const parser *p, const arg_spec *a, const char *wha
 
 /* ---- settings lines: KEY = VALUE ---- */
 
+/* The keys a model file may set: "init, iters, batch, ...". */
+static void model_keys(char *buf, size_t len) {
+    size_t n = (size_t)snprintf(buf, len, "%s", INIT_KEY);
+    for (const gn_setting *s = gn_settings; s->name && n < len; s++)
+        if (s->flags & GN_SET_MODEL) n += (size_t)snprintf(buf + n, len - n, ", %s", s->name);
+}
+
+/* The slot in set_line of the setting `key` names: a table row's index, or
+ * INIT_SLOT. A key that is no setting, or one of the run's own (seed,
+ * threads, data...), is an error naming the keys a model file may set. */
+static gn_status find_setting(const parser *p, token key, int *slot) {
+    char name[64], q[200], keys[400], found[400];
+    if (tok_is(key, INIT_KEY)) return (*slot = INIT_SLOT), GN_OK;
+    const gn_setting *s = NULL;
+    if (key.n < (int)sizeof name) {
+        memcpy(name, key.s, (size_t)key.n);
+        name[key.n] = 0;
+        s = gn_setting_by_name(name);
+    }
+    if (s && (s->flags & GN_SET_MODEL)) return (*slot = (int)(s - gn_settings)), GN_OK;
+    model_keys(keys, sizeof keys);
+    quote(q, sizeof q, key); /* key.n > 0: q holds it */
+    if (!s) return fail_at(p, key.col, q, "a setting (%s)", keys);
+    if (s->flags & GN_SET_OPTION)
+        snprintf(found, sizeof found, "%s (a setting of the run, not of the model: gannet train --%s)", q,
+                 s->name);
+    else
+        snprintf(found, sizeof found, "%s (%s: not a model file's setting)", q, s->help);
+    return fail_at(p, key.col, found, "a setting (%s)", keys);
+}
+
+/* A value of a setting of the table, read and checked by the table's own
+ * gn_setting_parse; its message goes after what was found. */
+static gn_status parse_table_value(parser *p, const gn_setting *set, token val) {
+    char q[200], v[GN_MODEL_MAX_LINE + 1], err[GN_MODEL_MAX_LINE + 128], found[600];
+    if (!val.n) return fail_at(p, val.col, "end of line", "a value for setting %s", set->name);
+    quote(q, sizeof q, val);
+    memcpy(v, val.s, (size_t)val.n);
+    v[val.n] = 0;
+    if (!gn_setting_parse(set, v, &p->m->cfg, err, sizeof err)) return GN_OK;
+    size_t n = (size_t)snprintf(found, sizeof found, "%s (", q);
+    n += escape(found + n, sizeof found - n, err, (int)strlen(err), 200);
+    snprintf(found + n, sizeof found - n, ")");
+    return fail_at(p, val.col, found, "a value for setting %s", set->name);
+}
+
+static gn_status parse_init(parser *p, token val) {
+    static const arg_spec init = {INIT_KEY, ARG_CHOICE, 0, 0, 0, 0, RANGE_CLOSED, init_names};
+    double v;
+    gn_status s = parse_value(p, &init, "setting " INIT_KEY, val, &v, NULL);
+    if (!s) p->m->init = (gn_init)v;
+    return s;
+}
+
 static gn_status parse_setting(parser *p) {
-    char q[200], what[64];
-    int i = 0;
+    char q[200];
+    int i = 0, slot = 0;
     token key = next_token(p, &i, '=');
     if (!key.n) key.n = 1; /* a line that starts with '=' */
-    int k = 0;
-    while (k < NSETTINGS && !tok_is(key, setting_table[k].arg.name)) k++;
-    if (k == NSETTINGS) {
-        char list[400] = "";
-        for (int j = 0; j < NSETTINGS; j++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
-                     setting_table[j].arg.name);
-        return fail_at(p, key.col, quote(q, sizeof q, key), "a setting (%s)", list);
-    }
+    gn_status s = find_setting(p, key, &slot);
+    if (s) return s;
+    const char *name = slot == INIT_SLOT ? INIT_KEY : gn_settings[slot].name;
     while (i < p->n && is_blank(p->l[i])) i++;
     if (i >= p->n || p->l[i] != '=') {
         token t = next_token(p, &i, 0);
-        return fail_at(p, t.col, quote(q, sizeof q, t), "'=' after %s", setting_table[k].arg.name);
+        return fail_at(p, t.col, quote(q, sizeof q, t), "'=' after %s", name);
     }
     i++;
     token val = next_token(p, &i, 0);
-    snprintf(what, sizeof what, "setting %s", setting_table[k].arg.name);
-    double v;
-    gn_status s = parse_value(p, &setting_table[k].arg, what, val, &v, NULL);
+    s = slot == INIT_SLOT ? parse_init(p, val) : parse_table_value(p, &gn_settings[slot], val);
     if (s) return s;
     token more = next_token(p, &i, 0);
     if (more.n) return fail_at(p, more.col, quote(q, sizeof q, more), "end of line");
-    if (p->m->set_line[k])
-        return fail_at(p, key.col, quote(q, sizeof q, key), "each setting once (%s is set at line %d)",
-                       setting_table[k].arg.name, p->m->set_line[k]);
-    p->m->set_line[k] = p->line;
-    char *field = (char *)&p->m->set + setting_table[k].off;
-    if (setting_table[k].arg.type == ARG_FLOAT) *(float *)field = (float)v;
-    else *(int *)field = (int)v;
+    if (p->m->set_line[slot])
+        return fail_at(p, key.col, quote(q, sizeof q, key), "each setting once (%s is set at line %d)", name,
+                       p->m->set_line[slot]);
+    p->m->set_line[slot] = p->line;
     return GN_OK;
 }
 
@@ -581,12 +603,10 @@ static gn_status check_complete(parser *p) {
     return GN_OK;
 }
 
+/* What a file does not set: the settings table's defaults, Keras' initialiser. */
 static void set_defaults(gn_model *m) {
-    for (int k = 0; k < NSETTINGS; k++) {
-        char *field = (char *)&m->set + setting_table[k].off;
-        if (setting_table[k].arg.type == ARG_FLOAT) *(float *)field = (float)setting_table[k].arg.def;
-        else *(int *)field = (int)setting_table[k].arg.def;
-    }
+    gn_settings_defaults(&m->cfg);
+    m->init = GN_INIT_GLOROT_UNIFORM;
 }
 
 /* Where the text ends, for "found end of file". */
@@ -629,12 +649,9 @@ gn_status gn_model_parse(const char *file, const char *text, size_t len, gn_mode
 /* ---- building ---- */
 
 void gn_model_config(const gn_model *m, const char *name, gn_gan_config *cfg) {
-    *cfg = m->set.cfg;
+    *cfg = m->cfg;
     snprintf(cfg->preset, sizeof cfg->preset, "%s", name);
     cfg->zdim = (int)gn_shape_size(m->net[0].input);
-    cfg->seed = 1;
-    cfg->threads = 0;
-    cfg->eval_every = 0;
     cfg->model = NULL;
 }
 
@@ -649,7 +666,7 @@ static gn_status build_prefix(const gn_model *m, int which, int count, uint64_t 
     gn_net *net = gn_net_new(which ? "D" : "G", nt->input);
     if (!net) return gn_fail(GN_ERR_NOMEM, "out of memory");
     for (int i = 0; i < count; i++) layer_table[nt->s[i].kind].add(net, &nt->s[i]);
-    gn_status s = gn_net_build(net, m->set.init, seed);
+    gn_status s = gn_net_build(net, m->init, seed);
     if (s) {
         gn_net_free(net);
         return s;

@@ -1,6 +1,6 @@
 /* The one table of training settings and the code that reads and writes
- * them as text: the command line, checkpoints and config.json all go
- * through gn_setting_parse and gn_setting_format. */
+ * them as text: the command line, model files, checkpoints and config.json
+ * all go through gn_setting_parse and gn_setting_format. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -19,11 +19,12 @@ _Static_assert(sizeof(gn_pixel_range) == sizeof(int), "gn_pixel_range is int-siz
 /* Choice names, in the order of their enum values. */
 static const char *const gloss_names[] = {"minimax", "nonsaturating", "ml", NULL};
 static const char *const noise_names[] = {"uniform", "normal", NULL};
-static const char *const range_names[] = {"01", "pm1", NULL};
-static const char *const range_json[] = {"[0,1]", "[-1,1]", NULL};
+static const char *const range_names[] = {"[0,1]", "[-1,1]", NULL};
+static const char *const range_old[] = {"01", "pm1", NULL}; /* checkpoints before model files */
 
 #define FIELD(f) offsetof(gn_gan_config, f), sizeof(((gn_gan_config *)0)->f)
 #define OPT GN_SET_OPTION
+#define MODEL GN_SET_MODEL
 #define BIG 1e9   /* iteration counts */
 #define EXACT_MAX 9e15 /* u64 ranges are compared as doubles: exact up to here */
 
@@ -32,36 +33,36 @@ const gn_setting gn_settings[] = {
     {"preset", "preset", GN_SET_TEXT, FIELD(preset), 0, 0, NULL, 0, "seed-mnist", OPT,
      "model and its defaults: a model file shipped in data/models (gannet info --help lists them); "
      "in a checkpoint, the model's name", NULL, NULL},
-    {"iters", "iters", GN_SET_INT, FIELD(iters), 1, BIG, NULL, 250, NULL, OPT | GN_SET_RESUMABLE,
+    {"iters", "iters", GN_SET_INT, FIELD(iters), 1, BIG, NULL, 250, NULL, OPT | MODEL | GN_SET_RESUMABLE,
      "training iterations (with --resume: a new total)", NULL, NULL},
-    {"batch", "batch", GN_SET_INT, FIELD(batch), 1, 65536, NULL, 128, NULL, OPT,
+    {"batch", "batch", GN_SET_INT, FIELD(batch), 1, 65536, NULL, 128, NULL, OPT | MODEL,
      "images per batch (D sees 2x)", NULL, NULL},
-    {"plot-every", "plot_every", GN_SET_INT, FIELD(plot_every), 1, BIG, NULL, 25, NULL, OPT,
+    {"plot-every", "plot_every", GN_SET_INT, FIELD(plot_every), 1, BIG, NULL, 25, NULL, OPT | MODEL,
      "iterations between grids, plots and checkpoints", NULL, NULL},
-    {"g-lr", "g_lr", GN_SET_FLOAT, FIELD(g_lr), 1e-12, 10, NULL, 1e-3, NULL, OPT,
+    {"g-lr", "g_lr", GN_SET_FLOAT, FIELD(g_lr), 1e-12, 10, NULL, 1e-3, NULL, OPT | MODEL,
      "Adam learning rate of G (and the stacked G+D)", NULL, NULL},
-    {"d-lr", "d_lr", GN_SET_FLOAT, FIELD(d_lr), 1e-12, 10, NULL, 1e-4, NULL, OPT,
+    {"d-lr", "d_lr", GN_SET_FLOAT, FIELD(d_lr), 1e-12, 10, NULL, 1e-4, NULL, OPT | MODEL,
      "Adam learning rate of D", NULL, NULL},
-    {"beta1", "beta1", GN_SET_FLOAT, FIELD(beta1), 0, 0.9999, NULL, 0.9, NULL, OPT,
+    {"beta1", "beta1", GN_SET_FLOAT, FIELD(beta1), 0, 0.9999, NULL, 0.9, NULL, OPT | MODEL,
      "Adam beta1 of both", NULL, NULL},
-    {"beta2", "beta2", GN_SET_FLOAT, FIELD(beta2), 0, 0.9999999, NULL, 0.999, NULL, 0,
+    {"beta2", "beta2", GN_SET_FLOAT, FIELD(beta2), 0, 0.9999999, NULL, 0.999, NULL, MODEL,
      "Adam beta2 of both", NULL, NULL},
-    {"eps", "eps", GN_SET_FLOAT, FIELD(eps), 1e-30, 1, NULL, 1e-7, NULL, 0,
+    {"eps", "eps", GN_SET_FLOAT, FIELD(eps), 1e-30, 1, NULL, 1e-7, NULL, MODEL,
      "Adam epsilon of both", NULL, NULL},
     {"g-loss", "g_loss", GN_SET_ENUM, FIELD(g_loss), 0, 0, gloss_names, GN_GLOSS_NONSATURATING, NULL,
-     OPT, "generator loss", NULL, NULL},
-    {"d-steps", "d_steps", GN_SET_INT, FIELD(d_steps), 1, 100, NULL, 1, NULL, OPT,
+     OPT | MODEL, "generator loss", NULL, NULL},
+    {"d-steps", "d_steps", GN_SET_INT, FIELD(d_steps), 1, 100, NULL, 1, NULL, OPT | MODEL,
      "D steps per iteration", NULL, NULL},
-    {"d-pretrain", "d_pretrain", GN_SET_INT, FIELD(d_pretrain), 0, 1e6, NULL, 0, NULL, OPT,
+    {"d-pretrain", "d_pretrain", GN_SET_INT, FIELD(d_pretrain), 0, 1e6, NULL, 0, NULL, OPT | MODEL,
      "D steps before G joins", NULL, NULL},
     {"label-smoothing", "label_smoothing", GN_SET_FLOAT, FIELD(label_smoothing), 0, 0.5, NULL, 0,
-     NULL, OPT, "one-sided: real labels become 1 - s", NULL, NULL},
-    {"noise", "noise", GN_SET_ENUM, FIELD(noise), 0, 0, noise_names, GN_NOISE_UNIFORM, NULL, OPT,
-     "noise distribution", NULL, NULL},
+     NULL, OPT | MODEL, "one-sided: real labels become 1 - s", NULL, NULL},
+    {"noise", "noise", GN_SET_ENUM, FIELD(noise), 0, 0, noise_names, GN_NOISE_UNIFORM, NULL, OPT | MODEL,
+     "noise distribution: z ~ U[0, 1) or N(0, 1)", NULL, NULL},
     {"zdim", "zdim", GN_SET_INT, FIELD(zdim), 1, 65536, NULL, 100, NULL, 0,
      "noise vector length (the model's input)", NULL, NULL},
-    {"range", "range", GN_SET_ENUM, FIELD(range), 0, 0, range_names, GN_RANGE_01, NULL, 0,
-     "pixel range of G's output", "pixel_range", range_json},
+    {"pixel-range", "range", GN_SET_ENUM, FIELD(range), 0, 0, range_names, GN_RANGE_01, NULL, MODEL,
+     "how real images are scaled: [0,1] for a sigmoid G, [-1,1] for a tanh G", "pixel_range", range_old},
     {"seed", "seed", GN_SET_U64, FIELD(seed), 0, EXACT_MAX, NULL, 1, NULL, OPT,
      "random seed (weights, batches, noise, dropout)", NULL, NULL},
     {"threads", "threads", GN_SET_INT, FIELD(threads), 0, 4096, NULL, 0, NULL, OPT,
@@ -78,7 +79,7 @@ const gn_setting gn_settings[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 
-_Static_assert(sizeof gn_settings / sizeof gn_settings[0] - 1 <= 64, "at most 64 settings");
+_Static_assert(sizeof gn_settings / sizeof gn_settings[0] - 1 <= GN_SETTINGS_MAX, "too many settings");
 
 int gn_settings_count(void) { return (int)(sizeof gn_settings / sizeof gn_settings[0]) - 1; }
 
@@ -120,25 +121,31 @@ static void not_one_of(const gn_setting *s, const char *v, char *err, size_t err
         n += (size_t)snprintf(err + n, errlen - n, "%s %s", i ? "," : "", s->choices[i]);
 }
 
+/* Decimal numbers only: strtod and strtoll would also take blanks before
+ * the number, hex, "inf" and "nan". */
+static int decimal(const char *v, int is_float) {
+    return v[strspn(v, is_float ? "+-0123456789.eE" : "+-0123456789")] == 0;
+}
+
 static int parse_number(const gn_setting *s, const char *v, void *f, char *err, size_t errlen) {
     char *end;
     errno = 0;
     if (s->type == GN_SET_FLOAT) {
-        double x = strtod(v, &end);
-        if (!*v || *end || errno || !isfinite(x)) {
+        double x = *v && decimal(v, 1) ? strtod(v, &end) : NAN;
+        if (!isfinite(x) || *end || errno) {
             snprintf(err, errlen, "'%s' is not a number", v);
             return -1;
         }
         /* compared as floats: a stored value read back is always accepted */
         float y = (float)x;
         if (!(y >= (float)s->min && y <= (float)s->max)) {
-            snprintf(err, errlen, "%s is out of range [%g, %g]", v, s->min, s->max);
+            snprintf(err, errlen, "%s is out of range [%.10g, %.10g]", v, s->min, s->max);
             return -1;
         }
         *(float *)f = y;
         return 0;
     }
-    if (!*v || (s->type == GN_SET_U64 && *v == '-')) goto not_int;
+    if (!*v || !decimal(v, 0) || (s->type == GN_SET_U64 && *v == '-')) goto not_int;
     long long x = 0;
     unsigned long long u = 0;
     if (s->type == GN_SET_U64) u = strtoull(v, &end, 10);
@@ -228,6 +235,13 @@ static int listed(const char *key, const char *const *list) {
     return 0;
 }
 
+/* An ENUM's value as it is named now, when v is one of its former names. */
+static const char *current_name(const gn_setting *s, const char *v) {
+    for (int i = 0; s->old_choices && s->old_choices[i]; i++)
+        if (!strcmp(s->old_choices[i], v)) return s->choices[i];
+    return v;
+}
+
 gn_status gn_settings_parse(const char *src, const char *text, const char *const *ignored,
                             gn_gan_config *c) {
     gn_settings_defaults(c);
@@ -250,7 +264,7 @@ gn_status gn_settings_parse(const char *src, const char *text, const char *const
         uint64_t bit = (uint64_t)1 << (s - gn_settings);
         if (seen & bit) return gn_fail(GN_ERR_FORMAT, "%s: setting %s given twice", src, line);
         seen |= bit;
-        if (gn_setting_parse(s, eq + 1, c, err, sizeof err))
+        if (gn_setting_parse(s, current_name(s, eq + 1), c, err, sizeof err))
             return gn_fail(GN_ERR_FORMAT, "%s: setting %s: %s", src, line, err);
     }
     for (const gn_setting *s = gn_settings; s->name; s++)
@@ -285,10 +299,6 @@ size_t gn_config_write(const gn_gan_config *c, char *buf, size_t len) {
 static void json_value(const gn_setting *s, const gn_gan_config *c, char *out, size_t len) {
     char v[GN_DATA_PATH_MAX];
     gn_setting_format(s, c, v, sizeof v);
-    if (s->type == GN_SET_ENUM && s->json_choices) {
-        for (int i = 0; s->choices[i]; i++)
-            if (!strcmp(s->choices[i], v)) snprintf(v, sizeof v, "%s", s->json_choices[i]);
-    }
     if (s->type != GN_SET_ENUM && s->type != GN_SET_TEXT) {
         snprintf(out, len, "%s", v);
         return;

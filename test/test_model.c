@@ -1,5 +1,6 @@
 /* Model files: good files (every keyword, comments, blank lines, settings),
- * bad files with their FILE:LINE:COL messages, shape errors traced to their
+ * settings read through the settings table and documented as it defines
+ * them, bad files with their FILE:LINE:COL messages, shape errors traced to their
  * statement, the presets against the C code they replaced, checkpoints that
  * carry the model text, the CLI commands, and the ResNet model's parameter
  * counts against its PyTorch twin (test/resnet_twin.py). */
@@ -10,6 +11,7 @@
 
 #include "gannet/checkpoint.h"
 #include "gannet/model.h"
+#include "gannet/settings.h"
 #include "util.h"
 
 #define G_TINY "[generator]\ninput 4\ndense 3\n"
@@ -107,12 +109,121 @@ START_TEST(settings_and_defaults) {
     ck_assert(c.iters == 5 && c.plot_every == 1 && c.batch == 8 && c.d_steps == 2 && c.d_pretrain == 3);
     ck_assert(c.label_smoothing == 0.1f && c.zdim == 4 && c.seed == 1 && c.model == NULL);
     gn_model_free(m);
-    m = parse_ok(G_TINY D_TINY); /* the documented defaults */
+    m = parse_ok("[settings]\npixel-range = [-1,1]\n" G_TINY D_TINY);
     gn_model_config(m, "d", &c);
-    ck_assert(c.noise == GN_NOISE_NORMAL && c.range == GN_RANGE_PM1 && c.g_loss == GN_GLOSS_NONSATURATING);
-    ck_assert(c.g_lr == 2e-4f && c.d_lr == 2e-4f && c.beta1 == 0.5f && c.beta2 == 0.999f && c.eps == 1e-7f);
-    ck_assert(c.iters == 1000 && c.plot_every == 100 && c.batch == 128 && c.d_steps == 1);
+    ck_assert(c.range == GN_RANGE_PM1);
     gn_model_free(m);
+    /* what a file does not set is the settings table's default */
+    gn_gan_config def;
+    gn_settings_defaults(&def);
+    m = parse_ok(G_TINY D_TINY);
+    gn_model_config(m, "d", &c);
+    for (const gn_setting *s = gn_settings; s->name; s++)
+        if (strcmp(s->name, "preset") && strcmp(s->name, "zdim"))
+            ck_assert_msg(gn_setting_equal(s, &c, &def), "%s is not the table's default", s->name);
+    gn_model_free(m);
+}
+END_TEST
+
+/* Each setting the table marks GN_SET_MODEL is read from a model file by
+ * its command-line name, with the table's parser; the others are refused. */
+START_TEST(the_table_decides_what_a_model_file_sets) {
+    char text[512], v[256];
+    gn_gan_config want;
+    gn_settings_defaults(&want);
+    for (const gn_setting *s = gn_settings; s->name; s++) {
+        /* a value that is not the default and fits every model setting's range */
+        void *f = (char *)&want + s->offset;
+        int n = 0;
+        while (s->choices && s->choices[n]) n++;
+        if (s->type == GN_SET_FLOAT) *(float *)f = 0.25f;
+        if (s->type == GN_SET_INT) *(int *)f = 7;
+        if (s->type == GN_SET_ENUM) *(int *)f = ((int)s->def + 1) % n;
+        gn_setting_format(s, &want, v, sizeof v);
+        snprintf(text, sizeof text, "[settings]\n%s = %s\n" G_TINY D_TINY, s->name, v);
+        gn_model *m = NULL;
+        gn_status st = gn_model_parse("t.gnm", text, strlen(text), &m);
+        if (!(s->flags & GN_SET_MODEL)) {
+            ck_assert_msg(st == GN_ERR_FORMAT, "%s accepted in a model file", s->name);
+            ck_assert_msg(strstr(gn_last_error(), "t.gnm:2:1: expected a setting (init, iters, batch,"),
+                          "%s", gn_last_error());
+            continue;
+        }
+        ck_assert_msg(st == GN_OK, "%s = %s: %s", s->name, v, gn_last_error());
+        gn_gan_config c;
+        gn_model_config(m, "t", &c);
+        ck_assert_msg(gn_setting_equal(s, &c, &want), "%s = %s did not read", s->name, v);
+        gn_model_free(m);
+    }
+}
+END_TEST
+
+/* docs/models.md's settings table shows each GN_SET_MODEL setting as the
+ * table defines it (the row below, which a failure prints) and no other. */
+static void doc_number(char *buf, size_t len, double x) {
+    char t[64];
+    snprintf(t, sizeof t, "%.10g", x);
+    char *e = strchr(t, 'e'), *d = e ? e + 1 : NULL;
+    if (!e) {
+        snprintf(buf, len, "%s", t);
+        return;
+    }
+    int neg = *d == '-';
+    if (*d == '-' || *d == '+') d++;
+    while (*d == '0' && d[1]) d++;
+    snprintf(buf, len, "%.*s%s%s", (int)(e - t + 1), t, neg ? "-" : "", d); /* 1e-07 -> 1e-7 */
+}
+
+static void doc_row(const gn_setting *s, char *row, size_t len) {
+    char value[256] = "", def[64], lo[32], hi[32];
+    gn_gan_config c;
+    gn_settings_defaults(&c);
+    if (s->type == GN_SET_ENUM) {
+        int n = 0;
+        while (s->choices[n]) n++;
+        for (int i = 0; i < n; i++)
+            snprintf(value + strlen(value), sizeof value - strlen(value), "%s`%s`",
+                     i == 0 ? "" : i == n - 1 ? " or " : ", ", s->choices[i]);
+        snprintf(def, sizeof def, "`%s`", s->choices[(int)s->def]);
+    } else {
+        doc_number(lo, sizeof lo, s->min);
+        doc_number(hi, sizeof hi, s->max);
+        snprintf(value, sizeof value, "%s in [%s, %s]", s->type == GN_SET_FLOAT ? "number" : "integer", lo, hi);
+        doc_number(def, sizeof def, s->def);
+    }
+    snprintf(row, len, "| `%s` | %s | %s | %s |\n", s->name, value, def, s->help);
+}
+
+START_TEST(the_docs_show_the_tables_model_settings) {
+    char path[4200], row[1024];
+    snprintf(path, sizeof path, "%s/models.md", getenv("GANNET_DOCS"));
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    static char doc[1 << 16];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = 0;
+    for (const gn_setting *s = gn_settings; s->name; s++) {
+        if (!(s->flags & GN_SET_MODEL)) continue;
+        doc_row(s, row, sizeof row);
+        ck_assert_msg(strstr(doc, row), "docs/models.md lacks the settings row\n%s", row);
+    }
+    /* every row of the settings section is init or such a setting */
+    char *sec = strstr(doc, "\n## Settings\n"), *end = sec ? strstr(sec + 1, "\n## ") : NULL;
+    ck_assert(sec && end);
+    *end = 0;
+    int rows = 0;
+    for (char *l = strstr(sec, "\n| `"); l; l = strstr(l + 1, "\n| `")) {
+        char key[64];
+        ck_assert(sscanf(l, "\n| `%63[^`]`", key) == 1);
+        const gn_setting *s = gn_setting_by_name(key);
+        ck_assert_msg(!strcmp(key, "init") || (s && (s->flags & GN_SET_MODEL)),
+                      "docs/models.md documents '%s', which a model file cannot set", key);
+        rows++;
+    }
+    int want = 1;
+    for (const gn_setting *s = gn_settings; s->name; s++) want += !!(s->flags & GN_SET_MODEL);
+    ck_assert_int_eq(rows, want);
 }
 END_TEST
 
@@ -153,11 +264,31 @@ START_TEST(bad_files) {
         "argument)", "found '3'");
     BAD(G_TINY "[discriminator]\ninput 1 1 3\nrelu kernel=3\n", "t.gnm:6:6: expected an argument of relu",
         "found 'kernel'");
-    BAD("[settings]\ncolour = blue\n", "t.gnm:2:1: expected a setting (noise, pixel-range", "found 'colour'");
+    BAD("[settings]\ncolour = blue\n", "t.gnm:2:1: expected a setting (init, iters, batch, plot-every,",
+        "pixel-range), found 'colour'");
+    BAD("[settings]\nseed = 3\n", "t.gnm:2:1: expected a setting (init,",
+        "found 'seed' (a setting of the run, not of the model: gannet train --seed)");
+    BAD("[settings]\nzdim = 3\n", "t.gnm:2:1: expected a setting (init,", "found 'zdim' (noise vector length");
+    BAD("[settings]\nbatch = 0\n", "t.gnm:2:9: expected a value for setting batch",
+        "found '0' (0 is out of range [1, 65536])");
+    BAD("[settings]\nbeta2 = 1\n", "t.gnm:2:9: expected a value for setting beta2",
+        "found '1' (1 is out of range [0, 0.9999999])");
+    BAD("[settings]\ng-lr = 0x1p-3\n", "t.gnm:2:8: expected a value for setting g-lr",
+        "found '0x1p-3' ('0x1p-3' is not a number)");
+    BAD("[settings]\npixel-range = pm1\n", "t.gnm:2:15: expected a value for setting pixel-range",
+        "found 'pm1' ('pm1' is not one of [0,1], [-1,1])");
+    BAD("[settings]\nnoise = gau\x01ss\n", "t.gnm:2:9: expected a value for setting noise",
+        "found 'gau\\x01ss' ('gau\\x01ss' is not one of uniform, normal)");
+    BAD("[settings]\nbatch =\n", "t.gnm:2:8: expected a value for setting batch", "found end of line");
+    BAD("[settings]\ninit = he\n", "t.gnm:2:8: expected glorot-uniform or glorot-normal or normal-0.02 for "
+        "setting init", "found 'he'");
+    BAD("[settings]\ninit = normal-0.02\ninit = normal-0.02\n", "t.gnm:3:1: expected each setting once (init "
+        "is set at line 2)", "found 'init'");
     BAD("[settings]\nnoise = uniform\nnoise = normal\n", "t.gnm:3:1: expected each setting once (noise is set "
         "at line 2)", "found 'noise'");
     BAD("[settings]\ng-lr 0.1\n", "t.gnm:2:6: expected '=' after g-lr", "found '0.1'");
-    BAD("[settings]\ng-lr = nan\n", "t.gnm:2:8: expected a number in [1e-12, 10] for setting g-lr", "found 'nan'");
+    BAD("[settings]\ng-lr = nan\n", "t.gnm:2:8: expected a value for setting g-lr",
+        "found 'nan' ('nan' is not a number)");
     BAD("[settings]\nnoise = normal extra\n", "t.gnm:2:16: expected end of line", "found 'extra'");
     BAD("dense 3\n", "t.gnm:1:1: expected a section header", "found 'dense'");
     BAD(G_TINY D_TINY "[generator]\n", "t.gnm:8:1: expected each section once ([generator] is at line 1)",
@@ -426,6 +557,8 @@ int main(void) {
     tcase_add_test(tc, every_layer_keyword_builds);
     tcase_add_test(tc, skip_statements_parse);
     tcase_add_test(tc, settings_and_defaults);
+    tcase_add_test(tc, the_table_decides_what_a_model_file_sets);
+    tcase_add_test(tc, the_docs_show_the_tables_model_settings);
     tcase_add_test(tc, bad_files);
     tcase_add_test(tc, shape_errors_name_their_line);
     tcase_add_test(tc, presets_match_the_code_they_replaced);

@@ -380,6 +380,28 @@ START_TEST(settings_are_validated_as_the_command_line_does) {
     ck_assert_msg(strstr(err, "control character"), "%s", err);
     ck_assert_int_eq(gn_setting_parse(gn_setting_by_key("g_lr"), "1e-400", &c, err, sizeof err), -1);
     ck_assert_int_eq(gn_setting_parse(gn_setting_by_key("seed"), "-1", &c, err, sizeof err), -1);
+    /* decimal numbers only, as model files promise */
+    ck_assert_int_eq(gn_setting_parse(gn_setting_by_key("g_lr"), "0x1p-3", &c, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "'0x1p-3' is not a number"), "%s", err);
+    ck_assert_int_eq(gn_setting_parse(gn_setting_by_key("batch"), "0x10", &c, err, sizeof err), -1);
+    ck_assert_int_eq(gn_setting_parse(gn_setting_by_key("batch"), " 5", &c, err, sizeof err), -1);
+    ck_assert_int_eq(gn_setting_parse(gn_setting_by_key("batch"), "+5", &c, err, sizeof err), 0);
+    /* ranges are printed as exactly as they are given */
+    ck_assert_int_eq(gn_setting_parse(gn_setting_by_key("beta2"), "1", &c, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "1 is out of range [0, 0.9999999]"), "%s", err);
+    /* the pixel range's former names are read from checkpoints only */
+    const gn_setting *range = gn_setting_by_key("range");
+    ck_assert_str_eq(range->name, "pixel-range");
+    ck_assert_int_eq(gn_setting_parse(range, "pm1", &c, err, sizeof err), -1);
+    ck_assert_int_eq(gn_setting_parse(range, "[-1,1]", &c, err, sizeof err), 0);
+    ck_assert_int_eq(c.range, GN_RANGE_PM1);
+    gn_preset_config("dcgan", &c);
+    gn_config_write(&c, text, sizeof text);
+    ck_assert_msg(strstr(text, "\nrange=[-1,1]\n"), "%s", text);
+    char *r = strstr(text, "range=[-1,1]");
+    memcpy(r, "range=01\n\n\n\n", 12);
+    ck_assert_msg(gn_settings_parse("t", text, NULL, &c) == GN_OK, "%s", gn_last_error());
+    ck_assert_int_eq(c.range, GN_RANGE_01);
 }
 END_TEST
 

@@ -39,9 +39,9 @@ typedef struct gn_model gn_model;
 gn_status gn_model_parse(const char *file, const char *text, size_t len, gn_model **out);
 void gn_model_free(gn_model *m);
 
-/* Fills cfg with the model's settings: what the file sets, the documented
- * defaults for the rest, zdim from G's input; cfg->preset gets `name`
- * (truncated to fit) and cfg->model stays NULL. */
+/* Fills cfg with the model's settings: what the file sets, the settings
+ * table's defaults (src/settings.c) for the rest, zdim from G's input;
+ * cfg->preset gets `name` (truncated to fit) and cfg->model stays NULL. */
 void gn_model_config(const gn_model *m, const char *name, gn_gan_config *cfg);
 
 /* Builds and initialises G (from seed) and D (from seed + 1) with the

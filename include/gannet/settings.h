@@ -1,13 +1,16 @@
 /* The training settings, in one table: each names its gn_gan_config field,
  * its type, default, range or choices and help. The table drives the
- * `gannet train` options and their --help, config.json, the checkpoint's
- * settings section (written and read back with the validation the command
- * line applies) and the resume rules (which settings --resume may change).
+ * `gannet train` options and their --help, a model file's [settings]
+ * section, config.json, the checkpoint's settings section (written and read
+ * back with the validation the command line applies) and the resume rules
+ * (which settings --resume may change).
  *
  * Adding a setting: a field in gn_gan_config (gannet/gan.h), a row in
- * src/settings.c's table, and the code that uses the value. A setting added
- * after checkpoints exist is GN_SET_OPTIONAL, so that older checkpoints,
- * which lack it, read with its default. */
+ * src/settings.c's table, and the code that uses the value; a GN_SET_MODEL
+ * setting also gets its row in docs/models.md (test_model checks that row
+ * against the table). A setting added after checkpoints exist is
+ * GN_SET_OPTIONAL, so that older checkpoints, which lack it, read with its
+ * default. */
 #ifndef GANNET_SETTINGS_H
 #define GANNET_SETTINGS_H
 
@@ -28,6 +31,10 @@ typedef enum gn_setting_type {
 #define GN_SET_OPTION 1u    /* a `gannet train --name` option */
 #define GN_SET_RESUMABLE 2u /* may be given with --resume (replaces the checkpoint's value) */
 #define GN_SET_OPTIONAL 4u  /* may be absent from a checkpoint (added later): the default then */
+#define GN_SET_MODEL 8u     /* may be given in a model file's [settings] (docs/models.md) */
+
+/* The most rows the table may have: a run's given settings fit one bit mask. */
+#define GN_SETTINGS_MAX 64
 
 typedef struct gn_setting {
     const char *name;           /* as on the command line: "plot-every" */
@@ -41,12 +48,12 @@ typedef struct gn_setting {
     unsigned flags;
     const char *help;
     const char *json_key;       /* config.json's key when not `key` */
-    const char *const *json_choices; /* config.json's names of an ENUM's values */
+    const char *const *old_choices; /* an ENUM's former names (same order), read from checkpoints */
 } gn_setting;
 
 /* The table, terminated by a row whose name is NULL. */
 extern const gn_setting gn_settings[];
-/* The number of rows (at most 64: a run's given settings fit one bit mask). */
+/* The number of rows (at most GN_SETTINGS_MAX). */
 int gn_settings_count(void);
 /* The row named `name` (command-line spelling) or keyed `key`; NULL when none. */
 const gn_setting *gn_setting_by_name(const char *name);
@@ -70,7 +77,8 @@ void gn_setting_copy(const gn_setting *s, gn_gan_config *dst, const gn_gan_confi
 int gn_setting_equal(const gn_setting *s, const gn_gan_config *a, const gn_gan_config *b);
 
 /* Parses key=value lines (a checkpoint's settings) into cfg: every setting
- * must be there (GN_SET_OPTIONAL ones may be missing) and valid; keys listed
+ * must be there (GN_SET_OPTIONAL ones may be missing) and valid (an ENUM may
+ * also have one of its old_choices names); keys listed
  * in `ignored` (NULL-terminated, may be NULL) are skipped; an unknown key is
  * an error. GN_ERR_FORMAT with a message naming `source`. */
 gn_status gn_settings_parse(const char *source, const char *text, const char *const *ignored,

@@ -20,8 +20,8 @@ int gn_cmd_train(int argc, char **argv) {
     gn_preset_config("seed-mnist", &cl);
     int progress = 0, overwrite = 0;
     const char *out = NULL, *resume = NULL, *model = NULL;
-    gn_option opts[64 + RUN_OPTIONS + 1];
-    gn_setting_ref refs[64];
+    gn_option opts[GN_SETTINGS_MAX + RUN_OPTIONS + 1];
+    gn_setting_ref refs[GN_SETTINGS_MAX];
     int n = 0;
     for (const gn_setting *st = gn_settings; st->name; st++)
         if (st->flags & GN_SET_OPTION) {
