@@ -534,17 +534,11 @@ START_TEST(resnet_matches_its_pytorch_twin) {
     gn_model *m;
     ck_assert_msg(gn_model_parse(path, text, len, &m) == GN_OK, "%s", gn_last_error());
     gn_net *G, *D;
-    gn_status s = gn_model_build(m, 1, &G, &D);
-    if (s == GN_ERR_UNSUPPORTED) {
-        fprintf(stderr, "test_model: SKIPPED resnet_matches_its_pytorch_twin: this engine does not support "
-                        "skip connections yet (%s)\n", gn_last_error());
-    } else {
-        ck_assert_msg(s == GN_OK, "%s", gn_last_error());
-        ck_assert_uint_eq(gn_net_param_count(G), RESNET_G_PARAMS);
-        ck_assert_uint_eq(gn_net_param_count(D), RESNET_D_PARAMS);
-        gn_net_free(G);
-        gn_net_free(D);
-    }
+    ck_assert_msg(gn_model_build(m, 1, &G, &D) == GN_OK, "%s", gn_last_error());
+    ck_assert_uint_eq(gn_net_param_count(G), RESNET_G_PARAMS);
+    ck_assert_uint_eq(gn_net_param_count(D), RESNET_D_PARAMS);
+    gn_net_free(G);
+    gn_net_free(D);
     gn_model_free(m);
     free(text);
 }
