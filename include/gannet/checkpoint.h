@@ -33,12 +33,13 @@ typedef struct gn_history {
     size_t n, cap;
 } gn_history;
 
+/* Appends one row (GN_ERR_NOMEM when it cannot grow); gn_history_free empties h. */
 GN_API gn_status gn_history_push(gn_history *h, const float row[GN_HIST_COLS]);
 GN_API void gn_history_free(gn_history *h);
 
 /* Writes the GAN, its fixed noise (nfixed vectors) and history to path. */
 GN_API gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *fixed_z, int nfixed,
-                             const gn_history *hist);
+                                    const gn_history *hist);
 
 /* Reads a checkpoint's settings only (to build the GAN before loading). */
 GN_API gn_status gn_checkpoint_read_config(const char *path, gn_gan_config *cfg);
@@ -54,13 +55,13 @@ GN_API gn_status gn_checkpoint_read_iteration(const char *path, uint64_t *iter);
 /* Loads a checkpoint into a GAN built from the same settings; fixed_z
  * (nfixed * zdim, may be NULL) and hist (may be NULL) are filled when given. */
 GN_API gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int nfixed,
-                             gn_history *hist);
+                                    gn_history *hist);
 
 /* Builds the GAN a checkpoint holds and loads it: path is a checkpoint file
  * (*.gnt) or a run folder holding checkpoint.gnt; the noise seed is replaced
  * by `seed`. The file's path goes into resolved (may be NULL). */
 GN_API gn_status gn_gan_open_checkpoint(const char *path, uint64_t seed, gn_gan **out, char *resolved,
-                                 size_t len);
+                                        size_t len);
 
 /* Draws n images from G (inference mode) with the noise of (seed,
  * GN_STREAM_SAMPLE), in chunks of 256, as u8 grey levels (n, H, W, C): what

@@ -71,7 +71,7 @@ GN_API void gn_classifier_free(gn_classifier *c);
 
 /* Trains on items [0, train_count) of ds (u8 28x28x1 with labels). */
 GN_API gn_status gn_classifier_train(gn_classifier *c, const gn_dataset *ds, size_t train_count,
-                              const gn_classifier_train_config *cfg);
+                                     const gn_classifier_train_config *cfg);
 
 /* Writes the classifier (atomically: temporary file, then rename). */
 GN_API gn_status gn_classifier_save(const gn_classifier *c, const char *path);
@@ -84,10 +84,10 @@ GN_API void gn_default_classifier_path(char *buf, size_t len);
 /* Inference: x (n, 28, 28, 1) in [0, 1] -> probs (n, 10) and features
  * (n, 128); either output may be NULL. */
 GN_API gn_status gn_classifier_run(gn_classifier *c, const float *x, size_t n, float *probs,
-                            float *features);
+                                   float *features);
 /* Fraction of items [start, start + count) of ds whose label is the argmax. */
 GN_API gn_status gn_classifier_accuracy(gn_classifier *c, const gn_dataset *ds, size_t start,
-                                 size_t count, double *acc);
+                                        size_t count, double *acc);
 
 /* ---- scores ---- */
 
@@ -106,10 +106,10 @@ GN_API void gn_sym_eig(double *A, int n, double *w, double *V);
 /* Frechet distance between N(mu1, S1) and N(mu2, S2), dimension d:
  * |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr(sqrt(sqrt(S1) S2 sqrt(S1))). */
 GN_API gn_status gn_frechet_gaussians(const double *mu1, const double *S1, const double *mu2,
-                               const double *S2, int d, double *fd);
+                                      const double *S2, int d, double *fd);
 /* Frechet distance between the Gaussians fitted to a (na, d) and b (nb, d). */
 GN_API gn_status gn_frechet_distance(const float *a, size_t na, const float *b, size_t nb, int d,
-                              double *fd);
+                                     double *fd);
 
 /* The figures of one set of images. */
 typedef struct gn_eval_scores {
@@ -126,6 +126,6 @@ typedef struct gn_eval_scores {
  * the first n_fd = min(n, nref) images against the first n_fd rows of
  * ref_features (nref, 128); ref_features NULL leaves it NAN. */
 GN_API gn_status gn_eval_images(gn_classifier *c, const float *x, size_t n, const float *ref_features,
-                         size_t nref, gn_eval_scores *out);
+                                size_t nref, gn_eval_scores *out);
 
 #endif

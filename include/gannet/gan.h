@@ -86,7 +86,7 @@ GN_API void gn_gan_free(gn_gan *gan);
 
 /* One D step (k-th of this iteration) on B real images and B fakes. */
 GN_API gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, uint64_t noise_step,
-                        uint64_t key, gn_step_stats *st);
+                               uint64_t key, gn_step_stats *st);
 /* One G step: D frozen, B fresh noise vectors labelled real. */
 GN_API gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_stats *st);
 /* One pre-training D step (the next of cfg.d_pretrain), counted in d_pretrained;

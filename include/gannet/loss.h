@@ -11,7 +11,7 @@
 /* Categorical cross-entropy over softmax(logits): logits (n, C), targets
  * (n, C) probabilities (one-hot or smoothed). dlogits may be NULL. */
 GN_API float gn_softmax_cross_entropy(const float *logits, const float *targets, size_t n, size_t C,
-                               float *dlogits);
+                                      float *dlogits);
 
 /* Binary cross-entropy over sigmoid(logit): logits (n), targets (n) in [0, 1]. */
 GN_API float gn_sigmoid_cross_entropy(const float *logits, const float *targets, size_t n, float *dlogits);

@@ -49,9 +49,13 @@ typedef enum gn_mode { GN_INFER = 0, GN_TRAIN = 1 } gn_mode;
 
 typedef struct gn_net gn_net;
 
+/* A new, empty network taking inputs of one shape (per sample); `name`
+ * appears in messages. gn_net_free frees it (NULL is fine). */
 GN_API gn_net *gn_net_new(const char *name, gn_shape input);
 GN_API void gn_net_free(gn_net *net);
 
+/* Layers, appended in order; each takes the output of the one before.
+ * Kernels are square; `stride` and `pad` as in Keras. */
 GN_API void gn_net_add_dense(gn_net *net, int units);
 GN_API void gn_net_add_conv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad);
 GN_API void gn_net_add_deconv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad);
@@ -98,6 +102,7 @@ GN_API void gn_net_disable_fusions(gn_net *net);
 /* Allocates the slabs and initialises the parameters (seeded, deterministic). */
 GN_API gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed);
 
+/* What a built network is: its name, shapes (per sample), layers. */
 GN_API const char *gn_net_name(const gn_net *net);
 GN_API gn_shape gn_net_input_shape(const gn_net *net);
 GN_API gn_shape gn_net_output_shape(const gn_net *net);
@@ -137,7 +142,7 @@ GN_API gn_status gn_net_share_workspace(gn_net *a, gn_net *b);
  * *y receives the output tensor (owned by the network, valid until the next
  * forward with the same n). x must stay valid until the backward pass. */
 GN_API gn_status gn_net_forward(gn_net *net, const gn_tensor *x, gn_mode mode, uint64_t seed,
-                         uint64_t step, const gn_tensor **y);
+                                uint64_t step, const gn_tensor **y);
 /* The input of a final softmax (or the output when there is none), after forward. */
 GN_API const gn_tensor *gn_net_logits(gn_net *net, int n);
 

@@ -21,7 +21,7 @@ typedef struct gn_optim {
 
 /* Keras' defaults: Adam/Adamax beta1 0.9, beta2 0.999, eps 1e-7. */
 GN_API gn_status gn_optim_init(gn_optim *o, gn_opt_kind kind, size_t n, float lr, float beta1,
-                        float beta2, float eps);
+                               float beta2, float eps);
 GN_API void gn_optim_free(gn_optim *o);
 /* One update of w (n) from g (n):
  *   Adam:   m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;

@@ -38,10 +38,10 @@ GN_API uint32_t gn_rng_below(uint64_t seed, uint64_t stream, uint64_t index, uin
 
 /* out[i] = lo + (hi - lo) * uniform(seed, stream, offset + i); OpenMP-parallel. */
 GN_API void gn_rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t offset,
-                         float lo, float hi);
+                                float lo, float hi);
 
 /* out[i] = mean + std * normal(seed, stream, offset + i); OpenMP-parallel. */
 GN_API void gn_rng_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t offset,
-                        float mean, float std);
+                               float mean, float std);
 
 #endif
