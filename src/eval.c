@@ -15,7 +15,7 @@
 #include "gannet/loss.h"
 #include "gannet/optim.h"
 #include "gannet/rng.h"
-#include "gannet_config.h"
+#include "gannet/datadir.h"
 
 #define CONV1 16
 #define CONV2 32
@@ -516,11 +516,10 @@ gn_status gn_classifier_load(gn_classifier **out, const char *path) {
     return GN_OK;
 }
 
-/* $GANNET_DATA/mnist-classifier.gnc, else the build's data/ folder. */
+/* The shipped classifier, found by gn_data_path (when it is nowhere, the
+ * first folder searched: loading it then fails). */
 void gn_default_classifier_path(char *buf, size_t len) {
-    const char *dir = getenv("GANNET_DATA");
-    if (!dir || !*dir) dir = GANNET_DATA_DIR;
-    snprintf(buf, len, "%s/%s", dir, GN_CLS_FILE);
+    gn_data_path(GN_CLS_FILE, buf, len);
 }
 
 /* ---- scores ---- */

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "gannet/model.h"
-#include "gannet_config.h" /* GANNET_DATA_DIR */
+#include "gannet/datadir.h"
 
 const char *const gn_preset_names[] = {"seed-mnist", "dcgan", "resnet-mnist", NULL};
 
@@ -51,10 +51,16 @@ void gn_model_name_from_path(const char *path, char *name, size_t len) {
     snprintf(name, len, "%.*s", (int)n, base);
 }
 
+/* The preset's model file, found by gn_data_path; GN_ERR_IO naming the
+ * folders tried when it is nowhere (buf then holds the first candidate). */
+static gn_status preset_find(const char *preset, char *buf, size_t len) {
+    char name[256];
+    snprintf(name, sizeof name, "models/%s%s", preset, GN_MODEL_EXT);
+    return gn_data_path(name, buf, len);
+}
+
 void gn_preset_path(const char *preset, char *buf, size_t len) {
-    const char *dir = getenv("GANNET_DATA");
-    if (!dir || !*dir) dir = GANNET_DATA_DIR;
-    snprintf(buf, len, "%s/models/%s%s", dir, preset, GN_MODEL_EXT);
+    preset_find(preset, buf, len);
 }
 
 gn_status gn_preset_text(const char *preset, char **text, size_t *len) {
@@ -67,7 +73,8 @@ gn_status gn_preset_text(const char *preset, char **text, size_t *len) {
         return gn_fail(GN_ERR_ARG, "unknown preset '%s' (known: %s)", preset, list);
     }
     char path[1200];
-    gn_preset_path(preset, path, sizeof path);
+    gn_status s = preset_find(preset, path, sizeof path);
+    if (s) return s;
     return gn_model_read_file(path, text, len);
 }
 

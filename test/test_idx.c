@@ -153,12 +153,12 @@ END_TEST
 
 START_TEST(test_default_paths_env) {
     char ip[256], lp[256];
-    const char *old = getenv("GANNET_DATA");
+    const char *old = getenv("GANNET_DATA_DIR");
     char *saved = old ? strdup(old) : NULL;
-    setenv("GANNET_DATA", "/some/where", 1);
+    setenv("GANNET_DATA_DIR", "/some/where", 1);
     gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    if (saved) setenv("GANNET_DATA", saved, 1);
-    else unsetenv("GANNET_DATA");
+    if (saved) setenv("GANNET_DATA_DIR", saved, 1);
+    else unsetenv("GANNET_DATA_DIR");
     free(saved);
     ck_assert_str_eq(ip, "/some/where/mnist-10k-images-idx3-ubyte.gz");
     ck_assert_str_eq(lp, "/some/where/mnist-10k-labels-idx1-ubyte.gz");

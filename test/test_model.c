@@ -491,7 +491,7 @@ START_TEST(cli_commands) {
     const char *btext = G_TINY "[discriminator]\ninput 1 1 3\ndense two\n";
     tu_write_file(good, text, strlen(text));
     tu_write_file(bad, btext, strlen(btext));
-    snprintf(models, sizeof models, "%s/models", getenv("GANNET_DATA"));
+    snprintf(models, sizeof models, "%s/models", getenv("GANNET_DATA_DIR"));
     snprintf(args, sizeof args, "check-model %s", good);
     tu_gannet_expect(args, 0, "OK (G 3920 parameters, D 1570 parameters, noise size 4)");
     snprintf(args, sizeof args, "check-model %s", bad);

@@ -10,6 +10,8 @@
 #ifndef GANNET_ATOMIC_H
 #define GANNET_ATOMIC_H
 
+#include "gannet/export.h"
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -25,31 +27,31 @@ typedef struct gn_atomic_file {
 } gn_atomic_file;
 
 /* Creates the temporary file for path; `what` names the kind of file in messages. */
-gn_status gn_atomic_begin(gn_atomic_file *a, const char *path, const char *what);
+GN_API gn_status gn_atomic_begin(gn_atomic_file *a, const char *path, const char *what);
 
 /* Appends n bytes; a failure is remembered and reported by gn_atomic_commit. */
-void gn_atomic_put(gn_atomic_file *a, const void *p, size_t n);
+GN_API void gn_atomic_put(gn_atomic_file *a, const void *p, size_t n);
 
 /* Records a failure found outside gn_atomic_put (an errno value), so the commit fails. */
-void gn_atomic_set_error(gn_atomic_file *a, int err);
+GN_API void gn_atomic_set_error(gn_atomic_file *a, int err);
 
 /* Flushes, fsyncs and renames the temporary file over the target, then fsyncs
  * the folder. On any failure (including an earlier one) the temporary file is
  * removed, the target is untouched and the message names the target. */
-gn_status gn_atomic_commit(gn_atomic_file *a);
+GN_API gn_status gn_atomic_commit(gn_atomic_file *a);
 
 /* Gives up: closes and removes the temporary file. Safe after a commit. */
-void gn_atomic_abort(gn_atomic_file *a);
+GN_API void gn_atomic_abort(gn_atomic_file *a);
 
 /* Writes n bytes as the whole new contents of path, atomically. */
-gn_status gn_atomic_write_file(const char *path, const void *p, size_t n, const char *what);
+GN_API gn_status gn_atomic_write_file(const char *path, const void *p, size_t n, const char *what);
 
 /* Whether a file name is one of gn_atomic_begin's temporary names. */
-int gn_atomic_is_temp_name(const char *name);
+GN_API int gn_atomic_is_temp_name(const char *name);
 
 /* Removes from dir the temporary files of writers that are no longer
  * running (a writer killed mid-write leaves one); nothing else. Returns the
  * number removed. */
-int gn_atomic_remove_stale(const char *dir);
+GN_API int gn_atomic_remove_stale(const char *dir);
 
 #endif

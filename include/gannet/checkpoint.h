@@ -17,6 +17,8 @@
 #ifndef GANNET_CHECKPOINT_H
 #define GANNET_CHECKPOINT_H
 
+#include "gannet/export.h"
+
 #include <stddef.h>
 
 #include "gannet/gan.h"
@@ -31,38 +33,39 @@ typedef struct gn_history {
     size_t n, cap;
 } gn_history;
 
-gn_status gn_history_push(gn_history *h, const float row[GN_HIST_COLS]);
-void gn_history_free(gn_history *h);
+/* Appends one row (GN_ERR_NOMEM when it cannot grow); gn_history_free empties h. */
+GN_API gn_status gn_history_push(gn_history *h, const float row[GN_HIST_COLS]);
+GN_API void gn_history_free(gn_history *h);
 
 /* Writes the GAN, its fixed noise (nfixed vectors) and history to path. */
-gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *fixed_z, int nfixed,
-                             const gn_history *hist);
+GN_API gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *fixed_z, int nfixed,
+                                    const gn_history *hist);
 
 /* Reads a checkpoint's settings only (to build the GAN before loading). */
-gn_status gn_checkpoint_read_config(const char *path, gn_gan_config *cfg);
+GN_API gn_status gn_checkpoint_read_config(const char *path, gn_gan_config *cfg);
 
 /* Reads a checkpoint's model text (the MODL section) into a NUL-terminated
  * buffer the caller frees; *text stays NULL when the checkpoint has none
  * (older checkpoints: the CONF preset names the model). */
-gn_status gn_checkpoint_read_model(const char *path, char **text);
+GN_API gn_status gn_checkpoint_read_model(const char *path, char **text);
 
 /* Reads the number of iterations a checkpoint has done. */
-gn_status gn_checkpoint_read_iteration(const char *path, uint64_t *iter);
+GN_API gn_status gn_checkpoint_read_iteration(const char *path, uint64_t *iter);
 
 /* Loads a checkpoint into a GAN built from the same settings; fixed_z
  * (nfixed * zdim, may be NULL) and hist (may be NULL) are filled when given. */
-gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int nfixed,
-                             gn_history *hist);
+GN_API gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int nfixed,
+                                    gn_history *hist);
 
 /* Builds the GAN a checkpoint holds and loads it: path is a checkpoint file
  * (*.gnt) or a run folder holding checkpoint.gnt; the noise seed is replaced
  * by `seed`. The file's path goes into resolved (may be NULL). */
-gn_status gn_gan_open_checkpoint(const char *path, uint64_t seed, gn_gan **out, char *resolved,
-                                 size_t len);
+GN_API gn_status gn_gan_open_checkpoint(const char *path, uint64_t seed, gn_gan **out, char *resolved,
+                                        size_t len);
 
 /* Draws n images from G (inference mode) with the noise of (seed,
  * GN_STREAM_SAMPLE), in chunks of 256, as u8 grey levels (n, H, W, C): what
  * `gannet sample` writes and `gannet eval --checkpoint` scores. */
-gn_status gn_gan_sample_u8(gn_gan *gan, int n, uint8_t *out);
+GN_API gn_status gn_gan_sample_u8(gn_gan *gan, int n, uint8_t *out);
 
 #endif

@@ -26,6 +26,8 @@
 #ifndef GANNET_EVAL_H
 #define GANNET_EVAL_H
 
+#include "gannet/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,53 +63,53 @@ typedef struct gn_classifier_train_config {
 } gn_classifier_train_config;
 
 /* The settings behind the shipped classifier. */
-gn_classifier_train_config gn_classifier_train_defaults(void);
+GN_API gn_classifier_train_config gn_classifier_train_defaults(void);
 
 /* Builds an untrained classifier initialised from seed. */
-gn_status gn_classifier_create(gn_classifier **out, uint64_t seed);
-void gn_classifier_free(gn_classifier *c);
+GN_API gn_status gn_classifier_create(gn_classifier **out, uint64_t seed);
+GN_API void gn_classifier_free(gn_classifier *c);
 
 /* Trains on items [0, train_count) of ds (u8 28x28x1 with labels). */
-gn_status gn_classifier_train(gn_classifier *c, const gn_dataset *ds, size_t train_count,
-                              const gn_classifier_train_config *cfg);
+GN_API gn_status gn_classifier_train(gn_classifier *c, const gn_dataset *ds, size_t train_count,
+                                     const gn_classifier_train_config *cfg);
 
 /* Writes the classifier (atomically: temporary file, then rename). */
-gn_status gn_classifier_save(const gn_classifier *c, const char *path);
+GN_API gn_status gn_classifier_save(const gn_classifier *c, const char *path);
 /* Reads a classifier file; GN_ERR_FORMAT with a message naming the file
  * and the fault for a bad magic, version, shape, size or checksum. */
-gn_status gn_classifier_load(gn_classifier **out, const char *path);
+GN_API gn_status gn_classifier_load(gn_classifier **out, const char *path);
 /* The shipped classifier: $GANNET_DATA/mnist-classifier.gnc, else the build's data/ folder. */
-void gn_default_classifier_path(char *buf, size_t len);
+GN_API void gn_default_classifier_path(char *buf, size_t len);
 
 /* Inference: x (n, 28, 28, 1) in [0, 1] -> probs (n, 10) and features
  * (n, 128); either output may be NULL. */
-gn_status gn_classifier_run(gn_classifier *c, const float *x, size_t n, float *probs,
-                            float *features);
+GN_API gn_status gn_classifier_run(gn_classifier *c, const float *x, size_t n, float *probs,
+                                   float *features);
 /* Fraction of items [start, start + count) of ds whose label is the argmax. */
-gn_status gn_classifier_accuracy(gn_classifier *c, const gn_dataset *ds, size_t start,
-                                 size_t count, double *acc);
+GN_API gn_status gn_classifier_accuracy(gn_classifier *c, const gn_dataset *ds, size_t start,
+                                        size_t count, double *acc);
 
 /* ---- scores ---- */
 
 /* exp(mean_i KL(p(y|x_i) || p(y))), p(y) the mean of the rows: probs (n, C).
  * 1 when every row is the same; at most C. */
-double gn_inception_score(const float *probs, size_t n, int C);
+GN_API double gn_inception_score(const float *probs, size_t n, int C);
 
 /* Mean (d) and covariance (d, d; divided by n - 1) of x (n, d), in double. */
-void gn_mean_cov(const float *x, size_t n, int d, double *mu, double *cov);
+GN_API void gn_mean_cov(const float *x, size_t n, int d, double *mu, double *cov);
 
 /* Symmetric eigendecomposition by cyclic Jacobi rotations: A (n, n),
  * symmetric, is destroyed; w (n) the eigenvalues, V (n, n) the
  * eigenvectors as columns (row-major), so A = V diag(w) V^T. */
-void gn_sym_eig(double *A, int n, double *w, double *V);
+GN_API void gn_sym_eig(double *A, int n, double *w, double *V);
 
 /* Frechet distance between N(mu1, S1) and N(mu2, S2), dimension d:
  * |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr(sqrt(sqrt(S1) S2 sqrt(S1))). */
-gn_status gn_frechet_gaussians(const double *mu1, const double *S1, const double *mu2,
-                               const double *S2, int d, double *fd);
+GN_API gn_status gn_frechet_gaussians(const double *mu1, const double *S1, const double *mu2,
+                                      const double *S2, int d, double *fd);
 /* Frechet distance between the Gaussians fitted to a (na, d) and b (nb, d). */
-gn_status gn_frechet_distance(const float *a, size_t na, const float *b, size_t nb, int d,
-                              double *fd);
+GN_API gn_status gn_frechet_distance(const float *a, size_t na, const float *b, size_t nb, int d,
+                                     double *fd);
 
 /* The figures of one set of images. */
 typedef struct gn_eval_scores {
@@ -123,7 +125,7 @@ typedef struct gn_eval_scores {
 /* Scores n images x (n, 28, 28, 1) in [0, 1]. The Frechet distance uses
  * the first n_fd = min(n, nref) images against the first n_fd rows of
  * ref_features (nref, 128); ref_features NULL leaves it NAN. */
-gn_status gn_eval_images(gn_classifier *c, const float *x, size_t n, const float *ref_features,
-                         size_t nref, gn_eval_scores *out);
+GN_API gn_status gn_eval_images(gn_classifier *c, const float *x, size_t n, const float *ref_features,
+                                size_t nref, gn_eval_scores *out);
 
 #endif

@@ -5,6 +5,8 @@
 #ifndef GANNET_GAN_H
 #define GANNET_GAN_H
 
+#include "gannet/export.h"
+
 #include <stdint.h>
 
 #include "gannet/data.h"
@@ -43,11 +45,11 @@ typedef struct gn_gan_config {
 
 /* Fills cfg with a preset's settings (from its model file, see model.h);
  * GN_ERR_ARG if unknown. */
-gn_status gn_preset_config(const char *preset, gn_gan_config *cfg);
+GN_API gn_status gn_preset_config(const char *preset, gn_gan_config *cfg);
 /* Builds the preset's G and D (initialised from seed). */
-gn_status gn_preset_build(const char *preset, uint64_t seed, gn_net **G, gn_net **D);
+GN_API gn_status gn_preset_build(const char *preset, uint64_t seed, gn_net **G, gn_net **D);
 /* The names of the presets (model files in the data folder), NULL-terminated. */
-extern const char *const gn_preset_names[];
+GN_API_DATA const char *const gn_preset_names[];
 
 /* Wall-clock seconds spent in each pass of the last iteration. */
 typedef struct gn_step_times {
@@ -76,27 +78,27 @@ typedef struct gn_gan {
 /* Builds G and D from cfg->model (or the preset's model file) and the GAN
  * around them. Refuses (GN_ERR_NOMEM, with the figures) a batch whose
  * activations would not fit in the memory left (gannet/memory.h). */
-gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
+GN_API gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
 /* A GAN of the given networks (cfg->preset only names it). Takes ownership of
  * G and D, also when it fails (it frees them then). G takes cfg->zdim inputs
  * and makes the images D takes; D ends in two-class logits (class 1 = real). */
-gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D);
-void gn_gan_free(gn_gan *gan);
+GN_API gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D);
+GN_API void gn_gan_free(gn_gan *gan);
 
 /* One D step (k-th of this iteration) on B real images and B fakes. */
-gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, uint64_t noise_step,
-                        uint64_t key, gn_step_stats *st);
+GN_API gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, uint64_t noise_step,
+                               uint64_t key, gn_step_stats *st);
 /* One G step: D frozen, B fresh noise vectors labelled real. */
-gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_stats *st);
+GN_API gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_stats *st);
 /* One pre-training D step (the next of cfg.d_pretrain), counted in d_pretrained;
  * a caller that wants to stop between steps calls this itself. */
-gn_status gn_gan_pretrain_step(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st);
+GN_API gn_status gn_gan_pretrain_step(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st);
 /* The pre-training D steps still to do, then one whole iteration. */
-gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st);
+GN_API gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st);
 
 /* Noise for `n` samples: z (n, zdim) from (seed, stream, offset). */
-void gn_gan_noise(const gn_gan *gan, float *z, int n, uint64_t stream, uint64_t offset);
+GN_API void gn_gan_noise(const gn_gan *gan, float *z, int n, uint64_t stream, uint64_t offset);
 /* G in inference mode: z (n, zdim) -> images (n, H, W, C), copied to out. */
-gn_status gn_gan_generate(gn_gan *gan, const float *z, int n, float *out);
+GN_API gn_status gn_gan_generate(gn_gan *gan, const float *z, int n, float *out);
 
 #endif

@@ -3,14 +3,16 @@
 #ifndef GANNET_IO_H
 #define GANNET_IO_H
 
+#include "gannet/export.h"
+
 #include <stddef.h>
 
 #include "gannet/status.h"
 
 /* Writes an 8-bit buffer (height rows of width * c bytes; c = 1 gray, 2 gray+alpha,
  * 3 RGB, 4 RGBA) as a PNG file. */
-gn_status gn_png_write(const char *path, const unsigned char *pixels, int width, int height,
-                       int c);
+GN_API gn_status gn_png_write(const char *path, const unsigned char *pixels, int width, int height,
+                              int c);
 
 /* Writes n images (n, h, w, c; c = 1 or 3) as a rows x cols grid PNG with a
  * 2-pixel dark gutter, each image scaled up by `zoom` (>= 1); values are mapped
@@ -18,8 +20,8 @@ gn_status gn_png_write(const char *path, const unsigned char *pixels, int width,
  * The gutter also runs around the border, so the picture is
  * cols*(w*zoom + 2) + 2 pixels wide and rows*(h*zoom + 2) + 2 high; NaN maps to 0;
  * n may be 0 (an all-dark grid) but not more than rows*cols; lo < hi. */
-gn_status gn_png_write_grid(const char *path, const float *images, size_t n, int h, int w, int c,
-                            int rows, int cols, int zoom, float lo, float hi);
+GN_API gn_status gn_png_write_grid(const char *path, const float *images, size_t n, int h, int w, int c,
+                                   int rows, int cols, int zoom, float lo, float hi);
 
 /* One curve of a line plot. */
 typedef struct gn_series {
@@ -36,8 +38,8 @@ typedef struct gn_series {
  * out of the legend; title and labels may be NULL. width >= 160, height >= 120.
  * Text uses a TrueType font (GANNET_FONT, else DejaVu Sans or Liberation Sans
  * from the system) or, when none is found or GANNET_FONT=builtin, a built-in one. */
-gn_status gn_plot_lines(const char *path, int width, int height, const char *title,
-                        const char *xlabel, const char *ylabel, const float *x, size_t npoints,
-                        const gn_series *series, int nseries);
+GN_API gn_status gn_plot_lines(const char *path, int width, int height, const char *title,
+                               const char *xlabel, const char *ylabel, const float *x, size_t npoints,
+                               const gn_series *series, int nseries);
 
 #endif

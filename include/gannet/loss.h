@@ -4,15 +4,17 @@
 #ifndef GANNET_LOSS_H
 #define GANNET_LOSS_H
 
+#include "gannet/export.h"
+
 #include <stddef.h>
 
 /* Categorical cross-entropy over softmax(logits): logits (n, C), targets
  * (n, C) probabilities (one-hot or smoothed). dlogits may be NULL. */
-float gn_softmax_cross_entropy(const float *logits, const float *targets, size_t n, size_t C,
-                               float *dlogits);
+GN_API float gn_softmax_cross_entropy(const float *logits, const float *targets, size_t n, size_t C,
+                                      float *dlogits);
 
 /* Binary cross-entropy over sigmoid(logit): logits (n), targets (n) in [0, 1]. */
-float gn_sigmoid_cross_entropy(const float *logits, const float *targets, size_t n, float *dlogits);
+GN_API float gn_sigmoid_cross_entropy(const float *logits, const float *targets, size_t n, float *dlogits);
 
 /* The generator losses of the seed note, on the discriminator's two-class
  * logits (n, 2) for generated images (class 1 = real). With z = l1 - l0,
@@ -21,12 +23,12 @@ float gn_sigmoid_cross_entropy(const float *logits, const float *targets, size_t
  *   non-saturating: minimise -log D      =  softplus(-z)
  *   ml:             minimise -exp(logit D) = -exp(z), z capped at 30 */
 typedef enum gn_gen_loss { GN_GLOSS_MINIMAX, GN_GLOSS_NONSATURATING, GN_GLOSS_ML } gn_gen_loss;
-float gn_generator_loss(gn_gen_loss kind, const float *logits, size_t n, float *dlogits);
-const char *gn_gen_loss_name(gn_gen_loss kind);
+GN_API float gn_generator_loss(gn_gen_loss kind, const float *logits, size_t n, float *dlogits);
+GN_API const char *gn_gen_loss_name(gn_gen_loss kind);
 /* Parses "minimax", "nonsaturating" (or "non-saturating"), "ml"; -1 when unknown. */
-int gn_gen_loss_parse(const char *s);
+GN_API int gn_gen_loss_parse(const char *s);
 
 /* Mean of softmax(logits)[.,1]: the discriminator's mean belief that the images are real. */
-float gn_mean_real_prob(const float *logits, size_t n);
+GN_API float gn_mean_real_prob(const float *logits, size_t n);
 
 #endif

@@ -4,12 +4,14 @@
 #ifndef GANNET_MEMORY_H
 #define GANNET_MEMORY_H
 
+#include "gannet/export.h"
+
 #include <stddef.h>
 
 /* The bytes this process can still allocate: the smallest of the kernel's
  * MemAvailable, the cgroup's limit less its usage (v2 or v1) and the soft
  * RLIMIT_AS and RLIMIT_DATA; writes which one it is to `source`. Returns
  * (size_t)-1 when none is known. */
-size_t gn_mem_available(char *source, size_t len);
+GN_API size_t gn_mem_available(char *source, size_t len);
 
 #endif

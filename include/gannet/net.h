@@ -9,6 +9,8 @@
 #ifndef GANNET_NET_H
 #define GANNET_NET_H
 
+#include "gannet/export.h"
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -47,28 +49,32 @@ typedef enum gn_mode { GN_INFER = 0, GN_TRAIN = 1 } gn_mode;
 
 typedef struct gn_net gn_net;
 
-gn_net *gn_net_new(const char *name, gn_shape input);
-void gn_net_free(gn_net *net);
+/* A new, empty network taking inputs of one shape (per sample); `name`
+ * appears in messages. gn_net_free frees it (NULL is fine). */
+GN_API gn_net *gn_net_new(const char *name, gn_shape input);
+GN_API void gn_net_free(gn_net *net);
 
-void gn_net_add_dense(gn_net *net, int units);
-void gn_net_add_conv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad);
-void gn_net_add_deconv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad);
+/* Layers, appended in order; each takes the output of the one before.
+ * Kernels are square; `stride` and `pad` as in Keras. */
+GN_API void gn_net_add_dense(gn_net *net, int units);
+GN_API void gn_net_add_conv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad);
+GN_API void gn_net_add_deconv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad);
 /* Per channel over (N, H, W); after a dense layer, per feature over N. */
-void gn_net_add_batchnorm(gn_net *net, float momentum, float eps);
-void gn_net_add_relu(gn_net *net);
-void gn_net_add_leaky_relu(gn_net *net, float alpha);
-void gn_net_add_sigmoid(gn_net *net);
-void gn_net_add_tanh(gn_net *net);
+GN_API void gn_net_add_batchnorm(gn_net *net, float momentum, float eps);
+GN_API void gn_net_add_relu(gn_net *net);
+GN_API void gn_net_add_leaky_relu(gn_net *net, float alpha);
+GN_API void gn_net_add_sigmoid(gn_net *net);
+GN_API void gn_net_add_tanh(gn_net *net);
 /* Softmax over channels. As the last layer it is folded into the loss:
  * gn_net_logits gives its input and gn_net_backward takes the gradient with
  * respect to those logits. */
-void gn_net_add_softmax(gn_net *net);
-void gn_net_add_dropout(gn_net *net, float rate);
-void gn_net_add_upsample(gn_net *net, int factor);
-void gn_net_add_maxpool(gn_net *net, int size, int stride);
-void gn_net_add_gaussian_noise(gn_net *net, float sigma);
-void gn_net_add_reshape(gn_net *net, gn_shape to);
-void gn_net_add_flatten(gn_net *net);
+GN_API void gn_net_add_softmax(gn_net *net);
+GN_API void gn_net_add_dropout(gn_net *net, float rate);
+GN_API void gn_net_add_upsample(gn_net *net, int factor);
+GN_API void gn_net_add_maxpool(gn_net *net, int size, int stride);
+GN_API void gn_net_add_gaussian_noise(gn_net *net, float sigma);
+GN_API void gn_net_add_reshape(gn_net *net, gn_shape to);
+GN_API void gn_net_add_flatten(gn_net *net);
 
 /* Skip connections. A network is a chain by default: each layer reads the
  * output of the layer added before it. Tensor names (letters, digits and
@@ -82,46 +88,47 @@ void gn_net_add_flatten(gn_net *net);
  * A tensor read by several layers gets the sum of their gradients. Unknown,
  * repeated or malformed names are kept as the network's first error and
  * returned by gn_net_build, naming the tensor. */
-void gn_net_name_output(gn_net *net, const char *name);
-void gn_net_take(gn_net *net, const char *name);
-void gn_net_add_add(gn_net *net, const char *other);
-void gn_net_add_concat(gn_net *net, const char *other);
+GN_API void gn_net_name_output(gn_net *net, const char *name);
+GN_API void gn_net_take(gn_net *net, const char *name);
+GN_API void gn_net_add_add(gn_net *net, const char *other);
+GN_API void gn_net_add_concat(gn_net *net, const char *other);
 
 /* Runs every layer on its own, as listed, instead of fusing (BN + ReLU, a
  * ReLU as a oneDNN post-op, LeakyReLU after ReLU, UpSampling2D(2) + 3x3
  * conv as one transposed convolution). Call before gn_net_build; for
  * checking that the fusions change nothing. */
-void gn_net_disable_fusions(gn_net *net);
+GN_API void gn_net_disable_fusions(gn_net *net);
 
 /* Allocates the slabs and initialises the parameters (seeded, deterministic). */
-gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed);
+GN_API gn_status gn_net_build(gn_net *net, gn_init init, uint64_t seed);
 
-const char *gn_net_name(const gn_net *net);
-gn_shape gn_net_input_shape(const gn_net *net);
-gn_shape gn_net_output_shape(const gn_net *net);
-int gn_net_layer_count(const gn_net *net);
-gn_layer_kind gn_net_layer_kind(const gn_net *net, int i);
-const char *gn_layer_kind_name(gn_layer_kind k);
+/* What a built network is: its name, shapes (per sample), layers. */
+GN_API const char *gn_net_name(const gn_net *net);
+GN_API gn_shape gn_net_input_shape(const gn_net *net);
+GN_API gn_shape gn_net_output_shape(const gn_net *net);
+GN_API int gn_net_layer_count(const gn_net *net);
+GN_API gn_layer_kind gn_net_layer_kind(const gn_net *net, int i);
+GN_API const char *gn_layer_kind_name(gn_layer_kind k);
 
 /* Parameters (trained), their gradients, and state (running averages). */
-size_t gn_net_param_count(const gn_net *net);
-float *gn_net_params(gn_net *net);
-float *gn_net_grads(gn_net *net);
-size_t gn_net_state_count(const gn_net *net);
-float *gn_net_state(gn_net *net);
+GN_API size_t gn_net_param_count(const gn_net *net);
+GN_API float *gn_net_params(gn_net *net);
+GN_API float *gn_net_grads(gn_net *net);
+GN_API size_t gn_net_state_count(const gn_net *net);
+GN_API float *gn_net_state(gn_net *net);
 /* Layer i's weights and bias (or gamma and beta) inside the slab; NULL when none.
  * Layouts: dense (out, in); conv2d (out, in, kh, kw); deconv2d (out, in, kh, kw)
  * where out is the deconvolution's output channels. */
-float *gn_net_layer_weights(gn_net *net, int i, size_t *count);
-float *gn_net_layer_bias(gn_net *net, int i, size_t *count);
+GN_API float *gn_net_layer_weights(gn_net *net, int i, size_t *count);
+GN_API float *gn_net_layer_bias(gn_net *net, int i, size_t *count);
 /* Tells the network its parameters changed (the optimizer calls it), so that
  * cached copies in primitive layouts are refreshed. */
-void gn_net_params_changed(gn_net *net);
+GN_API void gn_net_params_changed(gn_net *net);
 
 /* Prepares buffers and primitives for batch size n (done once per size;
  * forward and backward call it when needed, so a step allocates nothing
  * after the first). */
-gn_status gn_net_prepare(gn_net *net, int n);
+GN_API gn_status gn_net_prepare(gn_net *net, int n);
 
 /* Lets network a use network b's gradient workspace: the buffers one
  * backward pass works in, and the parameter-gradient slab, so a pair whose
@@ -129,15 +136,15 @@ gn_status gn_net_prepare(gn_net *net, int n);
  * The gradient a backward pass returns (dx) lives there until the next
  * backward pass of either network; the parameter gradients (gn_net_grads of
  * either) until the next backward pass of either that writes them. */
-gn_status gn_net_share_workspace(gn_net *a, gn_net *b);
+GN_API gn_status gn_net_share_workspace(gn_net *a, gn_net *b);
 
 /* Forward pass over x (n, input shape). `step` keys dropout and noise masks.
  * *y receives the output tensor (owned by the network, valid until the next
  * forward with the same n). x must stay valid until the backward pass. */
-gn_status gn_net_forward(gn_net *net, const gn_tensor *x, gn_mode mode, uint64_t seed,
-                         uint64_t step, const gn_tensor **y);
+GN_API gn_status gn_net_forward(gn_net *net, const gn_tensor *x, gn_mode mode, uint64_t seed,
+                                uint64_t step, const gn_tensor **y);
 /* The input of a final softmax (or the output when there is none), after forward. */
-const gn_tensor *gn_net_logits(gn_net *net, int n);
+GN_API const gn_tensor *gn_net_logits(gn_net *net, int n);
 
 /* Backward pass after a GN_TRAIN forward with the same batch size. dy is the
  * gradient of the output (of the logits, when the last layer is softmax).
@@ -145,28 +152,28 @@ const gn_tensor *gn_net_logits(gn_net *net, int n);
  * 0 for a frozen network. dx: when not NULL, receives the input gradient
  * (owned by the network); when NULL, the first layer's input gradient is not
  * computed at all. */
-gn_status gn_net_backward(gn_net *net, const gn_tensor *dy, int param_grads, const gn_tensor **dx);
+GN_API gn_status gn_net_backward(gn_net *net, const gn_tensor *dy, int param_grads, const gn_tensor **dx);
 
 /* Per-layer profile: when set, forward and backward add the seconds each
  * layer takes into fwd[i], bwd_data[i] and bwd_weights[i] (nlayers each);
  * NULL turns it off. */
-void gn_net_set_profile(gn_net *net, double *fwd, double *bwd_data, double *bwd_weights);
+GN_API void gn_net_set_profile(gn_net *net, double *fwd, double *bwd_data, double *bwd_weights);
 /* Floating-point operations of layer i for batch n in forward (the same for
  * backward-data and backward-weights of dense and convolution layers). */
-double gn_net_layer_flops(const gn_net *net, int i, int n);
+GN_API double gn_net_layer_flops(const gn_net *net, int i, int n);
 /* A short description of layer i ("Conv2D 5x5/2 same"). */
-void gn_net_layer_desc(const gn_net *net, int i, char *buf, size_t len);
+GN_API void gn_net_layer_desc(const gn_net *net, int i, char *buf, size_t len);
 /* The oneDNN implementation behind layer i for batch n: which = 0 forward,
  * 1 backward-data, 2 backward-weights; "" when none (or not built yet). */
-const char *gn_net_layer_impl(gn_net *net, int i, int n, int which);
+GN_API const char *gn_net_layer_impl(gn_net *net, int i, int n, int which);
 /* Output shape of layer i, and the shape of the (first) tensor it reads. */
-gn_shape gn_net_layer_output(const gn_net *net, int i);
-gn_shape gn_net_layer_input(const gn_net *net, int i);
+GN_API gn_shape gn_net_layer_output(const gn_net *net, int i);
+GN_API gn_shape gn_net_layer_input(const gn_net *net, int i);
 /* Prepares batch n (see gn_net_prepare) and gives the bytes it plans for
  * activations (the arena) and for the gradient workspace. */
-gn_status gn_net_memory(gn_net *net, int n, size_t *activations, size_t *gradients);
+GN_API gn_status gn_net_memory(gn_net *net, int n, size_t *activations, size_t *gradients);
 
 /* Prints one line per layer: name, output shape, parameter count; and totals. */
-void gn_net_summary(const gn_net *net, FILE *out);
+GN_API void gn_net_summary(const gn_net *net, FILE *out);
 
 #endif

@@ -4,6 +4,8 @@
 #ifndef GANNET_RNG_H
 #define GANNET_RNG_H
 
+#include "gannet/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,26 +22,26 @@ enum {
 };
 
 /* Four 32-bit words for counter `index` of (seed, stream). */
-void gn_philox(uint64_t seed, uint64_t stream, uint64_t index, uint32_t out[4]);
+GN_API void gn_philox(uint64_t seed, uint64_t stream, uint64_t index, uint32_t out[4]);
 
 /* One 32-bit word: word (index % 4) of block (index / 4). */
-uint32_t gn_rng_u32(uint64_t seed, uint64_t stream, uint64_t index);
+GN_API uint32_t gn_rng_u32(uint64_t seed, uint64_t stream, uint64_t index);
 
 /* Uniform in [0, 1) with 24 random bits. */
-float gn_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
+GN_API float gn_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
 
 /* Standard normal (Box-Muller on one Philox block). */
-float gn_rng_normal(uint64_t seed, uint64_t stream, uint64_t index);
+GN_API float gn_rng_normal(uint64_t seed, uint64_t stream, uint64_t index);
 
 /* Uniform integer in [0, n), n > 0 (Lemire's multiply; bias below 2^-32 * n). */
-uint32_t gn_rng_below(uint64_t seed, uint64_t stream, uint64_t index, uint32_t n);
+GN_API uint32_t gn_rng_below(uint64_t seed, uint64_t stream, uint64_t index, uint32_t n);
 
 /* out[i] = lo + (hi - lo) * uniform(seed, stream, offset + i); OpenMP-parallel. */
-void gn_rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t offset,
-                         float lo, float hi);
+GN_API void gn_rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t offset,
+                                float lo, float hi);
 
 /* out[i] = mean + std * normal(seed, stream, offset + i); OpenMP-parallel. */
-void gn_rng_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t offset,
-                        float mean, float std);
+GN_API void gn_rng_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t offset,
+                               float mean, float std);
 
 #endif

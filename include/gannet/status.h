@@ -3,6 +3,8 @@
 #ifndef GANNET_STATUS_H
 #define GANNET_STATUS_H
 
+#include "gannet/export.h"
+
 typedef enum gn_status {
     GN_OK = 0,
     GN_ERR_ARG,         /* a bad argument or option value */
@@ -17,13 +19,13 @@ typedef enum gn_status {
 } gn_status;
 
 /* A short fixed text for the code ("malformed file"). */
-const char *gn_strerror(gn_status s);
+GN_API const char *gn_strerror(gn_status s);
 
 /* The message of the last failure on this thread ("data/x.idx: bad magic ..."). */
-const char *gn_last_error(void);
+GN_API const char *gn_last_error(void);
 
 /* Records a formatted message for this thread and returns s, so that
  * `return gn_fail(GN_ERR_FORMAT, "%s: ...", path);` reads as one statement. */
-gn_status gn_fail(gn_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+GN_API gn_status gn_fail(gn_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -3,6 +3,8 @@
 #ifndef GANNET_TRAIN_H
 #define GANNET_TRAIN_H
 
+#include "gannet/export.h"
+
 #include "gannet/gan.h"
 
 typedef struct gn_train_opts {
@@ -25,9 +27,9 @@ typedef struct gn_train_opts {
  * a request that cannot be met as asked (a folder holding a run, a setting
  * that cannot change on resume, other data). Returns GN_ERR_INTERRUPTED after SIGINT/SIGTERM (once a
  * checkpoint is written); gn_train_signal() then tells which signal. */
-gn_status gn_train(const gn_train_opts *opts);
-int gn_train_signal(void);
+GN_API gn_status gn_train(const gn_train_opts *opts);
+GN_API int gn_train_signal(void);
 /* The run folder of the last gn_train call. */
-const char *gn_train_dir(void);
+GN_API const char *gn_train_dir(void);
 
 #endif

@@ -30,6 +30,10 @@ void gn_cli_model_free(gn_cli_model *m);
 /* Prints G's and D's layers: output shape, parameters, forward FLOPs per sample; totals. */
 void gn_cli_model_summary(gn_net *G, gn_net *D, FILE *out);
 
+/* Writes the manual page gannet(1) to stdout: the --help of each named
+ * command (and of its subcommands), run through `run` (argv[0] "gannet"). */
+int gn_cli_man(int (*run)(int, char **), const char *const *names);
+
 /* Prints "gannet CMD: <last error>" to stderr and returns 1. */
 int gn_cli_fail(const char *cmd);
 

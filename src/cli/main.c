@@ -62,6 +62,17 @@ static int stdout_status(const char *cmd, int rc) {
     return rc ? rc : 1;
 }
 
+static int run(int argc, char **argv);
+
+/* gannet help-man (not listed: the build runs it to make gannet(1)). */
+static int help_man(void) {
+    const char *names[sizeof commands / sizeof commands[0]];
+    size_t n = 0;
+    for (const command *c = commands; c->name; c++) names[n++] = c->name;
+    names[n] = NULL;
+    return gn_cli_man(run, names);
+}
+
 static int run(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -75,6 +86,7 @@ static int run(int argc, char **argv) {
         printf("gannet %s\n", GANNET_VERSION);
         return stdout_status(NULL, 0);
     }
+    if (!strcmp(argv[1], "help-man")) return stdout_status(NULL, help_man());
     for (const command *c = commands; c->name; c++)
         if (!strcmp(argv[1], c->name)) return stdout_status(c->name, c->run(argc - 2, argv + 2));
     fprintf(stderr, "gannet: unknown command '%s' (see gannet --help)\n", argv[1]);

@@ -7,14 +7,7 @@
 #include "gannet/data.h"
 #include "gannet/rng.h"
 
-#if defined(__has_include)
-#if __has_include("gannet_config.h")
-#include "gannet_config.h"
-#endif
-#endif
-#ifndef GANNET_DATA_DIR
-#define GANNET_DATA_DIR "data"
-#endif
+#include "gannet/datadir.h"
 
 #define MNIST_IMAGES "mnist-10k-images-idx3-ubyte.gz"
 #define MNIST_LABELS "mnist-10k-labels-idx1-ubyte.gz"
@@ -78,12 +71,11 @@ void gn_dataset_free(gn_dataset *ds) {
     memset(ds, 0, sizeof *ds);
 }
 
-/* Writes the paths of the bundled MNIST sample: $GANNET_DATA, else the build's data folder. */
+/* Writes the paths of the bundled MNIST sample, found by gn_data_path (when
+ * it is nowhere, the first folder searched: opening it then fails). */
 void gn_default_mnist_paths(char *images, size_t images_len, char *labels, size_t labels_len) {
-    const char *dir = getenv("GANNET_DATA");
-    if (!dir || !*dir) dir = GANNET_DATA_DIR;
-    if (images && images_len) snprintf(images, images_len, "%s/%s", dir, MNIST_IMAGES);
-    if (labels && labels_len) snprintf(labels, labels_len, "%s/%s", dir, MNIST_LABELS);
+    if (images && images_len) gn_data_path(MNIST_IMAGES, images, images_len);
+    if (labels && labels_len) gn_data_path(MNIST_LABELS, labels, labels_len);
 }
 
 /* Fills the 256-entry table that maps a pixel byte to its float value. */
