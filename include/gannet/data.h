@@ -34,11 +34,11 @@ typedef struct gn_idx {
 /* Reads an IDX file; gzip is recognised by its magic bytes, not the name.
  * Every malformed input gives GN_ERR_FORMAT (or GN_ERR_IO) and a message that
  * names the file, what was expected and what was found. Never reads out of bounds. */
-gn_status gn_idx_load(const char *path, gn_idx *out);
-void gn_idx_free(gn_idx *idx);
+GN_API gn_status gn_idx_load(const char *path, gn_idx *out);
+GN_API void gn_idx_free(gn_idx *idx);
 
 /* Writes a u8 IDX file (gzip when the path ends in .gz). dims[0] = n items. */
-gn_status gn_idx_write_u8(const char *path, const uint8_t *data, int rank, const uint32_t *dims);
+GN_API gn_status gn_idx_write_u8(const char *path, const uint8_t *data, int rank, const uint32_t *dims);
 
 /* A set of u8 images (N, H, W, C) and optional u8 labels. */
 typedef struct gn_dataset {
@@ -51,12 +51,12 @@ typedef struct gn_dataset {
 
 /* Loads images (rank 3: N,H,W, or rank 4: N,H,W,C; type u8) and, when
  * labels_path is not NULL, labels (rank 1, u8, same N, each < 256). */
-gn_status gn_dataset_load(const char *images_path, const char *labels_path, gn_dataset *out);
-void gn_dataset_free(gn_dataset *ds);
+GN_API gn_status gn_dataset_load(const char *images_path, const char *labels_path, gn_dataset *out);
+GN_API void gn_dataset_free(gn_dataset *ds);
 
-/* The bundled MNIST sample: directory from GANNET_DATA (environment) or the
+/* The bundled MNIST sample: directory from GANNET_DATA_DIR (environment) or the
  * build's data/ folder. Writes the two paths into the buffers. */
-void gn_default_mnist_paths(char *images, size_t images_len, char *labels, size_t labels_len);
+GN_API void gn_default_mnist_paths(char *images, size_t images_len, char *labels, size_t labels_len);
 
 typedef enum gn_pixel_range { GN_RANGE_01 = 0, GN_RANGE_PM1 = 1 } gn_pixel_range;
 
@@ -64,12 +64,12 @@ typedef enum gn_pixel_range { GN_RANGE_01 = 0, GN_RANGE_PM1 = 1 } gn_pixel_range
  * gn_rng_below(seed, GN_STREAM_DATA, step * B + i, n). Writes floats (B, H, W, C)
  * scaled to [0,1] (p / 255) or [-1,1] (p / 127.5 - 1); labels_out (B ints) when
  * not NULL (-1 each when the set has no labels). Does not depend on the thread count. */
-void gn_dataset_sample(const gn_dataset *ds, float *out, int *labels_out, size_t B,
+GN_API void gn_dataset_sample(const gn_dataset *ds, float *out, int *labels_out, size_t B,
                        uint64_t seed, uint64_t step, gn_pixel_range range);
 
 /* Copies items [start, start+count) in order (for evaluation); items past the
  * end of the set come out as zeros with label -1. */
-void gn_dataset_slice(const gn_dataset *ds, float *out, int *labels_out, size_t start,
+GN_API void gn_dataset_slice(const gn_dataset *ds, float *out, int *labels_out, size_t start,
                       size_t count, gn_pixel_range range);
 
 #endif

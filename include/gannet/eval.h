@@ -78,7 +78,7 @@ GN_API gn_status gn_classifier_save(const gn_classifier *c, const char *path);
 /* Reads a classifier file; GN_ERR_FORMAT with a message naming the file
  * and the fault for a bad magic, version, shape, size or checksum. */
 GN_API gn_status gn_classifier_load(gn_classifier **out, const char *path);
-/* The shipped classifier: $GANNET_DATA/mnist-classifier.gnc, else the build's data/ folder. */
+/* The shipped classifier: $GANNET_DATA_DIR/mnist-classifier.gnc, else the build's data/ folder. */
 GN_API void gn_default_classifier_path(char *buf, size_t len);
 
 /* Inference: x (n, 28, 28, 1) in [0, 1] -> probs (n, 10) and features

@@ -36,34 +36,34 @@ typedef struct gn_model gn_model;
 /* Parses model text (len bytes; NUL bytes in it are errors). `file` names
  * the text in messages. GN_ERR_FORMAT with "FILE:LINE:COL: expected X,
  * found Y" when the text is malformed. Shapes are not checked here. */
-gn_status gn_model_parse(const char *file, const char *text, size_t len, gn_model **out);
-void gn_model_free(gn_model *m);
+GN_API gn_status gn_model_parse(const char *file, const char *text, size_t len, gn_model **out);
+GN_API void gn_model_free(gn_model *m);
 
 /* Fills cfg with the model's settings: what the file sets, the settings
  * table's defaults (src/settings.c) for the rest, zdim from G's input;
  * cfg->preset gets `name` (truncated to fit) and cfg->model stays NULL. */
-void gn_model_config(const gn_model *m, const char *name, gn_gan_config *cfg);
+GN_API void gn_model_config(const gn_model *m, const char *name, gn_gan_config *cfg);
 
 /* Builds and initialises G (from seed) and D (from seed + 1) with the
  * model's initialiser. A layer whose shape does not fit, G's output that is
  * not D's input, or a D whose output is not two logits is GN_ERR_SHAPE (or
  * the engine's own code) with the statement's FILE:LINE:COL. */
-gn_status gn_model_build(const gn_model *m, uint64_t seed, gn_net **G, gn_net **D);
+GN_API gn_status gn_model_build(const gn_model *m, uint64_t seed, gn_net **G, gn_net **D);
 
 /* Reads a whole model file (at most GN_MODEL_MAX_BYTES) into a NUL-terminated
  * buffer the caller frees; *len gets its length. */
-gn_status gn_model_read_file(const char *path, char **text, size_t *len);
+GN_API gn_status gn_model_read_file(const char *path, char **text, size_t *len);
 
 /* The model's name for a file path: its base name without the extension
  * ("data/models/dcgan.gnm" -> "dcgan"), truncated to len - 1 bytes. */
-void gn_model_name_from_path(const char *path, char *name, size_t len);
+GN_API void gn_model_name_from_path(const char *path, char *name, size_t len);
 
-/* Presets are model files in the data folder: $GANNET_DATA/models/NAME.gnm,
+/* Presets are model files in the data folder: $GANNET_DATA_DIR/models/NAME.gnm,
  * else the build's data/models/. */
 #define GN_MODEL_EXT ".gnm"
-void gn_preset_path(const char *preset, char *buf, size_t len);
+GN_API void gn_preset_path(const char *preset, char *buf, size_t len);
 /* Reads a preset's model text (caller frees); GN_ERR_ARG naming the known
  * presets when there is no such preset. */
-gn_status gn_preset_text(const char *preset, char **text, size_t *len);
+GN_API gn_status gn_preset_text(const char *preset, char **text, size_t *len);
 
 #endif

@@ -52,40 +52,40 @@ typedef struct gn_setting {
 } gn_setting;
 
 /* The table, terminated by a row whose name is NULL. */
-extern const gn_setting gn_settings[];
+GN_API_DATA const gn_setting gn_settings[];
 /* The number of rows (at most GN_SETTINGS_MAX). */
-int gn_settings_count(void);
+GN_API int gn_settings_count(void);
 /* The row named `name` (command-line spelling) or keyed `key`; NULL when none. */
-const gn_setting *gn_setting_by_name(const char *name);
-const gn_setting *gn_setting_by_key(const char *key);
+GN_API const gn_setting *gn_setting_by_name(const char *name);
+GN_API const gn_setting *gn_setting_by_key(const char *key);
 
 /* The largest settings text (key=value lines or JSON) any config can give. */
 #define GN_SETTINGS_TEXT_MAX 16384
 
 /* Every setting at its default. */
-void gn_settings_defaults(gn_gan_config *cfg);
+GN_API void gn_settings_defaults(gn_gan_config *cfg);
 /* Sets one setting from text, validated; on failure writes a message
  * ("'12abc' is not an integer", "0 is out of range [1, 65536]") to err and
  * returns -1. The caller names the source ("--batch: ", "FILE: setting batch: "). */
-int gn_setting_parse(const gn_setting *s, const char *text, gn_gan_config *cfg, char *err,
+GN_API int gn_setting_parse(const gn_setting *s, const char *text, gn_gan_config *cfg, char *err,
                      size_t errlen);
 /* Writes the value as text (as gn_setting_parse reads it) into buf. */
-void gn_setting_format(const gn_setting *s, const gn_gan_config *cfg, char *buf, size_t len);
+GN_API void gn_setting_format(const gn_setting *s, const gn_gan_config *cfg, char *buf, size_t len);
 /* Copies one setting's field from src to dst. */
-void gn_setting_copy(const gn_setting *s, gn_gan_config *dst, const gn_gan_config *src);
+GN_API void gn_setting_copy(const gn_setting *s, gn_gan_config *dst, const gn_gan_config *src);
 /* Whether two configs hold the same value of a setting. */
-int gn_setting_equal(const gn_setting *s, const gn_gan_config *a, const gn_gan_config *b);
+GN_API int gn_setting_equal(const gn_setting *s, const gn_gan_config *a, const gn_gan_config *b);
 
 /* Parses key=value lines (a checkpoint's settings) into cfg: every setting
  * must be there (GN_SET_OPTIONAL ones may be missing) and valid (an ENUM may
  * also have one of its old_choices names); keys listed
  * in `ignored` (NULL-terminated, may be NULL) are skipped; an unknown key is
  * an error. GN_ERR_FORMAT with a message naming `source`. */
-gn_status gn_settings_parse(const char *source, const char *text, const char *const *ignored,
+GN_API gn_status gn_settings_parse(const char *source, const char *text, const char *const *ignored,
                             gn_gan_config *cfg);
 /* Writes every setting as key=value lines; returns the length (as snprintf). */
-size_t gn_config_write(const gn_gan_config *cfg, char *buf, size_t len);
+GN_API size_t gn_config_write(const gn_gan_config *cfg, char *buf, size_t len);
 /* Writes every setting as a JSON object; returns the length (as snprintf). */
-size_t gn_config_json(const gn_gan_config *cfg, char *buf, size_t len);
+GN_API size_t gn_config_json(const gn_gan_config *cfg, char *buf, size_t len);
 
 #endif
