@@ -11,6 +11,7 @@
  * halves as two batches of B (as DCGAN does) and adds their gradients:
  * statistics over a mixed batch would let D tell the halves apart by
  * statistics that the G step, which shows D fakes alone, never has. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,10 @@ static gn_status check_memory(const gn_gan *gan) {
 static gn_status check_config(const gn_gan_config *cfg) {
     if (cfg->batch <= 0) return gn_fail(GN_ERR_ARG, "batch size %d is not positive", cfg->batch);
     if (cfg->d_steps <= 0) return gn_fail(GN_ERR_ARG, "--d-steps %d is not positive", cfg->d_steps);
+    if (cfg->loss == GN_LOSS_HINGE && cfg->label_smoothing != 0)
+        return gn_fail(GN_ERR_ARG, "--label-smoothing smooths cross-entropy targets; --loss hinge has none");
+    if (!(cfg->ema >= 0)) return gn_fail(GN_ERR_ARG, "--ema %g is not a half-life of 0 or more images",
+                                         (double)cfg->ema);
     return GN_OK;
 }
 
@@ -157,13 +162,52 @@ gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
     }
     (*out)->model_text = text;
     (*out)->cfg.model = text;
+    if (cfg->ema > 0 && (s = gn_gan_ema_create(*out))) {
+        gn_gan_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+gn_status gn_gan_ema_create(gn_gan *gan) {
+    if (!(gan->cfg.ema > 0) || gan->G_ema) return GN_OK;
+    if (!gan->model_text)
+        return gn_fail(GN_ERR_ARG, "--ema needs a GAN built from a model file (it builds G twice)");
+    char *text;
+    gn_net *G, *D;
+    gn_status s = build_model(&gan->cfg, &text, &G, &D);
+    if (s) return s;
+    free(text);
+    gn_net_free(D);
+    gan->G_ema = G;
+    memcpy(gn_net_params(G), gn_net_params(gan->G), gn_net_param_count(G) * sizeof(float));
+    memcpy(gn_net_state(G), gn_net_state(gan->G), gn_net_state_count(G) * sizeof(float));
+    gn_net_params_changed(G);
     return GN_OK;
 }
+
+void gn_gan_ema_update(gn_gan *gan, uint64_t images) {
+    gn_net *E = gan->G_ema;
+    if (!E) return;
+    double half = gan->cfg.ema, ramp = (double)images * GN_EMA_RAMPUP;
+    if (ramp < half) half = ramp;
+    float beta = (float)pow(0.5, gan->cfg.batch / (half > 1e-8 ? half : 1e-8));
+    float *pe = gn_net_params(E);
+    const float *p = gn_net_params(gan->G);
+    size_t n = gn_net_param_count(E);
+    for (size_t i = 0; i < n; i++) pe[i] = p[i] + (pe[i] - p[i]) * beta; /* lerp(p, pe, beta) */
+    /* running statistics belong to the weights that made them: G's, not averaged */
+    memcpy(gn_net_state(E), gn_net_state(gan->G), gn_net_state_count(E) * sizeof(float));
+    gn_net_params_changed(E);
+}
+
+gn_net *gn_gan_sampler(gn_gan *gan) { return gan->G_ema ? gan->G_ema : gan->G; }
 
 void gn_gan_free(gn_gan *gan) {
     if (!gan) return;
     gn_net_free(gan->G);
     gn_net_free(gan->D);
+    gn_net_free(gan->G_ema);
     gn_optim_free(&gan->og);
     gn_optim_free(&gan->od);
     gn_free(gan->z);
@@ -202,8 +246,11 @@ static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, fl
     gn_status s = gn_net_forward(gan->D, &x, GN_TRAIN, gan->cfg.seed, 4 * key + (first ? 1 : 0), &probs);
     if (s) return s;
     const float *logits = gn_net_logits(gan->D, n)->data;
-    *loss = gn_softmax_cross_entropy(logits, gan->targets + 2 * first, n, 2, gan->dlogits);
     int nreal = first < B ? (B - first < n ? B - first : n) : 0;
+    if (gan->cfg.loss == GN_LOSS_HINGE)
+        *loss = gn_hinge_d_loss(logits, n, nreal, gan->dlogits);
+    else
+        *loss = gn_softmax_cross_entropy(logits, gan->targets + 2 * first, n, 2, gan->dlogits);
     if (nreal) *real_p = gn_mean_real_prob(logits, nreal);
     if (n > nreal) *fake_p = gn_mean_real_prob(logits + 2 * nreal, n - nreal);
     for (int i = 0; i < 2 * n; i++) gan->dlogits[i] *= scale;
@@ -282,7 +329,8 @@ gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_
     if (s) return s;
     if ((s = gn_net_forward(gan->D, fake, GN_TRAIN, c->seed, 4 * key + 2, &probs))) return s;
     const float *logits = gn_net_logits(gan->D, B)->data;
-    st->g_loss = gn_generator_loss(c->g_loss, logits, B, gan->dlogits);
+    st->g_loss = c->loss == GN_LOSS_HINGE ? gn_hinge_g_loss(logits, B, gan->dlogits)
+                                          : gn_generator_loss(c->g_loss, logits, B, gan->dlogits);
     gn_tensor dl = gn_tensor_f32(gan->dlogits, B, (gn_shape){1, 1, 2});
     if ((s = gn_net_backward(gan->D, &dl, 0, &dimg))) return s; /* D frozen: input gradient only */
     if ((s = gn_net_backward(gan->G, dimg, 1, NULL))) return s;
@@ -324,6 +372,7 @@ gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st)
     st->d_fake = d.d_fake;
     st->t = d.t;
     if ((s = gn_gan_g_step(gan, t * (K + 1) + K, t * (K + 1) + K, st))) return s;
+    gn_gan_ema_update(gan, t * (uint64_t)c->batch);
     gan->iter++;
     return GN_OK;
 }
@@ -331,7 +380,7 @@ gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st)
 gn_status gn_gan_generate(gn_gan *gan, const float *zdata, int n, float *out) {
     gn_tensor z = gn_tensor_f32((float *)zdata, n, (gn_shape){1, 1, gan->cfg.zdim});
     const gn_tensor *y;
-    gn_status s = gn_net_forward(gan->G, &z, GN_INFER, gan->cfg.seed, 0, &y);
+    gn_status s = gn_net_forward(gn_gan_sampler(gan), &z, GN_INFER, gan->cfg.seed, 0, &y);
     if (s) return s;
     memcpy(out, y->data, gn_tensor_count(y) * sizeof(float));
     return GN_OK;
