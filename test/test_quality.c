@@ -1,0 +1,223 @@
+/* The sample-quality options (docs/quality.md): the EMA of G's weights
+ * (its update, ramp-up, checkpoint section and exact resume) and the hinge
+ * loss through the GAN step and the command line. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gannet/checkpoint.h"
+#include "gannet/gan.h"
+#include "gannet/train.h"
+#include "util.h"
+
+static gn_dataset load_mnist(void) {
+    char ip[1024], lp[1024];
+    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
+    gn_dataset ds;
+    ck_assert_msg(gn_dataset_load(ip, lp, &ds) == GN_OK, "%s", gn_last_error());
+    return ds;
+}
+
+static gn_gan *make_gan(float ema, gn_loss_kind loss) {
+    gn_gan_config c;
+    ck_assert_int_eq(gn_preset_config("dcgan", &c), GN_OK);
+    c.batch = 4;
+    c.ema = ema;
+    c.loss = loss;
+    gn_gan *gan;
+    ck_assert_msg(gn_gan_create(&gan, &c) == GN_OK, "%s", gn_last_error());
+    return gan;
+}
+
+static float *copy_floats(const float *x, size_t n) {
+    float *y = malloc(n * sizeof(float));
+    memcpy(y, x, n * sizeof(float));
+    return y;
+}
+
+/* G_ema starts as G, follows lerp(G, G_ema, 0.5^(B / half-life)) with the
+ * half-life capped by the ramp-up, and carries G's statistics unaveraged. */
+START_TEST(ema_update_follows_its_formula) {
+    gn_gan *none = make_gan(0, GN_LOSS_CROSS_ENTROPY);
+    ck_assert_ptr_null(none->G_ema);
+    ck_assert_ptr_eq(gn_gan_sampler(none), none->G);
+    gn_gan_free(none);
+
+    gn_dataset ds = load_mnist();
+    gn_gan *gan = make_gan(100, GN_LOSS_CROSS_ENTROPY);
+    ck_assert_ptr_nonnull(gan->G_ema);
+    ck_assert_ptr_eq(gn_gan_sampler(gan), gan->G_ema);
+    size_t n = gn_net_param_count(gan->G), ns = gn_net_state_count(gan->G);
+    ck_assert(ns > 0);
+    ck_assert(!memcmp(gn_net_params(gan->G), gn_net_params(gan->G_ema), n * 4));
+    gn_step_stats st;
+    /* the first update has seen no images: the average restarts at G */
+    ck_assert_int_eq(gn_gan_iteration(gan, &ds, &st), GN_OK);
+    ck_assert(!memcmp(gn_net_params(gan->G), gn_net_params(gan->G_ema), n * 4));
+    ck_assert_int_eq(gn_gan_iteration(gan, &ds, &st), GN_OK);
+    ck_assert(!memcmp(gn_net_state(gan->G), gn_net_state(gan->G_ema), ns * 4));
+
+    uint64_t seen[2] = {1000000, 400}; /* past the ramp-up; within it: half-life 400 * 0.05 */
+    double half[2] = {100, 400 * GN_EMA_RAMPUP};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(gn_gan_iteration(gan, &ds, &st), GN_OK); /* moves G away from G_ema */
+        float *pe = copy_floats(gn_net_params(gan->G_ema), n);
+        const float *p = gn_net_params(gan->G);
+        double beta = pow(0.5, 4 / half[k]), moved = 0;
+        gn_gan_ema_update(gan, seen[k]);
+        for (size_t i = 0; i < n; i++) {
+            double want = p[i] + (pe[i] - p[i]) * beta;
+            ck_assert_msg(fabs(gn_net_params(gan->G_ema)[i] - want) <= 1e-6 * (1 + fabs(want)),
+                          "case %d, weight %zu: %g, want %g", k, i, gn_net_params(gan->G_ema)[i], want);
+            moved += fabs(pe[i] - p[i]);
+        }
+        ck_assert_msg(moved > 0, "G and its average did not differ: the check checks nothing");
+        free(pe);
+    }
+    gn_gan_free(gan);
+    gn_dataset_free(&ds);
+}
+END_TEST
+
+/* A checkpoint holds G_ema (GEMA); loading it and going on matches the run
+ * that never stopped, bit for bit; a checkpoint without GEMA starts the
+ * average from G. */
+START_TEST(ema_checkpoint_resumes_exactly) {
+    gn_dataset ds = load_mnist();
+    gn_gan *a = make_gan(50, GN_LOSS_HINGE), *b;
+    gn_step_stats st;
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(gn_gan_iteration(a, &ds, &st), GN_OK);
+    size_t n = gn_net_param_count(a->G);
+    ck_assert(memcmp(gn_net_params(a->G), gn_net_params(a->G_ema), n * 4));
+    char *tmp = tu_tmpdir(), path[4200];
+    snprintf(path, sizeof path, "%s/ck.gnt", tmp);
+    ck_assert_msg(gn_checkpoint_save(path, a, NULL, 0, NULL) == GN_OK, "%s", gn_last_error());
+    gn_gan_config r;
+    ck_assert_int_eq(gn_checkpoint_read_config(path, &r), GN_OK);
+    ck_assert(r.ema == 50 && r.loss == GN_LOSS_HINGE);
+    ck_assert_int_eq(gn_gan_create(&b, &r), GN_OK);
+    ck_assert_msg(gn_checkpoint_load(path, b, NULL, 0, NULL) == GN_OK, "%s", gn_last_error());
+    ck_assert(!memcmp(gn_net_params(a->G_ema), gn_net_params(b->G_ema), n * 4));
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(gn_gan_iteration(a, &ds, &st), GN_OK);
+        ck_assert_int_eq(gn_gan_iteration(b, &ds, &st), GN_OK);
+    }
+    ck_assert_msg(!memcmp(gn_net_params(a->G_ema), gn_net_params(b->G_ema), n * 4),
+                  "G_ema differs after resuming");
+    ck_assert(!memcmp(gn_net_params(a->G), gn_net_params(b->G), n * 4));
+    gn_gan_free(b);
+
+    /* a run without the average, resumed into a GAN with one */
+    gn_gan *c = make_gan(0, GN_LOSS_HINGE);
+    ck_assert_int_eq(gn_gan_iteration(c, &ds, &st), GN_OK);
+    ck_assert_int_eq(gn_checkpoint_save(path, c, NULL, 0, NULL), GN_OK);
+    ck_assert_int_eq(gn_checkpoint_load(path, a, NULL, 0, NULL), GN_OK);
+    ck_assert(!memcmp(gn_net_params(a->G), gn_net_params(a->G_ema), n * 4));
+    ck_assert(!memcmp(gn_net_params(c->G), gn_net_params(a->G_ema), n * 4));
+    gn_gan_free(a);
+    gn_gan_free(c);
+    gn_dataset_free(&ds);
+    free(tmp);
+}
+END_TEST
+
+/* The hinge loss changes training (D's and G's losses), and every value stays finite. */
+START_TEST(hinge_trains_differently) {
+    gn_dataset ds = load_mnist();
+    gn_gan *ce = make_gan(0, GN_LOSS_CROSS_ENTROPY), *hi = make_gan(0, GN_LOSS_HINGE);
+    gn_step_stats a, b;
+    ck_assert_int_eq(gn_gan_iteration(ce, &ds, &a), GN_OK);
+    ck_assert_int_eq(gn_gan_iteration(hi, &ds, &b), GN_OK);
+    ck_assert_msg(a.d_loss != b.d_loss && a.g_loss != b.g_loss, "hinge left the losses alone");
+    ck_assert(isfinite(b.d_loss) && isfinite(b.g_loss) && b.d_loss >= 0);
+    size_t n = gn_net_param_count(ce->D);
+    ck_assert(memcmp(gn_net_params(ce->D), gn_net_params(hi->D), n * 4));
+    gn_gan_free(ce);
+    gn_gan_free(hi);
+    gn_dataset_free(&ds);
+}
+END_TEST
+
+/* The command line: a run with --ema stopped and resumed writes the same
+ * losses and the same sample grid (drawn by G_ema) as one that never stopped. */
+static char *read_text(const char *dir, const char *name, size_t *len) {
+    char p[8400];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    if (!f) return NULL;
+    char *buf = calloc(1, 1 << 22);
+    *len = fread(buf, 1, (1 << 22) - 1, f);
+    fclose(f);
+    return buf;
+}
+
+/* losses.csv without its elapsed-seconds column (the sixth). */
+static void drop_elapsed(char *csv) {
+    char *o = csv;
+    int col = 0;
+    for (char *c = csv; *c; c++) {
+        if (*c == '\n') col = -1;
+        if (*c == ',' || *c == '\n') col++;
+        if (col == 5 && *c != ',') continue;
+        *o++ = *c;
+    }
+    *o = 0;
+}
+
+START_TEST(ema_run_resumes_exactly_from_the_command_line) {
+    char *tmp = tu_tmpdir(), cmd[8192], out[16384], da[4200], db[4200];
+    const char *common = "--preset dcgan --batch 4 --plot-every 2 --threads 2 --seed 5 --ema 200 "
+                         "--loss hinge --progress lines";
+    snprintf(cmd, sizeof cmd, "%s train %s --iters 4 --out %s/a", tu_gannet_bin(), common, tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s train %s --iters 2 --out %s/b", tu_gannet_bin(), common, tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s train --resume %s/b --iters 4 --progress lines", tu_gannet_bin(), tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(da, sizeof da, "%s/a", tmp);
+    snprintf(db, sizeof db, "%s/b", tmp);
+    const char *files[] = {"losses.csv", "samples/iter_000004.png"};
+    for (int i = 0; i < 2; i++) {
+        size_t la, lb;
+        char *a = read_text(da, files[i], &la), *b = read_text(db, files[i], &lb);
+        ck_assert_msg(a && b, "%s missing", files[i]);
+        if (!i) {
+            drop_elapsed(a);
+            drop_elapsed(b);
+            la = strlen(a);
+            lb = strlen(b);
+        }
+        ck_assert_msg(la == lb && !memcmp(a, b, la), "%s differs after resuming:\n%s\n%s", files[i],
+                      i ? "" : a, i ? "" : b);
+        free(a);
+        free(b);
+    }
+    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/a --n 4 --out %s/s.png", tu_gannet_bin(), tmp, tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(bad_quality_options) {
+    tu_gannet_expect("train --loss hinge --label-smoothing 0.1 --iters 1", 2, "--label-smoothing");
+    tu_gannet_expect("train --loss squared", 2, "is not one of crossentropy, hinge");
+    tu_gannet_expect("train --ema -1", 2, "--ema");
+    tu_gannet_expect("train --ema nan", 2, "--ema");
+}
+END_TEST
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    Suite *s = suite_create("quality");
+    TCase *tc = tcase_create("quality");
+    tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, ema_update_follows_its_formula);
+    tcase_add_test(tc, ema_checkpoint_resumes_exactly);
+    tcase_add_test(tc, hinge_trains_differently);
+    tcase_add_test(tc, ema_run_resumes_exactly_from_the_command_line);
+    tcase_add_test(tc, bad_quality_options);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
