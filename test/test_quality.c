@@ -9,6 +9,7 @@
 
 #include "gannet/checkpoint.h"
 #include "gannet/gan.h"
+#include "gannet/model.h"
 #include "gannet/train.h"
 #include "util.h"
 
@@ -200,6 +201,84 @@ START_TEST(ema_run_resumes_exactly_from_the_command_line) {
 }
 END_TEST
 
+/* Spectral normalisation: training forwards run the power iteration (sigma
+ * converges to W's largest singular value, found here by a long power
+ * iteration in double); inference divides by the stored sigma, whatever it is. */
+START_TEST(spectral_norm_sigma_and_inference) {
+    const int I = 6, O = 4;
+    gn_net *net = gn_net_new("sn", (gn_shape){1, 1, I});
+    gn_net_add_dense(net, O);
+    gn_net_spectral_norm(net);
+    ck_assert_msg(gn_net_build(net, GN_INIT_GLOROT_UNIFORM, 3) == GN_OK, "%s", gn_last_error());
+    ck_assert_int_eq(gn_net_state_count(net), O + 1);
+    float *w = gn_net_params(net), *b = gn_net_params(net) + O * I, *st = gn_net_state(net);
+    for (int o = 0; o < O; o++) b[o] = 0.25f * (float)o;
+    gn_net_params_changed(net);
+    double v[6] = {1, 1, 1, 1, 1, 1}, top = 0;
+    for (int it = 0; it < 500; it++) { /* v <- W^T W v */
+        double u[4], nv = 0;
+        for (int o = 0; o < O; o++) {
+            u[o] = 0;
+            for (int i = 0; i < I; i++) u[o] += w[o * I + i] * v[i];
+        }
+        for (int i = 0; i < I; i++) {
+            v[i] = 0;
+            for (int o = 0; o < O; o++) v[i] += w[o * I + i] * u[o];
+            nv += v[i] * v[i];
+        }
+        for (int i = 0; i < I; i++) v[i] /= sqrt(nv);
+        top = 0;
+        for (int o = 0; o < O; o++) top += u[o] * u[o];
+        top = sqrt(top);
+    }
+    float x[6] = {0.5f, -1, 0.25f, 2, -0.75f, 1};
+    gn_tensor xt = gn_tensor_f32(x, 1, (gn_shape){1, 1, I});
+    const gn_tensor *y;
+    for (int it = 0; it < 100; it++) ck_assert_int_eq(gn_net_forward(net, &xt, GN_TRAIN, 1, 0, &y), GN_OK);
+    ck_assert_msg(fabs(st[O] - top) < 1e-4 * top, "sigma %g, largest singular value %g", st[O], top);
+    st[O] = 2.5f; /* inference reads the stored sigma */
+    ck_assert_int_eq(gn_net_forward(net, &xt, GN_INFER, 1, 0, &y), GN_OK);
+    for (int o = 0; o < O; o++) {
+        double want = b[o];
+        for (int i = 0; i < I; i++) want += w[o * I + i] / 2.5 * x[i];
+        ck_assert_msg(fabs(((float *)y->data)[o] - want) < 1e-5, "output %d: %g, want %g", o,
+                      ((float *)y->data)[o], want);
+    }
+    gn_net_free(net);
+
+    net = gn_net_new("sn", (gn_shape){1, 1, I});
+    gn_net_add_relu(net);
+    gn_net_spectral_norm(net);
+    ck_assert_int_eq(gn_net_build(net, GN_INIT_GLOROT_UNIFORM, 3), GN_ERR_ARG);
+    ck_assert_msg(strstr(gn_last_error(), "spectral normalisation"), "%s", gn_last_error());
+    gn_net_free(net);
+}
+END_TEST
+
+/* sn=1 in a model file: the layer's state holds u and sigma; sn=2 is refused. */
+START_TEST(spectral_norm_in_model_files) {
+    const char *text = "[settings]\nnoise = normal\n[generator]\ninput 4\ndense 16 sn=1\n"
+                       "reshape 4 4 1\nconv2d 1 kernel=3 sn=1\n"
+                       "[discriminator]\ninput 4 4 1\nconv2d 3 kernel=3 stride=2 sn=1\nflatten\n"
+                       "dense 2 sn=1\nsoftmax\n";
+    gn_model *m;
+    ck_assert_msg(gn_model_parse("t.gnm", text, strlen(text), &m) == GN_OK, "%s", gn_last_error());
+    gn_net *G, *D;
+    ck_assert_msg(gn_model_build(m, 1, &G, &D) == GN_OK, "%s", gn_last_error());
+    gn_model_free(m);
+    ck_assert_int_eq(gn_net_state_count(G), (16 + 1) + (1 + 1));
+    ck_assert_int_eq(gn_net_state_count(D), (3 + 1) + (2 + 1));
+    char desc[128];
+    gn_net_layer_desc(D, 0, desc, sizeof desc);
+    ck_assert_msg(strstr(desc, " sn"), "%s", desc);
+    gn_net_free(G);
+    gn_net_free(D);
+    const char *bad = "[generator]\ninput 4\ndense 16 sn=2\n[discriminator]\ninput 4\ndense 2\n";
+    ck_assert_int_eq(gn_model_parse("bad.gnm", bad, strlen(bad), &m), GN_ERR_FORMAT);
+    ck_assert_msg(strstr(gn_last_error(), "sn"), "%s", gn_last_error());
+}
+END_TEST
+
 START_TEST(bad_quality_options) {
     tu_gannet_expect("train --loss hinge --label-smoothing 0.1 --iters 1", 2, "--label-smoothing");
     tu_gannet_expect("train --loss squared", 2, "is not one of crossentropy, hinge");
@@ -217,6 +296,8 @@ int main(void) {
     tcase_add_test(tc, ema_checkpoint_resumes_exactly);
     tcase_add_test(tc, hinge_trains_differently);
     tcase_add_test(tc, ema_run_resumes_exactly_from_the_command_line);
+    tcase_add_test(tc, spectral_norm_sigma_and_inference);
+    tcase_add_test(tc, spectral_norm_in_model_files);
     tcase_add_test(tc, bad_quality_options);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
