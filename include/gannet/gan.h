@@ -40,6 +40,8 @@ typedef struct gn_gan_config {
     uint64_t data_size, data_crc32;
     gn_loss_kind loss;     /* cross-entropy (with g_loss) or hinge, for D and G */
     float ema;             /* half-life in images of G's weight average; 0: none */
+    char augment[64];      /* differentiable augmentation: "color,translation,cutout" or a
+                              part of it, "" for none (gannet/augment.h) */
 } gn_gan_config;
 
 /* The EMA ramp-up (StyleGAN2-ADA's ema_rampup): the half-life used after
@@ -77,6 +79,8 @@ typedef struct gn_gan {
     float *d_acc;           /* the real half's D gradients while the fake half runs */
     char *model_text;       /* the model file G and D were built from (NULL when built
                                elsewhere); cfg.model points to it */
+    unsigned augment;       /* GN_AUG_* bits of cfg.augment */
+    float *aug_x, *aug_tmp, *aug_dx; /* augmented images (2B), scratch (2B), G's image gradient (B) */
     gn_net *G_ema;          /* the average of G's weights (cfg.ema > 0), or NULL; its
                                batch-norm statistics are G's, copied */
 } gn_gan;
