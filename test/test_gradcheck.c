@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gannet/augment.h"
 #include "gannet/net.h"
 #include "util.h"
 #include "util_net.h"
@@ -312,6 +313,55 @@ START_TEST(spectral_norm) {
     sn_net = 0;
 }
 END_TEST
+/* Differentiable augmentation: L = sum(aug(x) r); its backward against
+ * central differences for every policy (linear in x for fixed draws, so the
+ * differences are exact up to rounding), images of odd sizes and 3 channels. */
+static double aug_loss(unsigned mask, const float *x, const float *r, float *y, float *tmp, int n,
+                       gn_shape s) {
+    gn_augment_forward(mask, y, x, tmp, n, s, 9, 21);
+    double L = 0;
+    for (size_t i = 0; i < (size_t)n * gn_shape_size(s); i++) L += (double)y[i] * r[i];
+    return L;
+}
+
+START_TEST(augmentation) {
+    const unsigned masks[] = {GN_AUG_COLOR, GN_AUG_TRANSLATION, GN_AUG_CUTOUT,
+                              GN_AUG_COLOR | GN_AUG_TRANSLATION | GN_AUG_CUTOUT};
+    const gn_shape shapes[] = {{9, 7, 3}, {8, 8, 1}};
+    for (int si = 0; si < 2; si++)
+        for (int mi = 0; mi < 4; mi++) {
+            gn_shape s = shapes[si];
+            int n = 3;
+            size_t N = (size_t)n * gn_shape_size(s);
+            float *x = malloc(N * 4), *r = malloc(N * 4), *y = malloc(N * 4), *tmp = malloc(N * 4),
+                  *dx = malloc(N * 4);
+            tu_fill(x, N, 5, -1, 1);
+            tu_fill(r, N, 6, -1, 1);
+            gn_augment_backward(masks[mi], dx, r, tmp, n, s, 9, 21);
+            double worst = 0;
+            for (size_t i = 0; i < N; i++) {
+                float keep = x[i];
+                x[i] = keep + 0.05f;
+                double lp = aug_loss(masks[mi], x, r, y, tmp, n, s);
+                x[i] = keep - 0.05f;
+                double lm = aug_loss(masks[mi], x, r, y, tmp, n, s);
+                x[i] = keep;
+                double fd = (lp - lm) / 0.1, err = fabs(fd - dx[i]) / fmax(fabs(fd), 0.1);
+                worst = fmax(worst, err);
+                ck_assert_msg(err < 2e-3, "augment %u, %dx%dx%d, element %zu: backward %g, differences %g",
+                              masks[mi], s.h, s.w, s.c, i, dx[i], fd);
+            }
+            printf("gradcheck augment %u %dx%dx%d          worst relative error %.2e over %zu coordinates\n",
+                   masks[mi], s.h, s.w, s.c, worst, N);
+            free(x);
+            free(r);
+            free(y);
+            free(tmp);
+            free(dx);
+        }
+}
+END_TEST
+
 START_TEST(batchnorm) {
     gradcheck("conv + batchnorm", (gn_shape){4, 5, 2}, 3, b_bn_conv, -1, 1, 0);
     gradcheck("conv + batchnorm + relu", (gn_shape){4, 4, 2}, 2, b_bn_relu, -1, 1, 0);
@@ -360,6 +410,7 @@ int main(void) {
     tcase_add_test(tc, deconv);
     tcase_add_test(tc, batchnorm);
     tcase_add_test(tc, spectral_norm);
+    tcase_add_test(tc, augmentation);
     tcase_add_test(tc, activations);
     tcase_add_test(tc, dropout_chain);
     tcase_add_test(tc, resampling);
