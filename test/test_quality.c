@@ -124,6 +124,12 @@ START_TEST(ema_checkpoint_resumes_exactly) {
     ck_assert_int_eq(gn_checkpoint_load(path, a, NULL, 0, NULL), GN_OK);
     ck_assert(!memcmp(gn_net_params(a->G), gn_net_params(a->G_ema), n * 4));
     ck_assert(!memcmp(gn_net_params(c->G), gn_net_params(a->G_ema), n * 4));
+
+    /* a non-finite average is refused, naming its section */
+    gn_net_params(a->G_ema)[n / 2] = INFINITY;
+    ck_assert_int_eq(gn_checkpoint_save(path, a, NULL, 0, NULL), GN_OK);
+    ck_assert_int_eq(gn_checkpoint_load(path, a, NULL, 0, NULL), GN_ERR_NONFINITE);
+    ck_assert_msg(strstr(gn_last_error(), "G weight average"), "%s", gn_last_error());
     gn_gan_free(a);
     gn_gan_free(c);
     gn_dataset_free(&ds);
@@ -365,6 +371,19 @@ START_TEST(augmentation_gradient_reaches_g) {
     g_step_loss(gan, g);
     g_step_loss(plain, g0);
     ck_assert_msg(memcmp(g, g0, n * 4), "augmentation left G's gradient alone");
+    /* the D step: D reads all 2B images (real and generated) augmented, keyed 4 key */
+    gn_dataset ds = load_mnist();
+    gn_step_stats st;
+    ck_assert_int_eq(gn_gan_d_step(gan, &ds, 1, 1, 5, &st), GN_OK);
+    gn_shape is = gn_net_output_shape(gan->G);
+    size_t all = 2 * (size_t)gan->cfg.batch * gn_shape_size(is);
+    float *want = malloc(all * 4), *tmp = malloc(all * 4);
+    gn_augment_forward(gan->augment, want, gan->images, tmp, 2 * gan->cfg.batch, is, gan->cfg.seed, 4 * 5);
+    ck_assert_msg(!memcmp(want, gan->aug_x, all * 4), "D did not see [real; fake] augmented");
+    ck_assert(memcmp(want, gan->images, all * 4));
+    free(want);
+    free(tmp);
+    gn_dataset_free(&ds);
     int last = gn_net_layer_count(gan->G) - 2; /* the deconvolution before tanh */
     float *w = gn_net_layer_weights(gan->G, last, &wn), *b = gn_net_layer_bias(gan->G, last, &bn);
     float *probe[4] = {b, w, w + wn / 3, w + wn / 2};

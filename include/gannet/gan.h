@@ -89,7 +89,9 @@ typedef struct gn_gan {
  * around them. Refuses (GN_ERR_NOMEM, with the figures) a batch whose
  * activations would not fit in the memory left (gannet/memory.h). */
 gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
-/* A GAN of the given networks (cfg->preset only names it). Takes ownership of
+/* A GAN of the given networks (cfg->preset only names it), without G_ema:
+ * with no model text to build a second G from, cfg->ema is not acted on
+ * (gn_gan_ema_create refuses). Takes ownership of
  * G and D, also when it fails (it frees them then). G takes cfg->zdim inputs
  * and makes the images D takes; D ends in two-class logits (class 1 = real). */
 gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D);
