@@ -371,19 +371,6 @@ START_TEST(augmentation_gradient_reaches_g) {
     g_step_loss(gan, g);
     g_step_loss(plain, g0);
     ck_assert_msg(memcmp(g, g0, n * 4), "augmentation left G's gradient alone");
-    /* the D step: D reads all 2B images (real and generated) augmented, keyed 4 key */
-    gn_dataset ds = load_mnist();
-    gn_step_stats st;
-    ck_assert_int_eq(gn_gan_d_step(gan, &ds, 1, 1, 5, &st), GN_OK);
-    gn_shape is = gn_net_output_shape(gan->G);
-    size_t all = 2 * (size_t)gan->cfg.batch * gn_shape_size(is);
-    float *want = malloc(all * 4), *tmp = malloc(all * 4);
-    gn_augment_forward(gan->augment, want, gan->images, tmp, 2 * gan->cfg.batch, is, gan->cfg.seed, 4 * 5);
-    ck_assert_msg(!memcmp(want, gan->aug_x, all * 4), "D did not see [real; fake] augmented");
-    ck_assert(memcmp(want, gan->images, all * 4));
-    free(want);
-    free(tmp);
-    gn_dataset_free(&ds);
     int last = gn_net_layer_count(gan->G) - 2; /* the deconvolution before tanh */
     float *w = gn_net_layer_weights(gan->G, last, &wn), *b = gn_net_layer_bias(gan->G, last, &bn);
     float *probe[4] = {b, w, w + wn / 3, w + wn / 2};
@@ -403,6 +390,19 @@ START_TEST(augmentation_gradient_reaches_g) {
         ck_assert_msg(fabs(fd - g[at]) <= 0.1 * fmax(fabs(fd), fabs(g[at])) + 1e-3,
                       "parameter %zu: gradient %g, differences %g", at, g[at], fd);
     }
+    /* the D step: D reads all 2B images (real and generated) augmented, keyed 4 key */
+    gn_dataset ds = load_mnist();
+    gn_step_stats st;
+    ck_assert_int_eq(gn_gan_d_step(gan, &ds, 1, 1, 5, &st), GN_OK);
+    gn_shape is = gn_net_output_shape(gan->G);
+    size_t all = 2 * (size_t)gan->cfg.batch * gn_shape_size(is);
+    float *want = malloc(all * 4), *tmp = malloc(all * 4);
+    gn_augment_forward(gan->augment, want, gan->images, tmp, 2 * gan->cfg.batch, is, gan->cfg.seed, 4 * 5);
+    ck_assert_msg(!memcmp(want, gan->aug_x, all * 4), "D did not see [real; fake] augmented");
+    ck_assert(memcmp(want, gan->images, all * 4));
+    free(want);
+    free(tmp);
+    gn_dataset_free(&ds);
     free(g);
     free(g0);
     gn_gan_free(gan);
