@@ -10,7 +10,8 @@
  * Cases: a D without batch norm (one batch of 2B, dropout keyed by the step)
  * and one with it (the real and generated halves as two batches, each
  * weighted 0.5, dropout keyed per half), label smoothing, --d-steps 2,
- * --d-pretrain 1, and the three generator losses.
+ * --d-pretrain 1, the three generator losses, and the hinge loss (--loss
+ * hinge) for D and G, with either D.
  *
  * The random draws are gannet's own: the real-batch indices (the data set's
  * labels are the item numbers, so gn_dataset_sample returns them), the noise
