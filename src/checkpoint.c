@@ -80,7 +80,7 @@ gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *f
     snprintf(conf + cl, sizeof conf - cl, "g_params=%zu\nd_params=%zu\n", gn_net_param_count(G),
              gn_net_param_count(D));
     uint64_t meta[4] = {gan->iter, gan->d_pretrained, gan->og.t, gan->od.t};
-    uint32_t version = GN_CKPT_VERSION, nsec = 13;
+    uint32_t version = GN_CKPT_VERSION, nsec = gan->G_ema ? 14 : 13;
     gn_atomic_put(&w, MAGIC, 8);
     gn_atomic_put(&w, &version, 4);
     gn_atomic_put(&w, &nsec, 4);
@@ -98,6 +98,7 @@ gn_status gn_checkpoint_save(const char *path, const gn_gan *gan, const float *f
     put_section(&w, "FIXZ", fixed_z, fixed_z ? (size_t)nfixed * gan->cfg.zdim * 4 : 0);
     put_section(&w, "HIST", hist ? hist->rows : NULL, hist ? hist->n * GN_HIST_COLS * 4 : 0);
     put_section(&w, "MODL", gan->model_text, gan->model_text ? strlen(gan->model_text) : 0);
+    if (gan->G_ema) put_section(&w, "GEMA", gn_net_params(gan->G_ema), gp * 4);
     if ((s = gn_atomic_commit(&w)) && had_one) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", gn_last_error());
@@ -284,6 +285,20 @@ gn_status gn_checkpoint_read_iteration(const char *path, uint64_t *iter) {
     return s;
 }
 
+/* G_ema's weights (GEMA), or G's for a checkpoint without them (made before
+ * the average existed, or by a run without one); its statistics are G's. */
+static gn_status load_ema(reader *r, gn_gan *gan) {
+    gn_net *E = gan->G_ema;
+    if (!E) return GN_OK;
+    size_t n = gn_net_param_count(E);
+    gn_status s = GN_OK;
+    if (rd_find(r, "GEMA")) s = rd_floats(r, "GEMA", gn_net_params(E), n, "G weight average (EMA)");
+    else memcpy(gn_net_params(E), gn_net_params(gan->G), n * sizeof(float));
+    memcpy(gn_net_state(E), gn_net_state(gan->G), gn_net_state_count(E) * sizeof(float));
+    gn_net_params_changed(E);
+    return s;
+}
+
 gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int nfixed,
                              gn_history *hist) {
     reader r;
@@ -324,6 +339,7 @@ gn_status gn_checkpoint_load(const char *path, gn_gan *gan, float *fixed_z, int 
             }
         }
     }
+    if (!s) s = load_ema(&r, gan);
     rd_close(&r);
     if (s) return s;
     gan->iter = meta[0];
@@ -367,7 +383,7 @@ gn_status gn_gan_open_checkpoint(const char *path, uint64_t seed, gn_gan **out, 
 gn_status gn_gan_sample_u8(gn_gan *gan, int n, uint8_t *out) {
     const int chunk = 256;
     const gn_gan_config *c = &gan->cfg;
-    size_t img = gn_shape_size(gn_net_output_shape(gan->G));
+    size_t img = gn_shape_size(gn_net_output_shape(gn_gan_sampler(gan)));
     float *z = malloc((size_t)chunk * c->zdim * sizeof(float));
     float *x = malloc((size_t)chunk * img * sizeof(float));
     gn_status s = z && x ? GN_OK : gn_fail(GN_ERR_NOMEM, "out of memory for %d images", n);

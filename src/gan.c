@@ -11,9 +11,11 @@
  * halves as two batches of B (as DCGAN does) and adds their gradients:
  * statistics over a mixed batch would let D tell the halves apart by
  * statistics that the G step, which shows D fakes alone, never has. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gannet/augment.h"
 #include "gannet/gan.h"
 #include "gannet/model.h"
 #include "gannet/rng.h"
@@ -51,8 +53,15 @@ static gn_status check_memory(const gn_gan *gan) {
 }
 
 static gn_status check_config(const gn_gan_config *cfg) {
+    unsigned aug;
+    gn_status s = gn_augment_parse(cfg->augment, &aug);
+    if (s) return s;
     if (cfg->batch <= 0) return gn_fail(GN_ERR_ARG, "batch size %d is not positive", cfg->batch);
     if (cfg->d_steps <= 0) return gn_fail(GN_ERR_ARG, "--d-steps %d is not positive", cfg->d_steps);
+    if (cfg->loss == GN_LOSS_HINGE && cfg->label_smoothing != 0)
+        return gn_fail(GN_ERR_ARG, "--label-smoothing smooths cross-entropy targets; --loss hinge has none");
+    if (!(cfg->ema >= 0)) return gn_fail(GN_ERR_ARG, "--ema %g is not a half-life of 0 or more images",
+                                         (double)cfg->ema);
     return GN_OK;
 }
 
@@ -99,6 +108,16 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
     }
     for (int i = 0; i < gn_net_layer_count(gan->D); i++)
         if (gn_net_layer_kind(gan->D, i) == GN_LAYER_BATCHNORM) gan->d_split = 1;
+    gn_augment_parse(cfg->augment, &gan->augment); /* checked by check_config */
+    if (gan->augment) {
+        gan->aug_x = gn_alloc(2 * B * img * sizeof(float));
+        gan->aug_tmp = gn_alloc(2 * B * img * sizeof(float));
+        gan->aug_dx = gn_alloc(B * img * sizeof(float));
+        if (!gan->aug_x || !gan->aug_tmp || !gan->aug_dx) {
+            gn_gan_free(gan);
+            return gn_fail(GN_ERR_NOMEM, "out of memory for augmented images");
+        }
+    }
     if (gan->d_split) {
         gan->d_acc = gn_alloc(gn_net_param_count(gan->D) * sizeof(float));
         if (!gan->d_acc) {
@@ -146,7 +165,7 @@ static gn_status build_model(const gn_gan_config *cfg, char **text, gn_net **G, 
 }
 
 gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
-    char *text;
+    char *text = NULL;
     gn_net *G, *D;
     gn_status s = check_config(cfg);
     if (!s) s = build_model(cfg, &text, &G, &D);
@@ -157,13 +176,52 @@ gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg) {
     }
     (*out)->model_text = text;
     (*out)->cfg.model = text;
+    if (cfg->ema > 0 && (s = gn_gan_ema_create(*out))) {
+        gn_gan_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+gn_status gn_gan_ema_create(gn_gan *gan) {
+    if (!(gan->cfg.ema > 0) || gan->G_ema) return GN_OK;
+    if (!gan->model_text)
+        return gn_fail(GN_ERR_ARG, "--ema needs a GAN built from a model file (it builds G twice)");
+    char *text;
+    gn_net *G, *D;
+    gn_status s = build_model(&gan->cfg, &text, &G, &D);
+    if (s) return s;
+    free(text);
+    gn_net_free(D);
+    gan->G_ema = G;
+    memcpy(gn_net_params(G), gn_net_params(gan->G), gn_net_param_count(G) * sizeof(float));
+    memcpy(gn_net_state(G), gn_net_state(gan->G), gn_net_state_count(G) * sizeof(float));
+    gn_net_params_changed(G);
     return GN_OK;
 }
+
+void gn_gan_ema_update(gn_gan *gan, uint64_t images) {
+    gn_net *E = gan->G_ema;
+    if (!E) return;
+    double half = gan->cfg.ema, ramp = (double)images * GN_EMA_RAMPUP;
+    if (ramp < half) half = ramp;
+    float beta = (float)pow(0.5, gan->cfg.batch / (half > 1e-8 ? half : 1e-8));
+    float *pe = gn_net_params(E);
+    const float *p = gn_net_params(gan->G);
+    size_t n = gn_net_param_count(E);
+    for (size_t i = 0; i < n; i++) pe[i] = p[i] + (pe[i] - p[i]) * beta; /* lerp(p, pe, beta) */
+    /* running statistics belong to the weights that made them: G's, not averaged */
+    memcpy(gn_net_state(E), gn_net_state(gan->G), gn_net_state_count(E) * sizeof(float));
+    gn_net_params_changed(E);
+}
+
+gn_net *gn_gan_sampler(gn_gan *gan) { return gan->G_ema ? gan->G_ema : gan->G; }
 
 void gn_gan_free(gn_gan *gan) {
     if (!gan) return;
     gn_net_free(gan->G);
     gn_net_free(gan->D);
+    gn_net_free(gan->G_ema);
     gn_optim_free(&gan->og);
     gn_optim_free(&gan->od);
     gn_free(gan->z);
@@ -171,6 +229,9 @@ void gn_gan_free(gn_gan *gan) {
     gn_free(gan->targets);
     gn_free(gan->dlogits);
     gn_free(gan->d_acc);
+    gn_free(gan->aug_x);
+    gn_free(gan->aug_tmp);
+    gn_free(gan->aug_dx);
     free(gan->model_text);
     free(gan);
 }
@@ -189,7 +250,11 @@ static gn_tensor noise_tensor(gn_gan *gan, int n) {
 
 /* Dropout and noise keys: per step `key`, D in the D step uses 4 key (and
  * 4 key + 1 for a separate fake half), D in the G step 4 key + 2, G 4 key
- * and 4 key + 3. */
+ * and 4 key + 3. Augmentation keys: 4 key for D's 2B images in the D step,
+ * 4 key + 2 for the B fakes of the G step. */
+
+/* The images D reads: the 2B batch, or its augmented copy. */
+static float *d_images(gn_gan *gan) { return gan->augment ? gan->aug_x : gan->images; }
 
 /* D forward and backward on images [first, first + n) of the 2B batch; the
  * logits' gradient is scaled by `scale`. Loss and D(x), D(G(z)) go into st. */
@@ -197,13 +262,16 @@ static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, fl
                               uint64_t key, float *loss, float *real_p, float *fake_p) {
     int B = gan->cfg.batch;
     size_t img = gn_shape_size(ishape);
-    gn_tensor x = gn_tensor_f32(gan->images + (size_t)first * img, n, ishape);
+    gn_tensor x = gn_tensor_f32(d_images(gan) + (size_t)first * img, n, ishape);
     const gn_tensor *probs;
     gn_status s = gn_net_forward(gan->D, &x, GN_TRAIN, gan->cfg.seed, 4 * key + (first ? 1 : 0), &probs);
     if (s) return s;
     const float *logits = gn_net_logits(gan->D, n)->data;
-    *loss = gn_softmax_cross_entropy(logits, gan->targets + 2 * first, n, 2, gan->dlogits);
     int nreal = first < B ? (B - first < n ? B - first : n) : 0;
+    if (gan->cfg.loss == GN_LOSS_HINGE)
+        *loss = gn_hinge_d_loss(logits, n, nreal, gan->dlogits);
+    else
+        *loss = gn_softmax_cross_entropy(logits, gan->targets + 2 * first, n, 2, gan->dlogits);
     if (nreal) *real_p = gn_mean_real_prob(logits, nreal);
     if (n > nreal) *fake_p = gn_mean_real_prob(logits + 2 * nreal, n - nreal);
     for (int i = 0; i < 2 * n; i++) gan->dlogits[i] *= scale;
@@ -256,6 +324,9 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
         gan->targets[2 * i + 1] = real ? 1.0f - smooth : 0.0f;
         gan->targets[2 * i] = real ? smooth : 1.0f;
     }
+    if (gan->augment)
+        gn_augment_forward(gan->augment, gan->aug_x, gan->images, gan->aug_tmp, 2 * B, ishape, c->seed,
+                           4 * key);
     s = gan->d_split ? d_pass_split(gan, ishape, key, st) : d_pass(gan, ishape, key, st);
     if (s) return s;
     if (!gn_kern()->all_finite(gn_net_grads(gan->D), gn_net_param_count(gan->D)))
@@ -280,12 +351,25 @@ gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_
     const gn_tensor *fake, *probs, *dimg;
     gn_status s = gn_net_forward(gan->G, &z, GN_TRAIN, c->seed, 4 * key + 3, &fake);
     if (s) return s;
-    if ((s = gn_net_forward(gan->D, fake, GN_TRAIN, c->seed, 4 * key + 2, &probs))) return s;
+    gn_tensor seen = *fake; /* what D sees: the fakes, or their augmented copy */
+    if (gan->augment) {
+        gn_augment_forward(gan->augment, gan->aug_x, fake->data, gan->aug_tmp, B, fake->shape, c->seed,
+                           4 * key + 2);
+        seen.data = gan->aug_x;
+    }
+    if ((s = gn_net_forward(gan->D, &seen, GN_TRAIN, c->seed, 4 * key + 2, &probs))) return s;
     const float *logits = gn_net_logits(gan->D, B)->data;
-    st->g_loss = gn_generator_loss(c->g_loss, logits, B, gan->dlogits);
+    st->g_loss = c->loss == GN_LOSS_HINGE ? gn_hinge_g_loss(logits, B, gan->dlogits)
+                                          : gn_generator_loss(c->g_loss, logits, B, gan->dlogits);
     gn_tensor dl = gn_tensor_f32(gan->dlogits, B, (gn_shape){1, 1, 2});
     if ((s = gn_net_backward(gan->D, &dl, 0, &dimg))) return s; /* D frozen: input gradient only */
-    if ((s = gn_net_backward(gan->G, dimg, 1, NULL))) return s;
+    gn_tensor dfake = *dimg;
+    if (gan->augment) {
+        gn_augment_backward(gan->augment, gan->aug_dx, dimg->data, gan->aug_tmp, B, dimg->shape, c->seed,
+                            4 * key + 2);
+        dfake.data = gan->aug_dx;
+    }
+    if ((s = gn_net_backward(gan->G, &dfake, 1, NULL))) return s;
     if (!gn_kern()->all_finite(gn_net_grads(gan->G), gn_net_param_count(gan->G)))
         return gn_fail(GN_ERR_NONFINITE, "a G gradient is not finite");
     double t1 = now();
@@ -324,6 +408,7 @@ gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st)
     st->d_fake = d.d_fake;
     st->t = d.t;
     if ((s = gn_gan_g_step(gan, t * (K + 1) + K, t * (K + 1) + K, st))) return s;
+    gn_gan_ema_update(gan, t * (uint64_t)c->batch);
     gan->iter++;
     return GN_OK;
 }
@@ -331,7 +416,7 @@ gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st)
 gn_status gn_gan_generate(gn_gan *gan, const float *zdata, int n, float *out) {
     gn_tensor z = gn_tensor_f32((float *)zdata, n, (gn_shape){1, 1, gan->cfg.zdim});
     const gn_tensor *y;
-    gn_status s = gn_net_forward(gan->G, &z, GN_INFER, gan->cfg.seed, 0, &y);
+    gn_status s = gn_net_forward(gn_gan_sampler(gan), &z, GN_INFER, gan->cfg.seed, 0, &y);
     if (s) return s;
     memcpy(out, y->data, gn_tensor_count(y) * sizeof(float));
     return GN_OK;

@@ -79,6 +79,32 @@ int gn_gen_loss_parse(const char *s) {
     return -1;
 }
 
+/* Writes the gradient dz of the loss into the two logits: dz/dl1 = 1, dz/dl0 = -1. */
+static void put_dz(float *dlogits, size_t i, double dz) {
+    dlogits[2 * i + 1] = (float)dz;
+    dlogits[2 * i] = (float)-dz;
+}
+
+float gn_hinge_d_loss(const float *logits, size_t n, size_t nreal, float *dlogits) {
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        double z = (double)logits[2 * i + 1] - logits[2 * i], sign = i < nreal ? 1.0 : -1.0;
+        double margin = 1 - sign * z; /* relu(1 - z) for real, relu(1 + z) for fake */
+        total += margin > 0 ? margin : 0;
+        if (dlogits) put_dz(dlogits, i, margin > 0 ? -sign / n : 0.0);
+    }
+    return n ? (float)(total / n) : 0.0f;
+}
+
+float gn_hinge_g_loss(const float *logits, size_t n, float *dlogits) {
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        total -= (double)logits[2 * i + 1] - logits[2 * i];
+        if (dlogits) put_dz(dlogits, i, -1.0 / n);
+    }
+    return n ? (float)(total / n) : 0.0f;
+}
+
 float gn_mean_real_prob(const float *logits, size_t n) {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += sigmoid((double)logits[2 * i + 1] - logits[2 * i]);

@@ -19,7 +19,7 @@
 #include "gannet/model.h"
 #include "gannet/settings.h"
 
-#define MAX_ARGS 4
+#define MAX_ARGS 5
 #define NAME_LEN 32 /* tensor names: at most 31 bytes, as net.h says */
 #define MAX_NAMES 256
 
@@ -68,9 +68,19 @@ static const char *const pad_names[] = {"same", "valid", NULL}; /* GN_PAD_SAME, 
 
 #define I(x) ((int)s->v[x])
 #define F(x) ((float)s->v[x])
-static void add_dense(gn_net *n, const stmt *s) { gn_net_add_dense(n, I(0)); }
-static void add_conv2d(gn_net *n, const stmt *s) { gn_net_add_conv2d(n, I(0), I(1), I(2), (gn_padding)I(3)); }
-static void add_deconv2d(gn_net *n, const stmt *s) { gn_net_add_deconv2d(n, I(0), I(1), I(2), (gn_padding)I(3)); }
+/* sn=1: spectral normalisation of the layer's weights */
+static void add_dense(gn_net *n, const stmt *s) {
+    gn_net_add_dense(n, I(0));
+    if (I(1)) gn_net_spectral_norm(n);
+}
+static void add_conv2d(gn_net *n, const stmt *s) {
+    gn_net_add_conv2d(n, I(0), I(1), I(2), (gn_padding)I(3));
+    if (I(4)) gn_net_spectral_norm(n);
+}
+static void add_deconv2d(gn_net *n, const stmt *s) {
+    gn_net_add_deconv2d(n, I(0), I(1), I(2), (gn_padding)I(3));
+    if (I(4)) gn_net_spectral_norm(n);
+}
 static void add_batchnorm(gn_net *n, const stmt *s) { gn_net_add_batchnorm(n, F(0), F(1)); }
 static void add_relu(gn_net *n, const stmt *s) { (void)s; gn_net_add_relu(n); }
 static void add_leaky_relu(gn_net *n, const stmt *s) { gn_net_add_leaky_relu(n, F(0)); }
@@ -99,13 +109,13 @@ static void take(gn_net *n, const stmt *s) { gn_net_take(n, s->name); }
 #define PAD_ARG {"padding", ARG_CHOICE, 0, GN_PAD_SAME, 0, 0, RANGE_CLOSED, pad_names}
 #define NAME_ARG(nm) {nm, ARG_NAME, 1, 0, 0, 0, RANGE_CLOSED, NULL}
 #define CONV_ARGS {INT_ARG("filters", 1, 0, 1, DIM), INT_ARG("kernel", 1, 0, 1, SMALL), \
-                   INT_ARG("stride", 0, 1, 1, SMALL), PAD_ARG}
+                   INT_ARG("stride", 0, 1, 1, SMALL), PAD_ARG, INT_ARG("sn", 0, 0, 0, 1)}
 
 #define LAYER 1, NAME_NONE
 static const layer_spec layer_table[] = {
-    {"dense", 1, {INT_ARG("units", 1, 0, 1, UNITS)}, add_dense, LAYER},
-    {"conv2d", 4, CONV_ARGS, add_conv2d, LAYER},
-    {"deconv2d", 4, CONV_ARGS, add_deconv2d, LAYER},
+    {"dense", 2, {INT_ARG("units", 1, 0, 1, UNITS), INT_ARG("sn", 0, 0, 0, 1)}, add_dense, LAYER},
+    {"conv2d", 5, CONV_ARGS, add_conv2d, LAYER},
+    {"deconv2d", 5, CONV_ARGS, add_deconv2d, LAYER},
     {"batchnorm", 2, {FLOAT_ARG("momentum", 0, 0.99, 0, 1, RANGE_OPEN_HI),
                       FLOAT_ARG("eps", 0, 1e-3, 0, 1, RANGE_OPEN_LO)}, add_batchnorm, LAYER},
     {"relu", 0, {{0}}, add_relu, LAYER},

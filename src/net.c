@@ -101,6 +101,7 @@ void gn_net_free(gn_net *net) {
         gn_dnn_cache_free(net->layers[i].cache);
         gn_free(net->layers[i].kw4);
         gn_free(net->layers[i].dkw4);
+        gn_free(net->layers[i].sn);
     }
     free(net->layers);
     free(net->names);

@@ -15,12 +15,14 @@
 _Static_assert(sizeof(gn_gen_loss) == sizeof(int), "gn_gen_loss is int-sized");
 _Static_assert(sizeof(gn_noise_kind) == sizeof(int), "gn_noise_kind is int-sized");
 _Static_assert(sizeof(gn_pixel_range) == sizeof(int), "gn_pixel_range is int-sized");
+_Static_assert(sizeof(gn_loss_kind) == sizeof(int), "gn_loss_kind is int-sized");
 
 /* Choice names, in the order of their enum values. */
 static const char *const gloss_names[] = {"minimax", "nonsaturating", "ml", NULL};
 static const char *const noise_names[] = {"uniform", "normal", NULL};
 static const char *const range_names[] = {"[0,1]", "[-1,1]", NULL};
 static const char *const range_old[] = {"01", "pm1", NULL}; /* checkpoints before model files */
+static const char *const loss_names[] = {"crossentropy", "hinge", NULL};
 
 #define FIELD(f) offsetof(gn_gan_config, f), sizeof(((gn_gan_config *)0)->f)
 #define OPT GN_SET_OPTION
@@ -76,6 +78,14 @@ const gn_setting gn_settings[] = {
      "the size in bytes of the data's IDX bytes as decoded (after gzip decompression)", NULL, NULL},
     {"data-crc32", "data_crc32", GN_SET_U64, FIELD(data_crc32), 0, 4294967295.0, NULL, 0, NULL,
      GN_SET_OPTIONAL, "the CRC-32 of the data's IDX bytes as decoded (after gzip decompression)", NULL, NULL},
+    {"loss", "loss", GN_SET_ENUM, FIELD(loss), 0, 0, loss_names, GN_LOSS_CROSS_ENTROPY, NULL,
+     OPT | GN_SET_MODEL | GN_SET_OPTIONAL, "loss of D and G: crossentropy (G's by --g-loss) or hinge (on the "
+     "logit difference real - fake)", NULL, NULL},
+    {"ema", "ema", GN_SET_FLOAT, FIELD(ema), 0, 1e12, NULL, 0, NULL, OPT | GN_SET_MODEL | GN_SET_OPTIONAL,
+     "half-life in images of an average of G's weights that draws the samples (0: none)", NULL, NULL},
+    {"augment", "augment", GN_SET_TEXT, FIELD(augment), 0, 0, NULL, 0, "", OPT | GN_SET_OPTIONAL,
+     "differentiable augmentation of every image D sees: a comma-separated list of color, "
+     "translation, cutout (empty: none)", NULL, NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 

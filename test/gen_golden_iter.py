@@ -13,6 +13,9 @@ notebook's train_for_n defines them:
   G step: B fresh noise vectors; G, then D (training mode, D's weights
           frozen), the generator loss on D's logits (minimax log(1 - D),
           non-saturating -log D, ml -exp(logit D)); Adam on G.
+  Hinge cases (loss 1) replace both losses, on z = l1 - l0: D minimises the
+  mean over its rows of relu(1 - z) (real) and relu(1 + z) (fake), G the
+  mean of -z.
   An iteration: the d_pretrain pre-training D steps (first iteration only),
   d_steps D steps, one G step.
 
@@ -75,9 +78,10 @@ PAIRS = {
 }
 PAIR_NAMES = ["seed", "dcgan"]  # the index case.X.cfg holds
 CFG_KEYS = ["pair", "batch", "zdim", "iters", "d_steps", "d_pretrain", "g_loss", "smoothing",
-            "noise", "range", "seed", "g_lr", "d_lr", "beta1", "beta2", "eps"]
+            "noise", "range", "seed", "g_lr", "d_lr", "beta1", "beta2", "eps", "loss"]
 MINIMAX, NONSATURATING, ML = 0, 1, 2  # gn_gen_loss
 RANGE_PM1 = 1                         # gn_pixel_range
+HINGE = 1                             # gn_loss_kind (0: cross-entropy)
 
 
 def read_arrays(path):
@@ -212,6 +216,21 @@ def generator_loss(kind, logits):
     return F.softplus(-z).mean()                  # minimise -log D
 
 
+def logit_diff(logits, margins, signs=None):
+    """z = l1 - l0 (real minus fake class); with signs, records how far
+    1 - sign * z sits from the hinge's kink."""
+    z = logits[:, 1] - logits[:, 0]
+    if signs is not None:
+        margins.append((1 - signs * z).abs().min().item())
+    return z
+
+
+def hinge_d_loss(logits, B, margins):
+    """Mean over the 2B rows of relu(1 - z) (real rows) and relu(1 + z) (fake rows)."""
+    signs = torch.cat([torch.ones(B), -torch.ones(B)])
+    return F.relu(1 - signs * logit_diff(logits, margins, signs)).mean()
+
+
 def masks_of(draws, prefix, layers, half=""):
     return {i: draws["%s.mask%d%s" % (prefix, i, half)]
             for i, L in enumerate(layers) if L[0] == "dropout"}
@@ -236,11 +255,13 @@ def d_step(c, G, D, data, draws, prefix, margins, hp):
     if split:
         _, lr_ = D.run(real, masks_of(draws, prefix, D.layers, "real"), margins)
         _, lf_ = D.run(fake, masks_of(draws, prefix, D.layers, "fake"), margins)
-        loss = 0.5 * (cross_entropy(lr_, t_real) + cross_entropy(lf_, t_fake))
         logits = torch.cat([lr_, lf_])
+        loss = 0.5 * (cross_entropy(lr_, t_real) + cross_entropy(lf_, t_fake))
     else:
         _, logits = D.run(torch.cat([real, fake]), masks_of(draws, prefix, D.layers), margins)
         loss = cross_entropy(logits, torch.cat([t_real, t_fake]))
+    if c["loss"] == HINGE:  # the same for both: the mean over 2B rows is the mean of the halves
+        loss = hinge_d_loss(logits, B, margins)
     grads = torch.autograd.grad(loss, leaves)
     D.adam_step(grads, *hp)
     p = torch.sigmoid(logits[:, 1] - logits[:, 0]).detach()
@@ -254,7 +275,10 @@ def g_step(c, G, D, draws, prefix, margins, hp):
     G.params = {i: (leaves[2 * k], leaves[2 * k + 1]) for k, i in enumerate(sorted(G.params))}
     fake, _ = G.run(draws[prefix + ".z"].reshape(B, zdim, 1, 1), {}, margins, nhwc_in=False)
     _, logits = D.run(to_nhwc(fake), masks_of(draws, prefix, D.layers), margins)
-    loss = generator_loss(c["g_loss"], logits)
+    if c["loss"] == HINGE:
+        loss = -logit_diff(logits, margins).mean()
+    else:
+        loss = generator_loss(c["g_loss"], logits)
     grads = torch.autograd.grad(loss, leaves)
     G.adam_step(grads, *hp)
     return loss.item()
@@ -306,7 +330,7 @@ def main():
     names = [k[5:-4] for k in draws if k.startswith("case.") and k.endswith(".cfg")]
     for name in names:
         c = dict(zip(CFG_KEYS, draws["case.%s.cfg" % name].tolist()))
-        for k in ("pair", "batch", "zdim", "iters", "d_steps", "d_pretrain", "g_loss", "range"):
+        for k in ("pair", "batch", "zdim", "iters", "d_steps", "d_pretrain", "g_loss", "range", "loss"):
             c[k] = int(c[k])
         assert c["zdim"] == ZDIM, "case %s: zdim %d, the networks take %d" % (name, c["zdim"], ZDIM)
         pname = PAIR_NAMES[c["pair"]]

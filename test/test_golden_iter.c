@@ -10,7 +10,8 @@
  * Cases: a D without batch norm (one batch of 2B, dropout keyed by the step)
  * and one with it (the real and generated halves as two batches, each
  * weighted 0.5, dropout keyed per half), label smoothing, --d-steps 2,
- * --d-pretrain 1, and the three generator losses.
+ * --d-pretrain 1, the three generator losses, and the hinge loss (--loss
+ * hinge) for D and G, with either D.
  *
  * The random draws are gannet's own: the real-batch indices (the data set's
  * labels are the item numbers, so gn_dataset_sample returns them), the noise
@@ -113,18 +114,21 @@ typedef struct iter_case {
     int pair, d_steps, d_pretrain;
     gn_gen_loss g_loss;
     float smoothing;
+    gn_loss_kind loss;
 } iter_case;
 
 static const iter_case CASES[] = {
-    {"seed", 0, 1, 0, GN_GLOSS_NONSATURATING, 0},
-    {"dcgan", 1, 1, 0, GN_GLOSS_NONSATURATING, 0},
-    {"seed_smooth", 0, 1, 0, GN_GLOSS_NONSATURATING, 0.1f},
-    {"dcgan_smooth", 1, 1, 0, GN_GLOSS_NONSATURATING, 0.2f},
-    {"seed_dsteps2", 0, 2, 0, GN_GLOSS_NONSATURATING, 0},
-    {"dcgan_dsteps2", 1, 2, 0, GN_GLOSS_NONSATURATING, 0},
-    {"seed_pretrain1", 0, 1, 1, GN_GLOSS_NONSATURATING, 0},
-    {"seed_minimax", 0, 1, 0, GN_GLOSS_MINIMAX, 0},
-    {"seed_ml", 0, 1, 0, GN_GLOSS_ML, 0},
+    {"seed", 0, 1, 0, GN_GLOSS_NONSATURATING, 0, GN_LOSS_CROSS_ENTROPY},
+    {"dcgan", 1, 1, 0, GN_GLOSS_NONSATURATING, 0, GN_LOSS_CROSS_ENTROPY},
+    {"seed_smooth", 0, 1, 0, GN_GLOSS_NONSATURATING, 0.1f, GN_LOSS_CROSS_ENTROPY},
+    {"dcgan_smooth", 1, 1, 0, GN_GLOSS_NONSATURATING, 0.2f, GN_LOSS_CROSS_ENTROPY},
+    {"seed_dsteps2", 0, 2, 0, GN_GLOSS_NONSATURATING, 0, GN_LOSS_CROSS_ENTROPY},
+    {"dcgan_dsteps2", 1, 2, 0, GN_GLOSS_NONSATURATING, 0, GN_LOSS_CROSS_ENTROPY},
+    {"seed_pretrain1", 0, 1, 1, GN_GLOSS_NONSATURATING, 0, GN_LOSS_CROSS_ENTROPY},
+    {"seed_minimax", 0, 1, 0, GN_GLOSS_MINIMAX, 0, GN_LOSS_CROSS_ENTROPY},
+    {"seed_ml", 0, 1, 0, GN_GLOSS_ML, 0, GN_LOSS_CROSS_ENTROPY},
+    {"seed_hinge", 0, 1, 0, GN_GLOSS_NONSATURATING, 0, GN_LOSS_HINGE},
+    {"dcgan_hinge", 1, 2, 0, GN_GLOSS_NONSATURATING, 0, GN_LOSS_HINGE},
 };
 #define NCASES COUNT(CASES)
 
@@ -180,6 +184,7 @@ static gn_gan_config case_config(const iter_case *c) {
     cfg.d_steps = c->d_steps;
     cfg.d_pretrain = c->d_pretrain;
     cfg.label_smoothing = c->smoothing;
+    cfg.loss = c->loss;
     cfg.noise = p->noise;
     cfg.zdim = ZDIM;
     cfg.range = p->range;
@@ -189,14 +194,14 @@ static gn_gan_config case_config(const iter_case *c) {
 
 /* The settings the reference reads: pair, batch, zdim, iterations, d_steps,
  * d_pretrain, g_loss, label smoothing, noise, range, seed, g_lr, d_lr,
- * beta1, beta2, eps. */
-#define NCFG 16
+ * beta1, beta2, eps, loss (0 cross-entropy, 1 hinge). */
+#define NCFG 17
 static void config_array(const iter_case *c, float out[NCFG]) {
     gn_gan_config g = case_config(c);
     float v[NCFG] = {(float)c->pair, (float)g.batch, (float)g.zdim, (float)g.iters,
                      (float)g.d_steps, (float)g.d_pretrain, (float)g.g_loss, g.label_smoothing,
                      (float)g.noise, (float)g.range, (float)g.seed, g.g_lr, g.d_lr, g.beta1,
-                     g.beta2, g.eps};
+                     g.beta2, g.eps, (float)g.loss};
     memcpy(out, v, sizeof v);
 }
 

@@ -9,15 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gannet/augment.h"
 #include "gannet/net.h"
 #include "util.h"
 #include "util_net.h"
 
 typedef void (*builder)(gn_net *net);
 
+/* The state slab as built: every forward starts from it, so that a layer
+ * whose training forward updates its state (spectral normalisation's u)
+ * computes the same function each time. */
+static float *state0;
+static int sn_net; /* the networks checked hold spectrally normalised layers */
+
 /* L = sum_i y_i r_i in double, after a training forward keyed by step 0. */
 static double loss_of(gn_net *net, const gn_tensor *x, const float *r) {
     const gn_tensor *y;
+    memcpy(gn_net_state(net), state0, gn_net_state_count(net) * sizeof(float));
     ck_assert_int_eq(gn_net_forward(net, x, GN_TRAIN, 5, 0, &y), GN_OK);
     const gn_tensor *l = gn_net_logits(net, x->n);
     double s = 0;
@@ -73,6 +81,9 @@ static void gradcheck(const char *what, gn_shape in, int n, builder build, float
     gn_net *net = gn_net_new(what, in);
     build(net);
     ck_assert_msg(gn_net_build(net, GN_INIT_GLOROT_UNIFORM, 11) == GN_OK, "%s: %s", what, gn_last_error());
+    size_t ns = gn_net_state_count(net);
+    state0 = malloc((ns ? ns : 1) * sizeof(float));
+    memcpy(state0, gn_net_state(net), ns * sizeof(float));
     size_t nx = (size_t)n * gn_shape_size(in);
     float *x = malloc(nx * sizeof(float));
     tu_fill(x, nx, 3, xlo, xhi);
@@ -81,6 +92,8 @@ static void gradcheck(const char *what, gn_shape in, int n, builder build, float
     gn_tensor xt = gn_tensor_f32(x, n, in);
     const gn_tensor *y;
     ck_assert_int_eq(gn_net_forward(net, &xt, GN_TRAIN, 5, 0, &y), GN_OK);
+    ck_assert_msg(!ns || memcmp(gn_net_state(net), state0, ns * sizeof(float)) || !sn_net,
+                  "%s: the training forward left spectral normalisation's u alone", what);
     const gn_tensor *lg = gn_net_logits(net, n);
     size_t ny = gn_tensor_count(lg);
     float *r = malloc(ny * sizeof(float));
@@ -114,6 +127,7 @@ static void gradcheck(const char *what, gn_shape in, int n, builder build, float
     free(r);
     free(dx);
     free(dp);
+    free(state0);
     gn_net_free(net);
 }
 
@@ -167,6 +181,27 @@ static void b_softmax_last(gn_net *n) {
 static void b_upsample(gn_net *n) {
     gn_net_add_upsample(n, 2);
     gn_net_add_conv2d(n, 2, 3, 1, GN_PAD_SAME);
+}
+/* Spectral normalisation: the exact derivative through sigma, v and u'. */
+static void b_dense_sn(gn_net *n) {
+    gn_net_add_dense(n, 5);
+    gn_net_spectral_norm(n);
+}
+static void b_conv_sn(gn_net *n) {
+    gn_net_add_conv2d(n, 3, 3, 2, GN_PAD_SAME);
+    gn_net_spectral_norm(n);
+    gn_net_add_leaky_relu(n, 0.2f);
+    gn_net_add_dense(n, 4);
+    gn_net_spectral_norm(n);
+}
+static void b_deconv_sn(gn_net *n) {
+    gn_net_add_deconv2d(n, 3, 4, 2, GN_PAD_SAME);
+    gn_net_spectral_norm(n);
+}
+static void b_upsample_sn(gn_net *n) { /* up-fused: the 4x4 weights come from W / sigma */
+    gn_net_add_upsample(n, 2);
+    gn_net_add_conv2d(n, 2, 3, 1, GN_PAD_SAME);
+    gn_net_spectral_norm(n);
 }
 static void b_upsample3(gn_net *n) { gn_net_add_upsample(n, 3); }
 static void b_maxpool(gn_net *n) { gn_net_add_maxpool(n, 2, 2); }
@@ -269,6 +304,64 @@ START_TEST(deconv) {
     gradcheck("deconv 3x3/2 valid", (gn_shape){3, 3, 3}, 1, b_deconv_valid, -1, 1, 0);
 }
 END_TEST
+START_TEST(spectral_norm) {
+    sn_net = 1;
+    gradcheck("dense sn", (gn_shape){1, 1, 7}, 3, b_dense_sn, -1, 1, 0);
+    gradcheck("conv sn + dense sn", (gn_shape){5, 6, 2}, 2, b_conv_sn, -1, 1, 0);
+    gradcheck("deconv sn", (gn_shape){3, 4, 2}, 2, b_deconv_sn, -1, 1, 0);
+    gradcheck("upsample + conv sn (fused)", (gn_shape){3, 3, 2}, 2, b_upsample_sn, -1, 1, 0);
+    sn_net = 0;
+}
+END_TEST
+/* Differentiable augmentation: L = sum(aug(x) r); its backward against
+ * central differences for every policy (linear in x for fixed draws, so the
+ * differences are exact up to rounding), images of odd sizes and 3 channels. */
+static double aug_loss(unsigned mask, const float *x, const float *r, float *y, float *tmp, int n,
+                       gn_shape s) {
+    gn_augment_forward(mask, y, x, tmp, n, s, 9, 21);
+    double L = 0;
+    for (size_t i = 0; i < (size_t)n * gn_shape_size(s); i++) L += (double)y[i] * r[i];
+    return L;
+}
+
+START_TEST(augmentation) {
+    const unsigned masks[] = {GN_AUG_COLOR, GN_AUG_TRANSLATION, GN_AUG_CUTOUT,
+                              GN_AUG_COLOR | GN_AUG_TRANSLATION | GN_AUG_CUTOUT};
+    const gn_shape shapes[] = {{9, 7, 3}, {8, 8, 1}};
+    for (int si = 0; si < 2; si++)
+        for (int mi = 0; mi < 4; mi++) {
+            gn_shape s = shapes[si];
+            int n = 3;
+            size_t N = (size_t)n * gn_shape_size(s);
+            float *x = malloc(N * 4), *r = malloc(N * 4), *y = malloc(N * 4), *tmp = malloc(N * 4),
+                  *dx = malloc(N * 4);
+            tu_fill(x, N, 5, -1, 1);
+            tu_fill(r, N, 6, -1, 1);
+            gn_augment_backward(masks[mi], dx, r, tmp, n, s, 9, 21);
+            double worst = 0;
+            for (size_t i = 0; i < N; i++) {
+                float keep = x[i];
+                x[i] = keep + 0.05f;
+                double lp = aug_loss(masks[mi], x, r, y, tmp, n, s);
+                x[i] = keep - 0.05f;
+                double lm = aug_loss(masks[mi], x, r, y, tmp, n, s);
+                x[i] = keep;
+                double fd = (lp - lm) / 0.1, err = fabs(fd - dx[i]) / fmax(fabs(fd), 0.1);
+                worst = fmax(worst, err);
+                ck_assert_msg(err < 2e-3, "augment %u, %dx%dx%d, element %zu: backward %g, differences %g",
+                              masks[mi], s.h, s.w, s.c, i, dx[i], fd);
+            }
+            printf("gradcheck augment %u %dx%dx%d          worst relative error %.2e over %zu coordinates\n",
+                   masks[mi], s.h, s.w, s.c, worst, N);
+            free(x);
+            free(r);
+            free(y);
+            free(tmp);
+            free(dx);
+        }
+}
+END_TEST
+
 START_TEST(batchnorm) {
     gradcheck("conv + batchnorm", (gn_shape){4, 5, 2}, 3, b_bn_conv, -1, 1, 0);
     gradcheck("conv + batchnorm + relu", (gn_shape){4, 4, 2}, 2, b_bn_relu, -1, 1, 0);
@@ -316,6 +409,8 @@ int main(void) {
     tcase_add_test(tc, conv);
     tcase_add_test(tc, deconv);
     tcase_add_test(tc, batchnorm);
+    tcase_add_test(tc, spectral_norm);
+    tcase_add_test(tc, augmentation);
     tcase_add_test(tc, activations);
     tcase_add_test(tc, dropout_chain);
     tcase_add_test(tc, resampling);

@@ -35,6 +35,32 @@ START_TEST(softmax_ce_value_and_gradient) {
 }
 END_TEST
 
+/* Hinge losses on z = l1 - l0: D's relu(1 - z) for real rows, relu(1 + z)
+ * for fake rows, G's -z; values by hand, gradients by finite differences
+ * (no row sits within the step of a kink). */
+START_TEST(hinge_value_and_gradient) {
+    float l[8] = {0.1f, 0.6f, -1.0f, 2.0f, 0.3f, -0.2f, -2.5f, -0.4f}; /* z: .5, 3, -.5, 2.1 */
+    float g[8];
+    float d = gn_hinge_d_loss(l, 4, 2, g);
+    ck_assert_double_eq_tol(d, (0.5 + 0 + 0.5 + 3.1) / 4, 1e-6);
+    float gl = gn_hinge_g_loss(l, 4, NULL);
+    ck_assert_double_eq_tol(gl, -(0.5 + 3.0 - 0.5 + 2.1) / 4, 1e-6);
+    for (int which = 0; which < 2; which++) {
+        if (which) gn_hinge_g_loss(l, 4, g);
+        for (int i = 0; i < 8; i++) {
+            float keep = l[i];
+            l[i] = keep + 1e-2f;
+            double lp = which ? gn_hinge_g_loss(l, 4, NULL) : gn_hinge_d_loss(l, 4, 2, NULL);
+            l[i] = keep - 1e-2f;
+            double lm = which ? gn_hinge_g_loss(l, 4, NULL) : gn_hinge_d_loss(l, 4, 2, NULL);
+            l[i] = keep;
+            ck_assert_msg(fabs(g[i] - (lp - lm) / 2e-2) < 1e-3, "%s loss, logit %d: %g vs %g",
+                          which ? "G" : "D", i, g[i], (lp - lm) / 2e-2);
+        }
+    }
+}
+END_TEST
+
 /* Binary cross-entropy: the mean over the batch and its gradient. */
 START_TEST(sigmoid_ce_value_and_gradient) {
     float l[3] = {1.5f, -0.5f, 0.25f}, t[3] = {1, 0, 0.3f}, g[3];
@@ -170,6 +196,7 @@ int main(void) {
     Suite *s = suite_create("loss");
     TCase *tc = tcase_create("loss");
     tcase_add_test(tc, softmax_ce_value_and_gradient);
+    tcase_add_test(tc, hinge_value_and_gradient);
     tcase_add_test(tc, sigmoid_ce_value_and_gradient);
     tcase_add_test(tc, saturated_discriminator_is_finite);
     tcase_add_test(tc, generator_losses);

@@ -260,12 +260,14 @@ START_TEST(bad_files) {
         "named argument", "found '4'");
     BAD(G_TINY "[discriminator]\ninput 1 1 3\ndense units=2 units=3\n", "t.gnm:6:15: expected each argument once",
         "found 'units'");
-    BAD(G_TINY "[discriminator]\ninput 1 1 3\ndense 2 3\n", "t.gnm:6:9: expected end of line (dense takes 1 "
-        "argument)", "found '3'");
+    BAD(G_TINY "[discriminator]\ninput 1 1 3\ndense 2 1 3\n", "t.gnm:6:11: expected end of line (dense takes 2 "
+        "arguments)", "found '3'");
+    BAD(G_TINY "[discriminator]\ninput 1 1 3\ndense 2 3\n", "t.gnm:6:9: expected an integer in [0, 1] for dense's sn",
+        "found '3'");
     BAD(G_TINY "[discriminator]\ninput 1 1 3\nrelu kernel=3\n", "t.gnm:6:6: expected an argument of relu",
         "found 'kernel'");
     BAD("[settings]\ncolour = blue\n", "t.gnm:2:1: expected a setting (init, iters, batch, plot-every,",
-        "pixel-range), found 'colour'");
+        "pixel-range, loss, ema), found 'colour'");
     BAD("[settings]\nseed = 3\n", "t.gnm:2:1: expected a setting (init,",
         "found 'seed' (a setting of the run, not of the model: gannet train --seed)");
     BAD("[settings]\nzdim = 3\n", "t.gnm:2:1: expected a setting (init,", "found 'zdim' (noise vector length");

@@ -340,6 +340,9 @@ START_TEST(every_setting_reads_back_what_it_writes) {
     snprintf(a.data, sizeof a.data, "/x/a \"quoted\" = path.idx");
     a.data_size = 1234;
     a.data_crc32 = 4294967295ull;
+    a.loss = GN_LOSS_HINGE;
+    a.ema = 12345.5f;
+    snprintf(a.augment, sizeof a.augment, "cutout,color");
     static char text[GN_SETTINGS_TEXT_MAX];
     size_t n = gn_config_write(&a, text, sizeof text);
     ck_assert_uint_eq(n, strlen(text));
@@ -352,7 +355,8 @@ START_TEST(every_setting_reads_back_what_it_writes) {
     ck_assert_uint_eq(strlen(small), sizeof small - 1);
     n = gn_config_json(&a, text, sizeof text);
     ck_assert_msg(strstr(text, "\"pixel_range\": \"[-1,1]\",") && strstr(text, "\\\"quoted\\\"") &&
-                      strstr(text, "\"data_crc32\": 4294967295\n}"), "%s", text);
+                      strstr(text, "\"data_crc32\": 4294967295,") &&
+                      strstr(text, "\"ema\": 12345.5,\n  \"augment\": \"cutout,color\"\n}"), "%s", text);
 }
 END_TEST
 

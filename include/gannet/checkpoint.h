@@ -10,7 +10,8 @@
  * D(G(z)), seconds, Inception Score, Frechet distance (NaN where not
  * evaluated); f32), MODL (the model file's text, G and D layer by layer; empty
  * when the GAN was not built from one; older checkpoints have none and
- * name a preset in CONF). Written by the atomic writer (gannet/atomic.h), so
+ * name a preset in CONF), GEMA (G's weight average, only when --ema is on;
+ * a checkpoint without it starts the average from G). Written by the atomic writer (gannet/atomic.h), so
  * the previous checkpoint survives any crash. Loading refuses NaN or
  * infinite weights, statistics, moments, noise and history, naming the
  * section. */

@@ -41,7 +41,16 @@ typedef struct gn_gan_config {
      * Empty in checkpoints made before they were recorded. */
     char data[GN_DATA_PATH_MAX];
     uint64_t data_size, data_crc32;
+    gn_loss_kind loss;     /* cross-entropy (with g_loss) or hinge, for D and G */
+    float ema;             /* half-life in images of G's weight average; 0: none */
+    char augment[64];      /* differentiable augmentation: "color,translation,cutout" or a
+                              part of it, "" for none (gannet/augment.h) */
 } gn_gan_config;
+
+/* The EMA ramp-up (StyleGAN2-ADA's ema_rampup): the half-life used after
+ * seeing n images is at most n times this, so the average does not remember
+ * the random initial weights for long. */
+#define GN_EMA_RAMPUP 0.05
 
 /* Fills cfg with a preset's settings (from its model file, see model.h);
  * GN_ERR_ARG if unknown. */
@@ -73,13 +82,19 @@ typedef struct gn_gan {
     float *d_acc;           /* the real half's D gradients while the fake half runs */
     char *model_text;       /* the model file G and D were built from (NULL when built
                                elsewhere); cfg.model points to it */
+    unsigned augment;       /* GN_AUG_* bits of cfg.augment */
+    float *aug_x, *aug_tmp, *aug_dx; /* augmented images (2B), scratch (2B), G's image gradient (B) */
+    gn_net *G_ema;          /* the average of G's weights (cfg.ema > 0), or NULL; its
+                               batch-norm statistics are G's, copied */
 } gn_gan;
 
 /* Builds G and D from cfg->model (or the preset's model file) and the GAN
  * around them. Refuses (GN_ERR_NOMEM, with the figures) a batch whose
  * activations would not fit in the memory left (gannet/memory.h). */
 GN_API gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
-/* A GAN of the given networks (cfg->preset only names it). Takes ownership of
+/* A GAN of the given networks (cfg->preset only names it), without G_ema:
+ * with no model text to build a second G from, cfg->ema is not acted on
+ * (gn_gan_ema_create refuses). Takes ownership of
  * G and D, also when it fails (it frees them then). G takes cfg->zdim inputs
  * and makes the images D takes; D ends in two-class logits (class 1 = real). */
 GN_API gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D);
@@ -98,7 +113,16 @@ GN_API gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_sta
 
 /* Noise for `n` samples: z (n, zdim) from (seed, stream, offset). */
 GN_API void gn_gan_noise(const gn_gan *gan, float *z, int n, uint64_t stream, uint64_t offset);
-/* G in inference mode: z (n, zdim) -> images (n, H, W, C), copied to out. */
+/* Makes G_ema (a copy of G built from the model text) when cfg.ema > 0;
+ * gn_gan_create calls it. GN_ERR_ARG when the GAN has no model text. */
+GN_API gn_status gn_gan_ema_create(gn_gan *gan);
+/* One EMA update after `images` images seen by G's steps so far (before
+ * this step's B): beta = 0.5^(B / min(ema, images * GN_EMA_RAMPUP)),
+ * G_ema = G + beta (G_ema - G); G's batch-norm statistics copied. */
+GN_API void gn_gan_ema_update(gn_gan *gan, uint64_t images);
+/* The generator images are drawn from: G_ema when there is one, else G. */
+GN_API gn_net *gn_gan_sampler(gn_gan *gan);
+/* The sampler in inference mode: z (n, zdim) -> images (n, H, W, C), copied to out. */
 GN_API gn_status gn_gan_generate(gn_gan *gan, const float *z, int n, float *out);
 
 #endif

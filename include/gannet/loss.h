@@ -28,6 +28,18 @@ GN_API const char *gn_gen_loss_name(gn_gen_loss kind);
 /* Parses "minimax", "nonsaturating" (or "non-saturating"), "ml"; -1 when unknown. */
 GN_API int gn_gen_loss_parse(const char *s);
 
+/* The loss family of D and G: softmax cross-entropy (G's by gn_gen_loss),
+ * or the hinge loss on the two-class head's logit difference z = l1 - l0
+ * (real minus fake class), so a D made for cross-entropy works unchanged:
+ *   D: mean over its batch of relu(1 - z) for real and relu(1 + z) for fake
+ *      images (with equal halves: (E_real + E_fake) / 2)
+ *   G: mean of -z over the generated images. */
+typedef enum gn_loss_kind { GN_LOSS_CROSS_ENTROPY = 0, GN_LOSS_HINGE = 1 } gn_loss_kind;
+/* D's hinge loss: logits (n, 2), the first nreal rows real, the rest fake. */
+GN_API float gn_hinge_d_loss(const float *logits, size_t n, size_t nreal, float *dlogits);
+/* G's hinge loss: logits (n, 2) of generated images. */
+GN_API float gn_hinge_g_loss(const float *logits, size_t n, float *dlogits);
+
 /* Mean of softmax(logits)[.,1]: the discriminator's mean belief that the images are real. */
 GN_API float gn_mean_real_prob(const float *logits, size_t n);
 

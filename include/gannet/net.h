@@ -59,6 +59,11 @@ GN_API void gn_net_free(gn_net *net);
 GN_API void gn_net_add_dense(gn_net *net, int units);
 GN_API void gn_net_add_conv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad);
 GN_API void gn_net_add_deconv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad);
+/* Spectral normalisation of the layer added last (dense, conv2d, deconv2d):
+ * it runs with W / sigma(W), sigma by one power iteration per training
+ * forward, its u vector and sigma in the state slab; inference uses the
+ * stored sigma. Another kind is kept as the network's first error. */
+GN_API void gn_net_spectral_norm(gn_net *net);
 /* Per channel over (N, H, W); after a dense layer, per feature over N. */
 GN_API void gn_net_add_batchnorm(gn_net *net, float momentum, float eps);
 GN_API void gn_net_add_relu(gn_net *net);

@@ -19,6 +19,7 @@ enum {
     GN_STREAM_GAUSS = 6,     /* GaussianNoise layers */
     GN_STREAM_SAMPLE = 7,    /* gannet sample */
     GN_STREAM_SHUFFLE = 8,   /* data shuffles and splits */
+    GN_STREAM_AUGMENT = 9,   /* differentiable augmentation (augment.h) */
 };
 
 /* Four 32-bit words for counter `index` of (seed, stream). */

@@ -19,11 +19,15 @@
 #define GN_NONE (-2)
 
 /* ---- per-kind arguments; each field means one thing ---- */
-typedef struct gn_dense_args { int units; } gn_dense_args;
+typedef struct gn_dense_args {
+    int units;
+    int sn; /* spectral normalisation of the weights (spectral.c) */
+} gn_dense_args;
 typedef struct gn_conv_args {
     int filters, kernel, stride;
     gn_padding pad;
     int pad_t, pad_l, pad_b, pad_r; /* derived from the input size */
+    int sn;                         /* spectral normalisation of the weights (spectral.c) */
 } gn_conv_args;
 typedef struct gn_bn_args { float momentum, eps; } gn_bn_args;
 typedef struct gn_leaky_args { float alpha; } gn_leaky_args;
@@ -76,6 +80,10 @@ typedef struct gn_layer {
     gn_dnn_cache *cache;     /* weights in oneDNN layouts, for every batch size */
     float *kw4, *dkw4;       /* an up-fused convolution's 4x4 weights and their gradient */
     uint64_t kw4_ver;        /* version + 1 of the weights in kw4 */
+    float *sn;               /* spectral normalisation: W / sigma, v, the u it started from */
+    uint64_t sn_ver;         /* bumped whenever sn's W / sigma changes (the weight caches' key) */
+    uint64_t sn_src;         /* parameter version + 1 behind an inference W / sigma */
+    float sn_sigma;          /* the sigma behind it */
 } gn_layer;
 
 /* What one forward or backward call of a layer works on. Buffers belong to
@@ -161,6 +169,21 @@ void gn_pass_gradient(float *dx, const float *dy, size_t count);
 /* Glorot (fan_in + fan_out) or N(0, 0.02) weights, zero bias. */
 void gn_init_linear(float *w, size_t wn, float *b, size_t bn, double fan_in, double fan_out,
                     gn_init init, uint64_t seed, uint64_t stream);
+
+/* Spectral normalisation (spectral.c) of a dense, conv2d or deconv2d layer
+ * with sn set: its weights W viewed as (rows = output units or filters, K);
+ * its state holds u (rows) and sigma. */
+int gn_sn_on(const gn_layer *L);
+size_t gn_sn_state(const gn_layer *L);
+/* Random unit u from (seed, stream) and sigma = |W^T u|. */
+void gn_sn_init(const gn_layer *L, const float *w, float *state, uint64_t seed, uint64_t stream);
+/* The weights to run with, W / sigma, and the version that keys their
+ * cached layouts. Training: one power iteration from the stored u first
+ * (u and sigma updated); inference: the stored sigma. NULL: out of memory. */
+const float *gn_sn_weights(gn_layer *L, const gn_call *c, uint64_t *ver);
+/* dw holds dL/d(W / sigma) of the last training forward; makes it dL/dW,
+ * differentiating through sigma, v and the new u (the stored u is a constant). */
+void gn_sn_backward(const gn_layer *L, const gn_call *c, float *dw);
 
 /* The batch-norm remake (batchnorm.c): writes BN layer B's training output
  * again into y from its input x and the batch statistics of the last

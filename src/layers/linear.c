@@ -113,23 +113,33 @@ void gn_init_linear(float *w, size_t wn, float *b, size_t bn, double fan_in, dou
     memset(b, 0, bn * sizeof(float));
 }
 
-/* The weights a oneDNN layer runs with: the slab's, or for an up-fused
- * convolution its 4x4 form, remade when the weights changed. NULL: out of memory. */
-static const float *run_weights(gn_layer *L, const gn_call *c) {
-    if (!(L->fuse & GN_FUSE_UPCONV)) return c->w;
+/* The weights a oneDNN layer runs with: the slab's (or, spectrally
+ * normalised, W / sigma: fresh = 1 makes it, 0 takes the last training
+ * forward's), or for an up-fused convolution their 4x4 form, remade when
+ * the weights changed; *ver keys the cached layouts. NULL: out of memory. */
+static const float *run_weights(gn_layer *L, const gn_call *c, int fresh, uint64_t *ver) {
+    const float *w = c->w;
+    *ver = c->version;
+    if (gn_sn_on(L)) {
+        w = fresh ? gn_sn_weights(L, c, ver) : L->sn;
+        if (!fresh) *ver = L->sn_ver;
+        if (!w) return NULL;
+    }
+    if (!(L->fuse & GN_FUSE_UPCONV)) return w;
     size_t n4 = (size_t)L->a.conv.filters * L->in.c * 16;
     if (!L->kw4 && !(L->kw4 = gn_alloc(n4 * sizeof(float)))) return NULL;
-    if (L->kw4_ver != c->version + 1) {
-        gn_upconv_weights(L->kw4, c->w, L->a.conv.filters, L->in.c);
-        L->kw4_ver = c->version + 1;
+    if (L->kw4_ver != *ver + 1) {
+        gn_upconv_weights(L->kw4, w, L->a.conv.filters, L->in.c);
+        L->kw4_ver = *ver + 1;
     }
     return L->kw4;
 }
 
 static gn_status linear_fwd(gn_layer *L, gn_call *c) {
-    const float *w = run_weights(L, c);
-    if (!w) return gn_fail(GN_ERR_NOMEM, "out of memory for up-fused weights");
-    return gn_linear_forward(c->op, c->y, c->x[0], w, c->b, c->version);
+    uint64_t ver;
+    const float *w = run_weights(L, c, 1, &ver);
+    if (!w) return gn_fail(GN_ERR_NOMEM, "out of memory for the weights a layer runs with");
+    return gn_linear_forward(c->op, c->y, c->x[0], w, c->b, ver);
 }
 
 /* dy -> dw, db (when wanted), then dx (when wanted); an up-fused
@@ -145,12 +155,14 @@ static gn_status linear_bwd(gn_layer *L, gn_call *c) {
         if ((s = gn_linear_backward_weights(c->op, up ? L->dkw4 : c->dw, c->db, c->x[0], c->dy)))
             return s;
         if (up) gn_upconv_weights_backward(c->dw, L->dkw4, L->a.conv.filters, L->in.c);
+        if (gn_sn_on(L)) gn_sn_backward(L, c, c->dw);
     }
     if (c->profile) c->weights_seconds = omp_get_wtime() - t0;
     if (!c->dx[0]) return GN_OK;
-    const float *w = run_weights(L, c);
-    if (!w) return gn_fail(GN_ERR_NOMEM, "out of memory for up-fused weights");
-    return gn_linear_backward_data(c->op, c->dx[0], c->dy, w, c->version);
+    uint64_t ver;
+    const float *w = run_weights(L, c, 0, &ver);
+    if (!w) return gn_fail(GN_ERR_NOMEM, "out of memory for the weights a layer runs with");
+    return gn_linear_backward_data(c->op, c->dx[0], c->dy, w, ver);
 }
 
 static int dense_shape(gn_layer *L, char *why, size_t len) {
@@ -165,14 +177,14 @@ static int dense_shape(gn_layer *L, char *why, size_t len) {
 static void dense_counts(const gn_layer *L, size_t *w, size_t *b, size_t *state) {
     *w = (size_t)L->a.dense.units * gn_shape_size(L->in);
     *b = L->a.dense.units;
-    *state = 0;
+    *state = gn_sn_state(L);
 }
 
 static void dense_init(const gn_layer *L, float *w, float *b, float *state, gn_init init,
                        uint64_t seed, uint64_t stream) {
-    (void)state;
     gn_init_linear(w, L->w_len, b, L->b_len, (double)gn_shape_size(L->in), (double)L->a.dense.units,
                    init, seed, stream);
+    if (gn_sn_on(L)) gn_sn_init(L, w, state, seed, stream);
 }
 
 static double dense_flops(const gn_layer *L, int n) {
@@ -180,8 +192,7 @@ static double dense_flops(const gn_layer *L, int n) {
 }
 
 static void dense_describe(const gn_layer *L, char *buf, size_t len) {
-    (void)L;
-    snprintf(buf, len, "Dense");
+    snprintf(buf, len, "Dense%s", gn_sn_on(L) ? " sn" : "");
 }
 
 static void dense_spec(const gn_layer *L, int n, gn_dnn_spec *s) {
@@ -227,15 +238,15 @@ static int conv_shape(gn_layer *L, char *why, size_t len) {
 static void conv_counts(const gn_layer *L, size_t *w, size_t *b, size_t *state) {
     *w = (size_t)L->a.conv.filters * L->in.c * L->a.conv.kernel * L->a.conv.kernel;
     *b = L->a.conv.filters;
-    *state = 0;
+    *state = gn_sn_state(L);
 }
 
 static void conv_init(const gn_layer *L, float *w, float *b, float *state, gn_init init,
                       uint64_t seed, uint64_t stream) {
-    (void)state;
     double receptive = (double)L->a.conv.kernel * L->a.conv.kernel;
     gn_init_linear(w, L->w_len, b, L->b_len, L->in.c * receptive, L->a.conv.filters * receptive,
                    init, seed, stream);
+    if (gn_sn_on(L)) gn_sn_init(L, w, state, seed, stream);
 }
 
 static double conv_flops(const gn_layer *L, int n) {
@@ -248,8 +259,9 @@ static double conv_flops(const gn_layer *L, int n) {
 
 static void conv_describe(const gn_layer *L, char *buf, size_t len) {
     const gn_conv_args *a = &L->a.conv;
-    snprintf(buf, len, "%s %dx%d/%d %s%s", L->ops->title, a->kernel, a->kernel, a->stride,
-             a->pad == GN_PAD_SAME ? "same" : "valid", L->fuse & GN_FUSE_UPCONV ? " (up)" : "");
+    snprintf(buf, len, "%s %dx%d/%d %s%s%s", L->ops->title, a->kernel, a->kernel, a->stride,
+             a->pad == GN_PAD_SAME ? "same" : "valid", L->fuse & GN_FUSE_UPCONV ? " (up)" : "",
+             a->sn ? " sn" : "");
 }
 
 static void conv_spec(const gn_layer *L, int n, gn_dnn_spec *s) {
