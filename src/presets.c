@@ -10,17 +10,20 @@
 
 #include "gannet/model.h"
 #include "gannet/datadir.h"
+#include "gannet/files.h"
 
 const char *const gn_preset_names[] = {"seed-mnist", "dcgan", "resnet-mnist", NULL};
 
 gn_status gn_model_read_file(const char *path, char **text, size_t *len) {
     *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return gn_fail(GN_ERR_IO, "%s: cannot open model file: %s", path, strerror(errno));
+    FILE *f; /* a FIFO or a folder is refused, never waited on */
+    gn_status s = gn_open_regular(path, "model file", &f);
+    if (s) return s;
     struct stat st;
-    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(f), &st)) {
+        int e = errno;
         fclose(f);
-        return gn_fail(GN_ERR_IO, "%s: cannot read model file: not a regular file", path);
+        return gn_fail(GN_ERR_IO, "%s: cannot read model file: %s", path, strerror(e));
     }
     if (st.st_size > GN_MODEL_MAX_BYTES) {
         fclose(f);
