@@ -210,7 +210,7 @@ gn_status gn_run_find_data(const gn_gan_config *rec, int data_given) {
     if (!rec->data[0] || data_given) return GN_OK; /* checked once loaded */
     struct stat st;
     int missing = stat(rec->data, &st) != 0, e = errno;
-    if (names_descriptor(rec->data) || (!missing && !S_ISREG(st.st_mode)))
+    if (names_descriptor(rec->data) || (!missing && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))
         return gn_fail(GN_ERR_ARG, "%s: the run's data was a stream (a pipe, FIFO or descriptor), which "
                        "cannot be read again; resume with --data FILE holding the same images (their "
                        "size and CRC-32 are checked)", rec->data);
@@ -223,6 +223,13 @@ gn_status gn_run_find_data(const gn_gan_config *rec, int data_given) {
 gn_status gn_run_check_data(gn_gan_config *cfg, const gn_gan_config *rec, const gn_fingerprint *fp) {
     if (fp->size != rec->data_size || fp->crc32 != rec->data_crc32) {
         unsigned long long size = fp->size, crc = fp->crc32;
+        struct stat st;
+        if (stat(cfg->data, &st) == 0 && S_ISDIR(st.st_mode))
+            return gn_fail(GN_ERR_ARG, "%s: the images are not those this run was trained on (%s: %llu "
+                           "bytes of images, CRC-32 %08llx; now %llu bytes, CRC-32 %08llx): files were "
+                           "added, removed, renamed or changed, or --image-size or --channels differ; "
+                           "resume with --data holding the original images", cfg->data, rec->data,
+                           (unsigned long long)rec->data_size, (unsigned long long)rec->data_crc32, size, crc);
         if (strcmp(cfg->data, rec->data))
             return gn_fail(GN_ERR_ARG, "--data %s: %llu bytes of IDX data, CRC-32 %08llx, is not the "
                            "data this run was trained on (%s: %llu bytes, CRC-32 %08llx)", cfg->data,

@@ -72,12 +72,15 @@ const gn_setting gn_settings[] = {
     {"eval-every", "eval_every", GN_SET_INT, FIELD(eval_every), 0, BIG, NULL, 0, NULL, OPT,
      "score 1000 samples every K iterations (gannet eval's IS and FD; 0: never)", NULL, NULL},
     {"data", "data", GN_SET_TEXT, FIELD(data), 0, 0, NULL, 0, "", OPT | GN_SET_RESUMABLE | GN_SET_OPTIONAL,
-     "IDX image file, plain or .gz (default: the bundled MNIST; with --resume: the run's data, moved)",
+     "a folder of PNG, JPEG, BMP, TGA and GIF images (searched recursively), an IDX image file, plain or .gz, "
+     "or fashion-mnist (Debian's dataset-fashion-mnist) (default: the bundled MNIST; with --resume: the run's "
+     "data, moved)",
      NULL, NULL},
     {"data-size", "data_size", GN_SET_U64, FIELD(data_size), 0, EXACT_MAX, NULL, 0, NULL, GN_SET_OPTIONAL,
-     "the size in bytes of the data's IDX bytes as decoded (after gzip decompression)", NULL, NULL},
+     "the size in bytes of the data's IDX bytes as decoded (after gzip decompression); of a folder: its image cache", NULL, NULL},
     {"data-crc32", "data_crc32", GN_SET_U64, FIELD(data_crc32), 0, 4294967295.0, NULL, 0, NULL,
-     GN_SET_OPTIONAL, "the CRC-32 of the data's IDX bytes as decoded (after gzip decompression)", NULL, NULL},
+     GN_SET_OPTIONAL, "the CRC-32 of the data's IDX bytes as decoded (after gzip decompression); of a folder: of its relative "
+     "paths, image cache, image size and channels", NULL, NULL},
     {"loss", "loss", GN_SET_ENUM, FIELD(loss), 0, 0, loss_names, GN_LOSS_CROSS_ENTROPY, NULL,
      OPT | GN_SET_MODEL | GN_SET_OPTIONAL, "loss of D and G: crossentropy (G's by --g-loss) or hinge (on the "
      "logit difference real - fake)", NULL, NULL},
@@ -86,6 +89,12 @@ const gn_setting gn_settings[] = {
     {"augment", "augment", GN_SET_TEXT, FIELD(augment), 0, 0, NULL, 0, "", OPT | GN_SET_OPTIONAL,
      "differentiable augmentation of every image D sees: a comma-separated list of color, "
      "translation, cutout (empty: none)", NULL, NULL},
+    {"image-size", "image_size", GN_SET_INT, FIELD(image_size), 0, GN_IMAGE_SIZE_MAX, NULL, 0, NULL,
+     OPT | GN_SET_RESUMABLE | GN_SET_OPTIONAL, "side S of the training images: each is centre-cropped to a "
+     "square and resized to SxS (area average when shrinking; 0: 64 for a folder, an IDX file's own)", NULL, NULL},
+    {"channels", "channels", GN_SET_INT, FIELD(channels), 0, 3, NULL, 0, NULL,
+     OPT | GN_SET_RESUMABLE | GN_SET_OPTIONAL, "1 (gray, BT.601 luma) or 3 (RGB) channels of the training "
+     "images (0: 3 for a folder, an IDX file's own)", NULL, NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 

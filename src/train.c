@@ -402,6 +402,51 @@ static gn_status check_shape(const char *images, const gn_dataset *ds, const gn_
                    ds->w, ds->c, gan->cfg.preset, want.h, want.w, want.c);
 }
 
+/* A load shows its progress once it has taken this long, in seconds. */
+#define LOAD_QUIET_S 1.0
+
+typedef struct load_bar {
+    int bar;       /* a bar redrawn in place; else a line at every quarter */
+    double t0;
+    int shown;     /* percent last shown, -1 none */
+} load_bar;
+
+/* gn_data_progress: a bar (or lines) on stderr for a load that takes long. */
+static void load_progress(void *ctx, size_t done, size_t total) {
+    load_bar *b = ctx;
+    double el = omp_get_wtime() - b->t0;
+    int pct = total ? (int)(100.0 * done / total) : 100;
+    if (el < LOAD_QUIET_S || pct == b->shown || (!b->bar && pct / 25 == b->shown / 25 && b->shown >= 0)) return;
+    if (b->bar) {
+        char fill[26];
+        for (int i = 0; i < 25; i++) fill[i] = i < pct / 4 ? '#' : '.';
+        fill[25] = 0;
+        say("\rloading images %3d%% [%s] %zu/%zu (%.0f s)%s", pct, fill, done, total, el, done == total ? "\n" : "");
+    } else {
+        say("loading images: %zu/%zu (%d%%, %.0f s)\n", done, total, pct, el);
+    }
+    b->shown = pct;
+}
+
+/* Loads the training images (gannet/data.h), with a warning that names the
+ * first files skipped, and the cache's size when images were fitted. */
+static gn_status load_data(const gn_train_opts *o, const gn_gan_config *cfg, const char *images,
+                           gn_dataset *ds, gn_data_report *rep) {
+    load_bar lb = {o->progress >= 0 ? o->progress : isatty(2), omp_get_wtime(), -1};
+    gn_data_opts d = {cfg->image_size, cfg->channels, o->strict, load_progress, &lb};
+    gn_status s = gn_dataset_open(images, &d, rep, ds);
+    if (s) return s;
+    if (rep->skipped)
+        say("gannet: warning: %s: skipped %zu file%s that could not be used: %s%s (--strict makes this an error)\n",
+            rep->path, rep->skipped, rep->skipped == 1 ? "" : "s", rep->skipped_text,
+            rep->skipped > GN_DATA_SKIPPED_NAMED ? "; ..." : "");
+    double kib = (double)ds->n * ds->h * ds->w * ds->c / 1024.0;
+    if (rep->converted)
+        say("gannet: %zu images of %dx%dx%d from %s: a %.1f %s cache\n", ds->n, ds->h, ds->w, ds->c, rep->path,
+            kib >= 1024 ? kib / 1024 : kib, kib >= 1024 ? "MiB" : "KiB");
+    return GN_OK;
+}
+
 /* Makes the run folder, locks it, clears an earlier run (--overwrite). */
 static gn_status open_folder(const gn_train_opts *o, const char *sub, int *lock, int *made) {
     int made_sub;
@@ -441,7 +486,8 @@ gn_status gn_train(const gn_train_opts *o) {
         gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
         images = ip;
     }
-    s = gn_dataset_load(images, NULL, &ds);
+    gn_data_report rep;
+    s = load_data(o, &cfg, images, &ds, &rep);
     if (s) {
         free(model);
         return s;
@@ -454,8 +500,11 @@ gn_status gn_train(const gn_train_opts *o) {
     snprintf(sub, sizeof sub, "%s/samples", run_dir);
     /* the fingerprint of what was loaded: recorded by a new run (or one that
      * records no data yet), checked by a resumed one */
-    if (!o->resume || !recorded.data[0]) s = gn_run_record_data(&cfg, images, &ds.fp);
-    else s = gn_run_check_data(&cfg, &recorded, &ds.fp);
+    if (!o->resume || !recorded.data[0]) s = gn_run_record_data(&cfg, rep.path, &ds.fp);
+    else {
+        snprintf(cfg.data, sizeof cfg.data, "%s", rep.path); /* fashion-mnist: its file */
+        s = gn_run_check_data(&cfg, &recorded, &ds.fp);
+    }
     if (!s) s = gn_gan_create(&gan, &cfg);
     if (!s) s = check_shape(images, &ds, gan);
     if (!s) s = open_folder(o, sub, &lock, &made);

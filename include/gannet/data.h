@@ -58,6 +58,61 @@ GN_API void gn_dataset_free(gn_dataset *ds);
  * build's data/ folder. Writes the two paths into the buffers. */
 GN_API void gn_default_mnist_paths(char *images, size_t images_len, char *labels, size_t labels_len);
 
+/* Opening training data by name: an image folder, an IDX file, or
+ * "fashion-mnist" (Debian's dataset-fashion-mnist). */
+
+/* The name that stands for Debian's Fashion-MNIST training images, and where
+ * the package puts them. */
+#define GN_FASHION_MNIST "fashion-mnist"
+#define GN_FASHION_MNIST_PATH "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+#define GN_FASHION_MNIST_PACKAGE "dataset-fashion-mnist"
+/* A folder's images without --image-size / --channels: 64x64 RGB, the size
+ * of PyTorch's DCGAN example. */
+#define GN_FOLDER_IMAGE_SIZE 64
+#define GN_FOLDER_CHANNELS 3
+/* The largest --image-size. */
+#define GN_IMAGE_SIZE_MAX 1024
+
+/* How many skipped files a gn_data_report names. */
+#define GN_DATA_SKIPPED_NAMED 3
+
+/* Called now and then while images load (from one thread): done of total. */
+typedef void (*gn_data_progress)(void *ctx, size_t done, size_t total);
+
+typedef struct gn_data_opts {
+    int image_size;  /* side S of the square images; 0: a folder's GN_FOLDER_IMAGE_SIZE, an IDX file's own */
+    int channels;    /* 1 (gray) or 3 (RGB); 0: a folder's GN_FOLDER_CHANNELS, an IDX file's own */
+    int strict;      /* a folder's unusable file fails the load instead of being skipped */
+    gn_data_progress progress; /* may be NULL */
+    void *progress_ctx;
+} gn_data_opts;
+
+typedef struct gn_data_report {
+    char path[4096];     /* what was read: `path` as given, or fashion-mnist's file */
+    int folder;          /* 1 when it was a folder of images */
+    int converted;       /* 1 when the images were cropped, resized or converted */
+    size_t found;        /* a folder's files with an image name */
+    size_t skipped;      /* of which could not be used (not counted in the set) */
+    char skipped_text[1200]; /* the first GN_DATA_SKIPPED_NAMED skipped, "path (reason); ..." */
+} gn_data_report;
+
+/* Loads training images into ds (without labels):
+ * - a folder: every PNG, JPEG, BMP, TGA and GIF under it (recursive, hidden
+ *   names passed over, links followed but never round a loop), in the walk's
+ *   byte order, each centre-cropped to a square, resized to S x S (an exact
+ *   area average when shrinking, bilinear when enlarging) and converted to
+ *   gray (BT.601 luma) or RGB; decoded in parallel into one u8 cache, the
+ *   result independent of the thread count. A file that cannot be used is
+ *   skipped and counted in *rep (o->strict: GN_ERR_ARG naming it); no usable
+ *   image at all is GN_ERR_ARG. The fingerprint is the cache's size and the
+ *   CRC-32 of the kept files' relative paths, the cache and "S,C".
+ * - an IDX file (plain or gzip), or "fashion-mnist": as gn_dataset_load; when
+ *   S or C differ from the file's, converted the same way, and "S,C" goes
+ *   into the CRC-32. A missing fashion-mnist says which package to install.
+ * The memory the cache needs is checked against gn_mem_available before it
+ * is allocated (GN_ERR_NOMEM with both sizes). */
+GN_API gn_status gn_dataset_open(const char *path, const gn_data_opts *o, gn_data_report *rep, gn_dataset *ds);
+
 typedef enum gn_pixel_range { GN_RANGE_01 = 0, GN_RANGE_PM1 = 1 } gn_pixel_range;
 
 /* Samples B images with replacement: item i of minibatch `step` is

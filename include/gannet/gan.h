@@ -45,6 +45,8 @@ typedef struct gn_gan_config {
     float ema;             /* half-life in images of G's weight average; 0: none */
     char augment[64];      /* differentiable augmentation: "color,translation,cutout" or a
                               part of it, "" for none (gannet/augment.h) */
+    int image_size;        /* side of the training images (0: a folder's 64, an IDX file's own) */
+    int channels;          /* 1 gray, 3 RGB (0: a folder's 3, an IDX file's own) */
 } gn_gan_config;
 
 /* The EMA ramp-up (StyleGAN2-ADA's ema_rampup): the half-life used after

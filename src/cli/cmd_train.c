@@ -13,12 +13,12 @@ static const char *const progress_names[] = {"auto", "bar", "lines", NULL};
 
 /* The options: one per setting of the table that is an option, then the
  * run's own (model file, folder, resume, overwrite, progress display). */
-#define RUN_OPTIONS 5
+#define RUN_OPTIONS 6
 
 int gn_cmd_train(int argc, char **argv) {
     gn_gan_config cl; /* the command line's values, over seed-mnist's (what --help shows) */
     gn_preset_config("seed-mnist", &cl);
-    int progress = 0, overwrite = 0;
+    int progress = 0, overwrite = 0, strict = 0;
     const char *out = NULL, *resume = NULL, *model = NULL;
     gn_option opts[GN_SETTINGS_MAX + RUN_OPTIONS + 1];
     gn_setting_ref refs[GN_SETTINGS_MAX];
@@ -38,6 +38,9 @@ int gn_cmd_train(int argc, char **argv) {
                             "replace the run in --out (only gannet's files of it are removed)", 0, 0, NULL, 0};
     opts[n++] = (gn_option){"resume", GN_OPT_STR, &resume,
                             "continue the run in this folder from its checkpoint, on its data", 0, 0, NULL, 0};
+    opts[n++] = (gn_option){"strict", GN_OPT_FLAG, &strict,
+                            "a file in the --data folder that is not a usable image stops the start (else: "
+                            "skipped, counted, named in a warning)", 0, 0, NULL, 0};
     opts[n++] = (gn_option){"progress", GN_OPT_CHOICE, &progress, "progress display", 0, 0, progress_names, 0};
     opts[n] = (gn_option){0};
     char err[512];
@@ -91,6 +94,7 @@ int gn_cmd_train(int argc, char **argv) {
     }
     o.out = out;
     o.overwrite = overwrite;
+    o.strict = strict;
     o.resume = resume;
     o.progress = progress == 0 ? -1 : progress == 1 ? 1 : 0;
     gn_status s = gn_train(&o);
