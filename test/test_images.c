@@ -146,7 +146,7 @@ static uint8_t *slurp(const char *rel, size_t *n) {
 
 /* Good files: b.png (RGB 40x30), a/c.png (gray 28x28), a/deep/d.png (RGBA
  * 20x50), e.jpg (RGB 64x64, quality 95), f.PNG (gray+alpha 33x29). Bad:
- * corrupt.png (a header then garbage), cut.png (a PNG cut in half),
+ * corrupt.png (a header then garbage), cut.png and cut.jpg (cut in half),
  * notes.txt (not an image: ignored), fake.gif (text), pipe.png (a FIFO),
  * a/loop (a link to the root), .hidden.png (hidden: passed over). */
 static void build_folder(void) {
@@ -163,6 +163,10 @@ static void build_folder(void) {
     uint8_t *px = picture(64, 64, 3, 4);
     ck_assert(stbi_write_jpg(p, 64, 64, 3, px, 95));
     free(px);
+    size_t nj;
+    uint8_t *jpg = slurp("e.jpg", &nj);
+    put("cut.jpg", jpg, nj / 2);
+    free(jpg);
     put_png("cut.png", 50, 50, 3, 7);
     size_t n;
     uint8_t *whole = slurp("cut.png", &n);
@@ -211,7 +215,7 @@ START_TEST(test_folder_order_skips_values) {
     ck_assert_int_eq(ds.w, 24);
     ck_assert_int_eq(ds.c, 3);
     ck_assert(rep.folder && rep.converted);
-    ck_assert_int_eq(rep.skipped, 5); /* loop, corrupt, cut, fake.gif, pipe */
+    ck_assert_int_eq(rep.skipped, 6); /* loop, pipe, corrupt, cut.jpg, cut.png, fake.gif */
     /* the walk's skips first, then the files that did not decode, each in walk order */
     ck_assert_str_eq(rep.skipped_text, "a/loop (a link back to a folder above it: not entered); pipe.png (a FIFO "
                      "or pipe); corrupt.png (not a PNG, JPEG, BMP, TGA or GIF image stb_image can read)");

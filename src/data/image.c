@@ -31,8 +31,9 @@ int gn_image_decode(const uint8_t *bytes, size_t n, uint8_t **px, int *w, int *h
         return -1;
     }
     if (!stbi_info_from_memory(bytes, (int)n, w, h, &comp)) {
-        *why = "not a PNG, JPEG, BMP, TGA or GIF image stb_image can read";
-        return -1;
+        const char *r = stbi_failure_reason();
+        *why = r && strcmp(r, "unknown image type") ? r : "not a PNG, JPEG, BMP, TGA or GIF image stb_image can read";
+        return r && strcmp(r, "unknown image type") ? GN_IMAGE_STB_REASON : -1;
     }
     if (*w <= 0 || *h <= 0 || (size_t)*w * (size_t)*h > GN_IMAGE_PIXELS_MAX) {
         *why = "picture larger than 2^28 pixels";
@@ -44,7 +45,7 @@ int gn_image_decode(const uint8_t *bytes, size_t n, uint8_t **px, int *w, int *h
     if (!*px) {
         const char *r = stbi_failure_reason();
         *why = r ? r : "cannot be decoded";
-        return -1;
+        return r ? GN_IMAGE_STB_REASON : -1;
     }
     return 0;
 }

@@ -22,11 +22,16 @@
 #define GN_LUMA_G 0.587
 #define GN_LUMA_B 0.114
 
+/* What gn_image_decode returns when *why is stb_image's own terse reason
+ * ("outofdata", "bad IHDR len"): messages then say it comes from stb_image. */
+#define GN_IMAGE_STB_REASON (-2)
+
 /* Decodes an image held in memory (PNG, JPEG, BMP, TGA, GIF's first frame)
  * into *px (malloc'd, w x h x c bytes, rows top first). c is 1 for a gray
  * source (alpha dropped) and 3 for a colour one (alpha dropped, as
  * torchvision's convert("RGB") does). On failure returns -1 with a short
- * reason in *why (a static string) and *px NULL. Thread-safe. */
+ * reason in *why (a static string) or GN_IMAGE_STB_REASON, and *px NULL.
+ * Thread-safe. */
 int gn_image_decode(const uint8_t *bytes, size_t n, uint8_t **px, int *w, int *h, int *c, const char **why);
 
 /* Reads and decodes a file (opened as gn_open_regular does: a FIFO or device

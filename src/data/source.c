@@ -48,7 +48,7 @@ static void tick(const gn_data_opts *o, size_t *done, size_t total) {
 
 /* Decodes list[i] into cache slot i (per bytes); why[i] says why not. */
 static void decode_all(const char *root, const gn_file_list *l, int S, int C, const gn_data_opts *o,
-                       uint8_t *cache, const char **why) {
+                       uint8_t *cache, const char **why, uint8_t *from_stb) {
     size_t per = (size_t)S * S * C, done = 0;
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < l->n; i++) {
@@ -56,8 +56,9 @@ static void decode_all(const char *root, const gn_file_list *l, int S, int C, co
         uint8_t *px = NULL;
         int w, h, c;
         snprintf(path, sizeof path, "%s/%s", root, l->paths[i]);
-        if (!gn_image_read(path, &px, &w, &h, &c, &why[i]))
-            gn_image_fit(px, w, h, c, S, C, cache + i * per, &why[i]);
+        int r = gn_image_read(path, &px, &w, &h, &c, &why[i]);
+        if (!r) gn_image_fit(px, w, h, c, S, C, cache + i * per, &why[i]);
+        from_stb[i] = r == GN_IMAGE_STB_REASON;
         free(px);
         tick(o, &done, l->n);
     }
@@ -82,11 +83,14 @@ static gn_fingerprint folder_fingerprint(const gn_file_list *l, const char **why
 }
 
 /* Moves the decoded images to the front in order, records the skipped. */
-static size_t compact(const gn_file_list *l, const char **why, uint8_t *cache, size_t per, gn_skips *sk) {
+static size_t compact(const gn_file_list *l, const char **why, const uint8_t *from_stb, uint8_t *cache,
+                      size_t per, gn_skips *sk) {
     size_t kept = 0;
     for (size_t i = 0; i < l->n; i++) {
         if (why[i]) {
-            gn_skips_add(sk, l->paths[i], why[i]);
+            char r[128];
+            snprintf(r, sizeof r, "%s%s", from_stb[i] ? "stb_image: " : "", why[i]);
+            gn_skips_add(sk, l->paths[i], r);
             continue;
         }
         if (kept != i) memmove(cache + kept * per, cache + i * per, per);
@@ -121,7 +125,7 @@ static gn_status load_folder(const char *root, const gn_data_opts *o, gn_data_re
     size_t per = (size_t)S * S * C;
     /* beside the cache: a decoded picture and its row pass per thread, at most */
     size_t extra = (size_t)omp_get_max_threads() * 64 * 1024 * 1024;
-    uint8_t *cache = NULL;
+    uint8_t *cache = NULL, *from_stb = NULL;
     const char **why = NULL;
     if (!l.n || (o->strict && sk.n)) {
         s = folder_result(root, &l, &sk, 0, o, rep);
@@ -130,12 +134,13 @@ static gn_status load_folder(const char *root, const gn_data_opts *o, gn_data_re
     if ((s = check_memory(root, l.n, S, C, extra))) goto done;
     cache = malloc(l.n * per);
     why = calloc(l.n, sizeof *why);
-    if (!cache || !why) {
+    from_stb = calloc(l.n, 1);
+    if (!cache || !why || !from_stb) {
         s = gn_fail(GN_ERR_NOMEM, "%s: out of memory for %zu images of %dx%dx%d", root, l.n, S, S, C);
         goto done;
     }
-    decode_all(root, &l, S, C, o, cache, why);
-    size_t kept = compact(&l, why, cache, per, &sk);
+    decode_all(root, &l, S, C, o, cache, why, from_stb);
+    size_t kept = compact(&l, why, from_stb, cache, per, &sk);
     if ((s = folder_result(root, &l, &sk, kept, o, rep))) goto done;
     uint8_t *fit = realloc(cache, kept * per);
     if (fit) cache = fit;
@@ -148,6 +153,7 @@ static gn_status load_folder(const char *root, const gn_data_opts *o, gn_data_re
 done:
     free(cache);
     free(why);
+    free(from_stb);
     gn_file_list_free(&l);
     return s;
 }
