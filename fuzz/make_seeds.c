@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include <stb/stb_image_write.h>
+
 #include "gannet/checkpoint.h"
 #include "gannet/data.h"
 #include "tiny_gan.h"
@@ -331,6 +333,75 @@ static void checkpoint_seeds(const char *tmp) {
     tiny_gan_free(gan);
 }
 
+/* ---- image folders: a config byte (fuzz_imagedir.c), then files split on "\n--\n" ---- */
+
+typedef struct membuf {
+    uint8_t data[4096];
+    size_t n;
+} membuf;
+
+static void mem_put(void *ctx, void *p, int n) {
+    membuf *b = ctx;
+    if (b->n + (size_t)n > sizeof b->data) exit(1);
+    memcpy(b->data + b->n, p, (size_t)n);
+    b->n += (size_t)n;
+}
+
+/* A picture in one of stb_image_write's formats ('p'ng, 'j'peg, 'b'mp, 't'ga). */
+static void encode(membuf *b, char fmt, int w, int h, int c) {
+    uint8_t px[16 * 16 * 4];
+    for (int i = 0; i < w * h * c; i++) px[i] = (uint8_t)(i * 37 + 11);
+    b->n = 0;
+    int ok = fmt == 'p' ? stbi_write_png_to_func(mem_put, b, w, h, c, px, w * c)
+             : fmt == 'j' ? stbi_write_jpg_to_func(mem_put, b, w, h, c, px, 90)
+             : fmt == 'b' ? stbi_write_bmp_to_func(mem_put, b, w, h, c, px)
+                          : stbi_write_tga_to_func(mem_put, b, w, h, c, px);
+    if (!ok) exit(1);
+}
+
+static void image_seed(const char *name, uint8_t config, const membuf *parts, int n) {
+    static uint8_t out[5 * 4096 + 64];
+    size_t k = 0;
+    out[k++] = config;
+    for (int i = 0; i < n; i++) {
+        if (i) memcpy(out + k, "\n--\n", 4), k += 4;
+        memcpy(out + k, parts[i].data, parts[i].n);
+        k += parts[i].n;
+    }
+    put_file("imagedir", name, out, k);
+}
+
+static void imagedir_seeds(void) {
+    /* a 2x2 GIF89a: header, screen, 2-colour table, image, LZW data, trailer */
+    static const uint8_t gif[] = {'G', 'I', 'F', '8', '9', 'a', 2, 0, 2, 0, 0x80, 0, 0, 0, 0, 0, 255, 255, 255,
+                                  0x2c, 0, 0, 0, 0, 2, 0, 2, 0, 0, 2, 3, 0x44, 0x34, 0x05, 0, 0x3b};
+    membuf m[5];
+    encode(&m[0], 'p', 5, 3, 1);
+    image_seed("png-gray-5x3", 0x07, m, 1);
+    encode(&m[0], 'p', 4, 4, 4);
+    image_seed("png-rgba-4x4-rgb", 0x83, m, 1);
+    encode(&m[0], 'j', 8, 8, 3);
+    image_seed("jpeg-8x8", 0x85, m, 1);
+    encode(&m[0], 'b', 3, 5, 3);
+    image_seed("bmp-3x5", 0x02, m, 1);
+    encode(&m[0], 't', 4, 2, 2);
+    image_seed("tga-gray-alpha", 0x1f, m, 1);
+    memcpy(m[0].data, gif, sizeof gif);
+    m[0].n = sizeof gif;
+    image_seed("gif-2x2", 0x81, m, 1);
+    encode(&m[0], 'p', 6, 6, 3);
+    encode(&m[1], 'j', 7, 5, 1);
+    memcpy(m[2].data, gif, sizeof gif);
+    m[2].n = sizeof gif;
+    encode(&m[3], 'b', 2, 2, 3);
+    encode(&m[4], 't', 3, 3, 3);
+    image_seed("five-files", 0x9b, m, 5);
+    image_seed("five-files-strict", 0xdb, m, 5);
+    m[0].n /= 2;
+    image_seed("png-cut", 0x03, m, 1);
+    image_seed("empty", 0x00, m, 0);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_seeds CORPUS_DIR\n");
@@ -340,6 +411,7 @@ int main(int argc, char **argv) {
     mkdir(root, 0755);
     idx_seeds();
     args_seeds();
+    imagedir_seeds();
     const char *tmp = getenv("TMPDIR");
     checkpoint_seeds(tmp && *tmp ? tmp : "/tmp");
     return 0;

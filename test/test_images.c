@@ -108,6 +108,45 @@ START_TEST(test_fit_matches_stb_box) {
 }
 END_TEST
 
+typedef struct membuf {
+    uint8_t b[65536];
+    size_t n;
+} membuf;
+
+static void mem_sink(void *ctx, void *p, int n) {
+    membuf *m = ctx;
+    ck_assert(m->n + (size_t)n <= sizeof m->b);
+    memcpy(m->b + m->n, p, (size_t)n);
+    m->n += (size_t)n;
+}
+
+/* A JPEG whose Huffman table claims 4080 symbols (stb_image 2.27 writes
+ * past its 256-entry arrays on it) is refused before stb_image reads it. */
+START_TEST(test_jpeg_huffman_overflow_refused) {
+    uint8_t *px = picture(16, 16, 3, 1);
+    membuf *m = calloc(1, sizeof *m);
+    ck_assert(stbi_write_jpg_to_func(mem_sink, m, 16, 16, 3, px, 90));
+    const uint8_t *buf = m->b;
+    size_t n = m->n, dht = 0;
+    for (size_t i = 2; i + 1 < n && !dht; i++)
+        if (buf[i] == 0xFF && buf[i + 1] == 0xC4) dht = i;
+    ck_assert(dht);
+    uint8_t *out, *bad = malloc(n);
+    int w, h, c;
+    const char *why;
+    ck_assert_int_eq(gn_image_decode(buf, n, &out, &w, &h, &c, &why), 0); /* the file as written decodes */
+    free(out);
+    memcpy(bad, buf, n);
+    memset(bad + dht + 5, 255, 16); /* the first table's 16 counts */
+    ck_assert_int_eq(gn_image_decode(bad, n, &out, &w, &h, &c, &why), -1);
+    ck_assert_ptr_null(out);
+    ck_assert_str_eq(why, "a JPEG Huffman table of more than 256 symbols");
+    free(px);
+    free(m);
+    free(bad);
+}
+END_TEST
+
 static char *dir;
 
 static void put(const char *rel, const void *data, size_t n) {
@@ -399,6 +438,7 @@ int main(void) {
     tcase_set_timeout(t, 600);
     tcase_add_test(t, test_fit_against_reference);
     tcase_add_test(t, test_fit_matches_stb_box);
+    tcase_add_test(t, test_jpeg_huffman_overflow_refused);
     tcase_add_test(t, test_folder_order_skips_values);
     tcase_add_test(t, test_folder_threads_and_fingerprint);
     tcase_add_test(t, test_folder_strict_and_empty);

@@ -23,6 +23,47 @@
 #include "data/image.h"
 #include "gannet/files.h"
 
+#define JPEG_MARK 0xFF
+#define JPEG_SOI 0xD8
+#define JPEG_EOI 0xD9
+#define JPEG_DHT 0xC4
+#define JPEG_HUFFMAN_SYMBOLS 256
+
+/* Whether the Huffman tables in one DHT segment [p, end) hold at most 256
+ * symbols each. */
+static int dht_ok(const uint8_t *p, const uint8_t *end) {
+    while (p + 17 <= end) {
+        int n = 0;
+        for (int i = 1; i <= 16; i++) n += p[i];
+        if (n > JPEG_HUFFMAN_SYMBOLS) return 0;
+        p += 17 + n;
+    }
+    return 1;
+}
+
+/* Debian's stb_image (2.27) builds a JPEG Huffman table of as many symbols
+ * as the file claims, past its 256-entry arrays (fixed in 2.28 with a "bad
+ * DHT header" check; found by fuzz_imagedir): a JPEG whose DHT segment
+ * claims more is refused here, before stb_image reads it. Walks the marker
+ * segments by their lengths and steps over entropy-coded data byte by byte
+ * (stuffed 0xFF00 and restart markers carry no length). */
+static int jpeg_tables_ok(const uint8_t *b, size_t n) {
+    if (n < 2 || b[0] != JPEG_MARK || b[1] != JPEG_SOI) return 1; /* not a JPEG */
+    size_t i = 2;
+    while (i + 4 <= n) {
+        uint8_t m = b[i + 1];
+        if (b[i] != JPEG_MARK || m == JPEG_MARK || m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+            i++;
+            continue;
+        }
+        if (m == JPEG_EOI) break;
+        size_t len = (size_t)b[i + 2] << 8 | b[i + 3], end = i + 2 + len < n ? i + 2 + len : n;
+        if (m == JPEG_DHT && !dht_ok(b + i + 4, b + end)) return 0;
+        i += 2 + len;
+    }
+    return 1;
+}
+
 int gn_image_decode(const uint8_t *bytes, size_t n, uint8_t **px, int *w, int *h, int *c, const char **why) {
     *px = NULL;
     int comp = 0;
@@ -32,20 +73,30 @@ int gn_image_decode(const uint8_t *bytes, size_t n, uint8_t **px, int *w, int *h
     }
     if (!stbi_info_from_memory(bytes, (int)n, w, h, &comp)) {
         const char *r = stbi_failure_reason();
-        *why = r && strcmp(r, "unknown image type") ? r : "not a PNG, JPEG, BMP, TGA or GIF image stb_image can read";
-        return r && strcmp(r, "unknown image type") ? GN_IMAGE_STB_REASON : -1;
+        int own = r && *r && strcmp(r, "unknown image type"); /* stb's own words say more */
+        *why = own ? r : "not a PNG, JPEG, BMP, TGA or GIF image stb_image can read";
+        return own ? GN_IMAGE_STB_REASON : -1;
     }
     if (*w <= 0 || *h <= 0 || (size_t)*w * (size_t)*h > GN_IMAGE_PIXELS_MAX) {
         *why = "picture larger than 2^28 pixels";
         return -1;
     }
+    if (!jpeg_tables_ok(bytes, n)) {
+        *why = "a JPEG Huffman table of more than 256 symbols";
+        return -1;
+    }
     *c = comp <= 2 ? 1 : 3;
-    int got;
+    int got, x, y;
+    /* stb_image keeps its last reason and not every failure sets one: an
+     * empty buffer sets "unknown image type", which no later failure of a
+     * picture whose header was read gives, so it marks "no reason" */
+    stbi_info_from_memory(bytes, 0, &x, &y, &got);
     *px = stbi_load_from_memory(bytes, (int)n, w, h, &got, *c);
     if (!*px) {
         const char *r = stbi_failure_reason();
-        *why = r ? r : "cannot be decoded";
-        return r ? GN_IMAGE_STB_REASON : -1;
+        int own = r && *r && strcmp(r, "unknown image type");
+        *why = own ? r : "cannot be decoded";
+        return own ? GN_IMAGE_STB_REASON : -1;
     }
     return 0;
 }
