@@ -214,6 +214,9 @@ gn_status gn_run_find_data(const gn_gan_config *rec, int data_given) {
         return gn_fail(GN_ERR_ARG, "%s: the run's data was a stream (a pipe, FIFO or descriptor), which "
                        "cannot be read again; resume with --data FILE holding the same images (their "
                        "size and CRC-32 are checked)", rec->data);
+    if (missing && e == ENOENT && !strcmp(rec->data, GN_FASHION_MNIST_PATH))
+        return gn_fail(GN_ERR_IO, "%s: the run's data is gone (%s): reinstall Debian's package %s", rec->data,
+                       strerror(ENOENT), GN_FASHION_MNIST_PACKAGE);
     if (missing && e == ENOENT)
         return gn_fail(GN_ERR_IO, "%s: the run's data is gone (%s); if it moved, resume with "
                        "--data NEWPATH", rec->data, strerror(ENOENT));

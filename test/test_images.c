@@ -141,6 +141,11 @@ START_TEST(test_jpeg_huffman_overflow_refused) {
     ck_assert_int_eq(gn_image_decode(bad, n, &out, &w, &h, &c, &why), -1);
     ck_assert_ptr_null(out);
     ck_assert_str_eq(why, "a JPEG Huffman table of more than 256 symbols");
+    /* a segment length shorter than the table: stb_image reads the counts anyway */
+    bad[dht + 2] = 0;
+    bad[dht + 3] = 3;
+    ck_assert_int_eq(gn_image_decode(bad, n, &out, &w, &h, &c, &why), -1);
+    ck_assert_str_eq(why, "a JPEG Huffman table of more than 256 symbols");
     free(px);
     free(m);
     free(bad);

@@ -29,14 +29,17 @@
 #define JPEG_DHT 0xC4
 #define JPEG_HUFFMAN_SYMBOLS 256
 
-/* Whether the Huffman tables in one DHT segment [p, end) hold at most 256
- * symbols each. */
-static int dht_ok(const uint8_t *p, const uint8_t *end) {
-    while (p + 17 <= end) {
-        int n = 0;
-        for (int i = 1; i <= 16; i++) n += p[i];
-        if (n > JPEG_HUFFMAN_SYMBOLS) return 0;
-        p += 17 + n;
+/* Whether the Huffman tables of the DHT segment whose payload starts at p
+ * (L bytes by its length field) hold at most 256 symbols each. Read as
+ * stb_image reads them: table after table while L > 0, the 16 counts taken
+ * even past the segment's end (bytes past the file read as 0). */
+static int dht_ok(const uint8_t *b, size_t n, size_t p, long L) {
+    while (L > 0) {
+        int count = 0;
+        for (size_t i = 1; i <= 16; i++) count += p + i < n ? b[p + i] : 0;
+        if (count > JPEG_HUFFMAN_SYMBOLS) return 0;
+        p += 17 + (size_t)count;
+        L -= 17 + count;
     }
     return 1;
 }
@@ -44,7 +47,8 @@ static int dht_ok(const uint8_t *p, const uint8_t *end) {
 /* Debian's stb_image (2.27) builds a JPEG Huffman table of as many symbols
  * as the file claims, past its 256-entry arrays (fixed in 2.28 with a "bad
  * DHT header" check; found by fuzz_imagedir): a JPEG whose DHT segment
- * claims more is refused here, before stb_image reads it. Walks the marker
+ * claims more is refused here, before stb_image reads it (its header scan for
+ * stbi_info already builds the tables found before the frame). Walks the marker
  * segments by their lengths and steps over entropy-coded data byte by byte
  * (stuffed 0xFF00 and restart markers carry no length). */
 static int jpeg_tables_ok(const uint8_t *b, size_t n) {
@@ -57,8 +61,8 @@ static int jpeg_tables_ok(const uint8_t *b, size_t n) {
             continue;
         }
         if (m == JPEG_EOI) break;
-        size_t len = (size_t)b[i + 2] << 8 | b[i + 3], end = i + 2 + len < n ? i + 2 + len : n;
-        if (m == JPEG_DHT && !dht_ok(b + i + 4, b + end)) return 0;
+        size_t len = (size_t)b[i + 2] << 8 | b[i + 3];
+        if (m == JPEG_DHT && !dht_ok(b, n, i + 4, (long)len - 2)) return 0;
         i += 2 + len;
     }
     return 1;
@@ -71,6 +75,10 @@ int gn_image_decode(const uint8_t *bytes, size_t n, uint8_t **px, int *w, int *h
         *why = "file larger than 2 GiB";
         return -1;
     }
+    if (!jpeg_tables_ok(bytes, n)) {
+        *why = "a JPEG Huffman table of more than 256 symbols";
+        return -1;
+    }
     if (!stbi_info_from_memory(bytes, (int)n, w, h, &comp)) {
         const char *r = stbi_failure_reason();
         int own = r && *r && strcmp(r, "unknown image type"); /* stb's own words say more */
@@ -79,10 +87,6 @@ int gn_image_decode(const uint8_t *bytes, size_t n, uint8_t **px, int *w, int *h
     }
     if (*w <= 0 || *h <= 0 || (size_t)*w * (size_t)*h > GN_IMAGE_PIXELS_MAX) {
         *why = "picture larger than 2^28 pixels";
-        return -1;
-    }
-    if (!jpeg_tables_ok(bytes, n)) {
-        *why = "a JPEG Huffman table of more than 256 symbols";
         return -1;
     }
     *c = comp <= 2 ? 1 : 3;

@@ -209,7 +209,11 @@ gn_status gn_dataset_open(const char *path, const gn_data_opts *o, gn_data_repor
     }
     snprintf(rep->path, sizeof rep->path, "%s", path);
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return load_folder(path, o, rep, ds);
+    int exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) return load_folder(path, o, rep, ds);
+    if (exists && S_ISREG(st.st_mode) && gn_is_image_name(path))
+        return gn_fail(GN_ERR_ARG, "%s: --data takes a folder of images, an IDX file or %s, not one picture: "
+                       "put it in a folder", path, GN_FASHION_MNIST);
     if ((s = gn_dataset_load(path, NULL, ds))) return s;
     if ((s = convert_idx(path, o, rep, ds))) gn_dataset_free(ds);
     return s;
