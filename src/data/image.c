@@ -86,7 +86,7 @@ int gn_image_decode(const uint8_t *bytes, size_t n, uint8_t **px, int *w, int *h
         return own ? GN_IMAGE_STB_REASON : -1;
     }
     if (*w <= 0 || *h <= 0 || (size_t)*w * (size_t)*h > GN_IMAGE_PIXELS_MAX) {
-        *why = "picture larger than 2^28 pixels";
+        *why = "picture larger than 8192 x 8192 pixels";
         return -1;
     }
     *c = comp <= 2 ? 1 : 3;
