@@ -191,6 +191,7 @@ static uint8_t *slurp(const char *rel, size_t *n) {
 /* Good files: b.png (RGB 40x30), a/c.png (gray 28x28), a/deep/d.png (RGBA
  * 20x50), e.jpg (RGB 64x64, quality 95), f.PNG (gray+alpha 33x29). Bad:
  * corrupt.png (a header then garbage), cut.png and cut.jpg (cut in half),
+ * cut.bmp and cut.tga (uncompressed, 100 bytes short),
  * notes.txt (not an image: ignored), fake.gif (text), pipe.png (a FIFO),
  * a/loop (a link to the root), .hidden.png (hidden: passed over). */
 static void build_folder(void) {
@@ -211,6 +212,20 @@ static void build_folder(void) {
     uint8_t *jpg = slurp("e.jpg", &nj);
     put("cut.jpg", jpg, nj / 2);
     free(jpg);
+    /* uncompressed BMP and TGA cut short: stb_image would fill the rest with zeros */
+    px = picture(20, 20, 3, 8);
+    snprintf(p, sizeof p, "%s/cut.bmp", dir);
+    ck_assert(stbi_write_bmp(p, 20, 20, 3, px));
+    stbi_write_tga_with_rle = 0;
+    snprintf(p, sizeof p, "%s/cut.tga", dir);
+    ck_assert(stbi_write_tga(p, 20, 20, 3, px));
+    free(px);
+    uint8_t *raw = slurp("cut.bmp", &nj);
+    put("cut.bmp", raw, nj - 100);
+    free(raw);
+    raw = slurp("cut.tga", &nj);
+    put("cut.tga", raw, nj - 100);
+    free(raw);
     put_png("cut.png", 50, 50, 3, 7);
     size_t n;
     uint8_t *whole = slurp("cut.png", &n);
@@ -259,7 +274,7 @@ START_TEST(test_folder_order_skips_values) {
     ck_assert_int_eq(ds.w, 24);
     ck_assert_int_eq(ds.c, 3);
     ck_assert(rep.folder && rep.converted);
-    ck_assert_int_eq(rep.skipped, 6); /* loop, pipe, corrupt, cut.jpg, cut.png, fake.gif */
+    ck_assert_int_eq(rep.skipped, 8); /* loop, pipe, corrupt, cut.bmp, cut.jpg, cut.png, cut.tga, fake.gif */
     /* the walk's skips first, then the files that did not decode, each in walk order */
     ck_assert_str_eq(rep.skipped_text, "a/loop (a link back to a folder above it: not entered); pipe.png (a FIFO "
                      "or pipe); corrupt.png (not a PNG, JPEG, BMP, TGA or GIF image stb_image can read)");

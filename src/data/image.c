@@ -68,6 +68,32 @@ static int jpeg_tables_ok(const uint8_t *b, size_t n) {
     return 1;
 }
 
+static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
+
+#define BMP_INFO_HEADER 40 /* BITMAPINFOHEADER and its successors: 32-bit sizes */
+#define BMP_RGB 0          /* uncompressed */
+#define BMP_BITFIELDS 3    /* uncompressed, with channel masks */
+#define TGA_HEADER 18
+
+/* Whether an uncompressed BMP or TGA holds all the pixels its header
+ * claims: stb_image reads the missing ones as zeros, so a file cut short
+ * would give a picture with a black part instead of an error. Other
+ * formats (and compressed BMP and TGA) fail in stb_image when cut. */
+static int raw_size_ok(const uint8_t *b, size_t n, int w, int h) {
+    uint64_t need = 0;
+    if (n >= 34 && b[0] == 'B' && b[1] == 'M' && le32(b + 14) >= BMP_INFO_HEADER) {
+        uint32_t bpp = le16(b + 28), comp = le32(b + 30);
+        if (comp != BMP_RGB && comp != BMP_BITFIELDS) return 1;
+        need = le32(b + 10) + ((uint64_t)bpp * (uint64_t)w + 31) / 32 * 4 * (uint64_t)h;
+    } else if (n >= TGA_HEADER && b[1] <= 1 && b[2] >= 1 && b[2] <= 3 && !(b[0] == 0x89 || b[0] == 0xFF || b[0] == 'G')) {
+        /* uncompressed TGA (types 1, 2, 3): id, colour map, pixels */
+        uint64_t map = b[1] ? (uint64_t)le16(b + 5) * ((b[7] + 7u) / 8) : 0;
+        need = TGA_HEADER + b[0] + map + (uint64_t)w * (uint64_t)h * ((b[16] + 7u) / 8);
+    }
+    return need <= n;
+}
+
 int gn_image_decode(const uint8_t *bytes, size_t n, uint8_t **px, int *w, int *h, int *c, const char **why) {
     *px = NULL;
     int comp = 0;
@@ -87,6 +113,10 @@ int gn_image_decode(const uint8_t *bytes, size_t n, uint8_t **px, int *w, int *h
     }
     if (*w <= 0 || *h <= 0 || (size_t)*w * (size_t)*h > GN_IMAGE_PIXELS_MAX) {
         *why = "picture larger than 8192 x 8192 pixels";
+        return -1;
+    }
+    if (!raw_size_ok(bytes, n, *w, *h)) {
+        *why = "file cut short: fewer pixels than its header claims";
         return -1;
     }
     *c = comp <= 2 ? 1 : 3;
