@@ -334,7 +334,7 @@ START_TEST(shape_errors_name_their_line) {
     build_bad(G_TINY "[discriminator]\ninput 28 28 1\nflatten\ndense 2\n", GN_ERR_SHAPE,
               "t.gnm:5:1: expected D's input to be G's output (3), found (28, 28, 1)", "");
     build_bad(G_TINY "[discriminator]\ninput 1 1 3\ndense 10\nrelu\n", GN_ERR_SHAPE,
-              "t.gnm:7:1: expected D to end with 2 logits (fake, real), found (10)", "");
+              "t.gnm:7:1: expected D to end with 2 logits (fake, real) or 1 (real), found (10)", "");
 }
 END_TEST
 
