@@ -356,6 +356,18 @@ START_TEST(dcgan_follows_rgb_data) {
     ck_assert_int_eq(png_colour_type(path(r, "samples/iter_000001.png")), 2);
     rc = gannet("train --resume %s --iters 2 --progress lines", r, 0, 0);
     ck_assert_msg(rc == 0 && strstr(out, "iter 2/2"), "%d: %s", rc, out);
+    /* gannet sample --out DIR/: one RGB PNG per image; existing ones only with --overwrite */
+    char *s = strdup(path(t, "s/"));
+    rc = gannet("sample --checkpoint %s --n 3 --out %s", r, s, 0);
+    ck_assert_msg(rc == 0 && exists(path(s, "sample_000002.png")) && !exists(path(s, "sample_000003.png")),
+                  "%d: %s", rc, out);
+    ck_assert_int_eq(png_colour_type(path(s, "sample_000000.png")), 2);
+    rc = gannet("sample --checkpoint %s --n 4 --out %s", r, s, 0);
+    ck_assert_msg(rc == 2 && strstr(out, "sample_000000.png exists") && !exists(path(s, "sample_000003.png")),
+                  "%d: %s", rc, out);
+    rc = gannet("sample --checkpoint %s --n 4 --out %s --overwrite", r, s, 0);
+    ck_assert_msg(rc == 0 && exists(path(s, "sample_000003.png")), "%d: %s", rc, out);
+    free(s);
     rc = gannet("train --preset seed-mnist --data %s --out %s --overwrite", d, r, 0);
     ck_assert_msg(rc == 2 && strstr(out, "images are 32x32x3; preset seed-mnist takes 28x28x1"), "%d: %s", rc,
                   out);
