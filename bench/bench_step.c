@@ -11,7 +11,7 @@
 #include "gannet/gan.h"
 
 int gn_bench_step(int argc, char **argv) {
-    int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 2, json = 0;
+    int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 2, json = 0, size = 0, channels = 0;
     gn_option opts[] = {
         {"preset", GN_OPT_CHOICE, &preset, "model", 0, 0, gn_preset_names, 0},
         {"batch", GN_OPT_INT, &batch, "images per batch", 1, 65536, NULL, 0},
@@ -19,6 +19,9 @@ int gn_bench_step(int argc, char **argv) {
         {"iters", GN_OPT_INT, &iters, "timed iterations", 1, 100000, NULL, 0},
         {"warmup", GN_OPT_INT, &warmup, "untimed iterations first", 0, 100000, NULL, 0},
         {"json", GN_OPT_FLAG, &json, "print JSON instead of a table", 0, 0, NULL, 0},
+        {"image-size", GN_OPT_INT, &size, "images of this height and width (0: the preset's own), random pixels",
+         0, 65536, NULL, 0},
+        {"channels", GN_OPT_INT, &channels, "channels of those images (0: the preset's own)", 0, 4, NULL, 0},
         {0},
     };
     char err[512];
@@ -33,16 +36,17 @@ int gn_bench_step(int argc, char **argv) {
     }
     if (threads) omp_set_num_threads(threads);
     gn_gan_config cfg;
-    gn_preset_config(gn_preset_names[preset], &cfg);
+    if ((r = gn_bench_model("bench step", gn_preset_names[preset], size, channels, &cfg))) return r;
     cfg.batch = batch;
-    char ip[1024], lp[1024];
-    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    gn_dataset ds;
-    if (gn_dataset_load(ip, NULL, &ds)) return gn_cli_fail("bench step");
     gn_gan *gan;
-    if (gn_gan_create(&gan, &cfg)) {
-        gn_dataset_free(&ds);
-        return gn_cli_fail("bench step");
+    gn_status s = gn_gan_create(&gan, &cfg);
+    free((char *)cfg.model);
+    if (s) return gn_cli_fail("bench step");
+    gn_shape shape = gn_net_input_shape(gan->D);
+    gn_dataset ds;
+    if ((r = gn_bench_data("bench step", &cfg, &ds, shape))) {
+        gn_gan_free(gan);
+        return r;
     }
     double *total = calloc(iters, sizeof(double));
     gn_step_times sum = {0};
@@ -77,15 +81,15 @@ int gn_bench_step(int argc, char **argv) {
         double parts = 0;
         for (int i = 0; i < 6; i++) parts += rows[i].s;
         if (json) {
-            printf("{\"preset\": \"%s\", \"batch\": %d, \"threads\": %d, \"iters\": %d, \"median_ms\": %.3f, "
-                   "\"samples_per_s\": %.3f, \"peak_rss_mib\": %.0f, \"passes_ms\": {",
-                   cfg.preset, batch, omp_get_max_threads(), iters, med * 1e3, batch / med,
+            printf("{\"preset\": \"%s\", \"image\": [%d, %d, %d], \"batch\": %d, \"threads\": %d, \"iters\": %d, "
+                   "\"median_ms\": %.3f, \"samples_per_s\": %.3f, \"peak_rss_mib\": %.0f, \"passes_ms\": {",
+                   cfg.preset, shape.h, shape.w, shape.c, batch, omp_get_max_threads(), iters, med * 1e3, batch / med,
                    gn_peak_rss_mib());
             for (int i = 0; i < 6; i++) printf("%s\"%s\": %.3f", i ? ", " : "", rows[i].name, rows[i].s * 1e3);
             printf("}}\n");
         } else {
-            printf("preset %s, batch %d, %d threads, %d iterations after %d warm-up\n", cfg.preset, batch,
-                   omp_get_max_threads(), iters, warmup);
+            printf("preset %s, images %dx%dx%d, batch %d, %d threads, %d iterations after %d warm-up\n",
+                   cfg.preset, shape.h, shape.w, shape.c, batch, omp_get_max_threads(), iters, warmup);
             printf("%-34s %10s %7s\n", "pass", "ms/iter", "share");
             for (int i = 0; i < 6; i++)
                 printf("%-34s %10.1f %6.1f%%\n", rows[i].name, rows[i].s * 1e3, 100 * rows[i].s / mean);
