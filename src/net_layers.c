@@ -132,10 +132,10 @@ static void finish(gn_net *net, gn_layer *L) {
 
 void gn_net_add_dense(gn_net *net, int units) { ADD_LAYER(GN_LAYER_DENSE, dense, (gn_dense_args){units, 0}); }
 void gn_net_add_conv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad) {
-    ADD_LAYER(GN_LAYER_CONV2D, conv, (gn_conv_args){filters, kernel, stride, pad, 0, 0, 0, 0, 0});
+    ADD_LAYER(GN_LAYER_CONV2D, conv, (gn_conv_args){filters, kernel, stride, pad, 0, 0, 0, 0, 0, 0});
 }
 void gn_net_add_deconv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad) {
-    ADD_LAYER(GN_LAYER_DECONV2D, conv, (gn_conv_args){filters, kernel, stride, pad, 0, 0, 0, 0, 0});
+    ADD_LAYER(GN_LAYER_DECONV2D, conv, (gn_conv_args){filters, kernel, stride, pad, 0, 0, 0, 0, 0, 0});
 }
 void gn_net_no_bias(gn_net *net) {
     if (net->err) return;

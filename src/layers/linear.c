@@ -197,7 +197,7 @@ static void dense_describe(const gn_layer *L, char *buf, size_t len) {
 
 static void dense_spec(const gn_layer *L, int n, gn_dnn_spec *s) {
     *s = (gn_dnn_spec){GN_DNN_DENSE, n, L->in.h, L->in.w, L->in.c, L->out.h, L->out.w, L->out.c,
-                       0, 0, 0, 0, 0, 0, 0, 0, (L->fuse & GN_FUSE_POST_RELU) != 0};
+                       0, 0, 0, 0, 0, 0, 0, 0, (L->fuse & GN_FUSE_POST_RELU) != 0, 0};
 }
 
 const gn_layer_ops gn_dense_ops = {
