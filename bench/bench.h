@@ -2,6 +2,8 @@
 #ifndef GANNET_BENCH_H
 #define GANNET_BENCH_H
 
+#include "gannet/gan.h"
+
 /* Forward, backward-data and backward-weights time of every layer of a
  * preset, GFLOP/s and percent of the measured fp32 peak. */
 int gn_bench_layers(int argc, char **argv);
@@ -21,6 +23,12 @@ int gn_bench_step(int argc, char **argv);
 /* This machine's fp32 FMA peak in GFLOP/s, measured with an FMA loop on
  * every OpenMP thread (AVX-512 or AVX2 as the CPU has). */
 double gn_bench_peak_gflops(void);
+/* The settings and model text (cfg->model, caller frees) of a preset for
+ * images of size x size x channels (0: the preset's own), as `gannet train`
+ * picks them for such data (gn_preset_text_for). Returns an exit status. */
+int gn_bench_model(const char *cmd, const char *preset, int size, int channels, gn_gan_config *cfg);
+/* Data of the given shape: the bundled MNIST for 28x28x1, else random pixels. */
+int gn_bench_data(const char *cmd, const gn_gan_config *cfg, gn_dataset *ds, gn_shape shape);
 /* Median of n values (sorts them). */
 double gn_bench_median(double *v, int n);
 

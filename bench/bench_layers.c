@@ -1,6 +1,8 @@
 /* gannet bench layers: forward, backward-data and backward-weights time of
- * every layer of a preset's G (batch B) and D (batch 2B, as in the D step),
- * with GFLOP/s and the share of this machine's measured fp32 peak. */
+ * every layer of a preset's G (batch B) and D (batch 2B, as in the D step;
+ * B for a D with batch norm, whose D step runs the real and the generated
+ * halves apart), with GFLOP/s and the share of this machine's measured fp32
+ * peak. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "gannet/gan.h"
+#include "gannet/model.h"
 #include "gannet/rng.h"
 
 /* Times every layer of one network over `iters` training passes. */
@@ -58,7 +61,7 @@ static int bench_net(gn_net *net, int n, int iters, int warmup, double peak, int
         } else {
             char sh[32];
             snprintf(sh, sizeof sh, "%dx%dx%d", o.h, o.w, o.c);
-            printf("%-2s %2d %-22s %-11s %8.2f %8.2f %8.2f", gn_net_name(net), i, desc, sh, t[0] * 1e3,
+            printf("%-2s %2d %-28s %-11s %8.2f %8.2f %8.2f", gn_net_name(net), i, desc, sh, t[0] * 1e3,
                    t[1] * 1e3, t[2] * 1e3);
             if (fl > 0)
                 printf("  %6.0f/%4.0f%% %6.0f/%4.0f%% %6.0f/%4.0f%%  %s | %s | %s", g[0], 100 * g[0] / peak,
@@ -75,7 +78,7 @@ static int bench_net(gn_net *net, int n, int iters, int warmup, double peak, int
 }
 
 int gn_bench_layers(int argc, char **argv) {
-    int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 1, json = 0;
+    int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 1, json = 0, size = 0, channels = 0;
     gn_option opts[] = {
         {"preset", GN_OPT_CHOICE, &preset, "model", 0, 0, gn_preset_names, 0},
         {"batch", GN_OPT_INT, &batch, "B: G runs on B images, D on 2B", 1, 65536, NULL, 0},
@@ -83,6 +86,9 @@ int gn_bench_layers(int argc, char **argv) {
         {"iters", GN_OPT_INT, &iters, "timed passes (the median is shown)", 1, 100000, NULL, 0},
         {"warmup", GN_OPT_INT, &warmup, "untimed passes first", 0, 100000, NULL, 0},
         {"json", GN_OPT_FLAG, &json, "print JSON instead of a table", 0, 0, NULL, 0},
+        {"image-size", GN_OPT_INT, &size, "images of this height and width (0: the preset's own)", 0, 65536,
+         NULL, 0},
+        {"channels", GN_OPT_INT, &channels, "channels of those images (0: the preset's own)", 0, 4, NULL, 0},
         {0},
     };
     char err[512];
@@ -97,21 +103,33 @@ int gn_bench_layers(int argc, char **argv) {
     }
     if (threads) omp_set_num_threads(threads);
     double peak = gn_bench_peak_gflops();
-    gn_net *G, *D;
-    if (gn_preset_build(gn_preset_names[preset], 1, &G, &D)) return gn_cli_fail("bench layers");
-    int first = 1;
+    gn_gan_config cfg;
+    if ((r = gn_bench_model("bench layers", gn_preset_names[preset], size, channels, &cfg))) return r;
+    gn_net *G = NULL, *D = NULL;
+    gn_model *m;
+    gn_status s = gn_model_parse(gn_preset_names[preset], cfg.model, strlen(cfg.model), &m);
+    free((char *)cfg.model);
+    if (!s) {
+        s = gn_model_build(m, 1, &G, &D);
+        gn_model_free(m);
+    }
+    if (s) return gn_cli_fail("bench layers");
+    int dbatch = 2 * batch, first = 1;
+    for (int i = 0; i < gn_net_layer_count(D); i++)
+        if (gn_net_layer_kind(D, i) == GN_LAYER_BATCHNORM) dbatch = batch;
+    gn_shape img = gn_net_input_shape(D);
     if (json) {
-        printf("{\"preset\": \"%s\", \"threads\": %d, \"peak_gflops\": %.1f, \"layers\": [\n  ",
-               gn_preset_names[preset], omp_get_max_threads(), peak);
+        printf("{\"preset\": \"%s\", \"image\": [%d, %d, %d], \"threads\": %d, \"peak_gflops\": %.1f, "
+               "\"layers\": [\n  ", gn_preset_names[preset], img.h, img.w, img.c, omp_get_max_threads(), peak);
     } else {
-        printf("preset %s, G at batch %d, D at %d, %d threads, measured fp32 FMA peak %.0f GFLOP/s; "
-               "median of %d passes\n",
-               gn_preset_names[preset], batch, 2 * batch, omp_get_max_threads(), peak, iters);
-        printf("%-2s %2s %-22s %-11s %8s %8s %8s  %s\n", "", "#", "layer", "output", "fwd ms", "bwdD ms",
+        printf("preset %s, images %dx%dx%d, G at batch %d, D at %d, %d threads, measured fp32 FMA peak %.0f "
+               "GFLOP/s; median of %d passes\n",
+               gn_preset_names[preset], img.h, img.w, img.c, batch, dbatch, omp_get_max_threads(), peak, iters);
+        printf("%-2s %2s %-28s %-11s %8s %8s %8s  %s\n", "", "#", "layer", "output", "fwd ms", "bwdD ms",
                "bwdW ms", "GFLOP/s and % of peak: fwd, bwd-data, bwd-weights; oneDNN implementations");
     }
     int rc = bench_net(G, batch, iters, warmup, peak, json, &first);
-    if (!rc) rc = bench_net(D, 2 * batch, iters, warmup, peak, json, &first);
+    if (!rc) rc = bench_net(D, dbatch, iters, warmup, peak, json, &first);
     if (json) printf("\n]}\n");
     gn_net_free(G);
     gn_net_free(D);

@@ -32,15 +32,51 @@ static double sample_time(const gn_dataset *ds, gn_gan *gan) {
     return gn_bench_median(t, SAMPLE_REPEATS);
 }
 
+/* The preset as gannet train picks it for the data, its GAN and the data:
+ * --data as train reads it, or else (bench_model.c) the bundled MNIST or
+ * random pixels of the --image-size and --channels asked for. */
+static int open_bench(const char *preset, const char *data, int size, int channels, int batch, gn_gan_config *cfg,
+                      gn_dataset *ds, gn_gan **gan, const char **path) {
+    static gn_data_report rep;
+    int r;
+    if (data) {
+        gn_data_opts dopts = {size, channels, 0, NULL, NULL};
+        if (gn_dataset_open(data, &dopts, &rep, ds)) return gn_cli_fail("bench step");
+        *path = rep.path;
+        size = ds->h;
+        channels = ds->c;
+    }
+    if ((r = gn_bench_model("bench step", preset, size, channels, cfg))) {
+        if (data) gn_dataset_free(ds);
+        return r;
+    }
+    cfg->batch = batch;
+    gn_status s = gn_gan_create(gan, cfg);
+    free((char *)cfg->model);
+    cfg->model = NULL;
+    if (!s && data) s = check_data_shape(ds, *gan, *path);
+    if (s) {
+        gn_gan_free(*gan);
+        if (data) gn_dataset_free(ds);
+        return gn_cli_fail("bench step");
+    }
+    if (!data) {
+        *path = "random pixels (or the bundled MNIST at 28x28x1)";
+        if ((r = gn_bench_data("bench step", cfg, ds, gn_net_input_shape((*gan)->D)))) gn_gan_free(*gan);
+    }
+    return r;
+}
+
 int gn_bench_step(int argc, char **argv) {
     int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 2, json = 0, size = 0, channels = 0;
     const char *data = NULL;
     gn_option opts[] = {
         {"data", GN_OPT_STR, &data, "training images as gannet train --data takes them (default: the bundled MNIST)",
          0, 0, NULL, 0},
-        {"image-size", GN_OPT_INT, &size, "as gannet train --image-size (0: the data's default)", 0,
-         GN_IMAGE_SIZE_MAX, NULL, 0},
-        {"channels", GN_OPT_INT, &channels, "as gannet train --channels (0: the data's default)", 0, 3, NULL, 0},
+        {"image-size", GN_OPT_INT, &size, "as gannet train --image-size; without --data: random pixels of this "
+         "size (0: the data's or the preset's own)", 0, GN_IMAGE_SIZE_MAX, NULL, 0},
+        {"channels", GN_OPT_INT, &channels, "as gannet train --channels (0: the data's or the preset's own)", 0, 3,
+         NULL, 0},
         {"preset", GN_OPT_CHOICE, &preset, "model", 0, 0, gn_preset_names, 0},
         {"batch", GN_OPT_INT, &batch, "images per batch", 1, 65536, NULL, 0},
         {"threads", GN_OPT_INT, &threads, "OpenMP threads (0: default)", 0, 4096, NULL, 0},
@@ -61,20 +97,10 @@ int gn_bench_step(int argc, char **argv) {
     }
     if (threads) omp_set_num_threads(threads);
     gn_gan_config cfg;
-    gn_preset_config(gn_preset_names[preset], &cfg);
-    cfg.batch = batch;
-    char ip[1024], lp[1024];
-    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
     gn_dataset ds;
-    gn_data_report rep;
-    gn_data_opts dopts = {size, channels, 0, NULL, NULL};
-    if (gn_dataset_open(data ? data : ip, &dopts, &rep, &ds)) return gn_cli_fail("bench step");
     gn_gan *gan = NULL;
-    if (gn_gan_create(&gan, &cfg) || check_data_shape(&ds, gan, rep.path)) {
-        gn_gan_free(gan);
-        gn_dataset_free(&ds);
-        return gn_cli_fail("bench step");
-    }
+    const char *path = NULL;
+    if ((r = open_bench(gn_preset_names[preset], data, size, channels, batch, &cfg, &ds, &gan, &path))) return r;
     double *total = calloc(iters, sizeof(double));
     gn_step_times sum = {0};
     int rc = 0;
@@ -113,7 +139,7 @@ int gn_bench_step(int argc, char **argv) {
                    "\"samples_per_s\": %.3f, \"peak_rss_mib\": %.0f, \"data\": \"%s\", \"image\": \"%dx%dx%d\", "
                    "\"cache_sample_ms\": %.4f, \"passes_ms\": {",
                    cfg.preset, batch, omp_get_max_threads(), iters, med * 1e3, batch / med,
-                   gn_peak_rss_mib(), rep.path, ds.h, ds.w, ds.c, sample * 1e3);
+                   gn_peak_rss_mib(), path, ds.h, ds.w, ds.c, sample * 1e3);
             for (int i = 0; i < 6; i++) printf("%s\"%s\": %.3f", i ? ", " : "", rows[i].name, rows[i].s * 1e3);
             printf("}}\n");
         } else {
@@ -127,7 +153,7 @@ int gn_bench_step(int argc, char **argv) {
             printf("%-34s %10.1f\n", "total (mean)", mean * 1e3);
             printf("peak memory (RSS): %.0f MiB\n", gn_peak_rss_mib());
             printf("data: %s, %zu images of %dx%dx%d; a real batch from the u8 cache alone: %.3f ms, %.2f%% of "
-                   "the step\n", rep.path, ds.n, ds.h, ds.w, ds.c, sample * 1e3, 100 * sample / mean);
+                   "the step\n", path, ds.n, ds.h, ds.w, ds.c, sample * 1e3, 100 * sample / mean);
         }
         printf("step: %.1f ms/iter, %.1f samples/s\n", med * 1e3, batch / med);
     }

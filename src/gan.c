@@ -78,6 +78,7 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
     gan->cfg.model = NULL;
     gan->G = G;
     gan->D = D;
+    gan->head = (int)gn_shape_size(gn_net_output_shape(D));
     gn_shape gout = gn_net_output_shape(G), din = gn_net_input_shape(D);
     if (gn_shape_size(gn_net_input_shape(G)) != (size_t)cfg->zdim)
         s = gn_fail(GN_ERR_SHAPE, "zdim %d does not fit model %s (its G takes %zu)", cfg->zdim,
@@ -85,8 +86,8 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
     else if (gout.h != din.h || gout.w != din.w || gout.c != din.c)
         s = gn_fail(GN_ERR_SHAPE, "G makes %dx%dx%d images, D takes %dx%dx%d", gout.h, gout.w,
                     gout.c, din.h, din.w, din.c);
-    else if (gn_shape_size(gn_net_output_shape(D)) != 2)
-        s = gn_fail(GN_ERR_SHAPE, "D gives %zu outputs, not the two logits (fake, real)",
+    else if (gn_shape_size(gn_net_output_shape(D)) != 2 && gn_shape_size(gn_net_output_shape(D)) != 1)
+        s = gn_fail(GN_ERR_SHAPE, "D gives %zu outputs, not two logits (fake, real) nor one (real)",
                     gn_shape_size(gn_net_output_shape(D)));
     if (!s) s = gn_optim_init(&gan->og, GN_OPT_ADAM, gn_net_param_count(gan->G), cfg->g_lr, cfg->beta1,
                               cfg->beta2, cfg->eps);
@@ -267,15 +268,17 @@ static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, fl
     gn_status s = gn_net_forward(gan->D, &x, GN_TRAIN, gan->cfg.seed, 4 * key + (first ? 1 : 0), &probs);
     if (s) return s;
     const float *logits = gn_net_logits(gan->D, n)->data;
-    int nreal = first < B ? (B - first < n ? B - first : n) : 0;
+    int nreal = first < B ? (B - first < n ? B - first : n) : 0, H = gan->head;
     if (gan->cfg.loss == GN_LOSS_HINGE)
-        *loss = gn_hinge_d_loss(logits, n, nreal, gan->dlogits);
+        *loss = gn_hinge_d_loss_head(logits, n, H, nreal, gan->dlogits);
+    else if (H == 1)
+        *loss = gn_sigmoid_cross_entropy(logits, gan->targets + first, n, gan->dlogits);
     else
         *loss = gn_softmax_cross_entropy(logits, gan->targets + 2 * first, n, 2, gan->dlogits);
-    if (nreal) *real_p = gn_mean_real_prob(logits, nreal);
-    if (n > nreal) *fake_p = gn_mean_real_prob(logits + 2 * nreal, n - nreal);
-    for (int i = 0; i < 2 * n; i++) gan->dlogits[i] *= scale;
-    gn_tensor dl = gn_tensor_f32(gan->dlogits, n, (gn_shape){1, 1, 2});
+    if (nreal) *real_p = gn_mean_real_prob_head(logits, nreal, H);
+    if (n > nreal) *fake_p = gn_mean_real_prob_head(logits + (size_t)H * nreal, n - nreal, H);
+    for (int i = 0; i < H * n; i++) gan->dlogits[i] *= scale;
+    gn_tensor dl = gn_tensor_f32(gan->dlogits, n, (gn_shape){1, 1, H});
     return gn_net_backward(gan->D, &dl, 1, NULL); /* D's input gradient is never needed here */
 }
 
@@ -317,10 +320,15 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
     if (s) return s;
     memcpy(gan->images + (size_t)B * img, fake->data, (size_t)B * img * sizeof(float));
     double t2 = now();
-    /* 2. D on [real; fake] with labels [1; 0] (class 1 = real) */
+    /* 2. D on [real; fake] with labels [1; 0] (class 1 = real; one target
+     * per image for a one-logit D) */
     for (int i = 0; i < 2 * B; i++) {
         int real = i < B;
         float smooth = real ? c->label_smoothing : 0.0f;
+        if (gan->head == 1) {
+            gan->targets[i] = real ? 1.0f - smooth : 0.0f;
+            continue;
+        }
         gan->targets[2 * i + 1] = real ? 1.0f - smooth : 0.0f;
         gan->targets[2 * i] = real ? smooth : 1.0f;
     }
@@ -359,9 +367,10 @@ gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_
     }
     if ((s = gn_net_forward(gan->D, &seen, GN_TRAIN, c->seed, 4 * key + 2, &probs))) return s;
     const float *logits = gn_net_logits(gan->D, B)->data;
-    st->g_loss = c->loss == GN_LOSS_HINGE ? gn_hinge_g_loss(logits, B, gan->dlogits)
-                                          : gn_generator_loss(c->g_loss, logits, B, gan->dlogits);
-    gn_tensor dl = gn_tensor_f32(gan->dlogits, B, (gn_shape){1, 1, 2});
+    st->g_loss = c->loss == GN_LOSS_HINGE
+                     ? gn_hinge_g_loss_head(logits, B, gan->head, gan->dlogits)
+                     : gn_generator_loss_head(c->g_loss, logits, B, gan->head, gan->dlogits);
+    gn_tensor dl = gn_tensor_f32(gan->dlogits, B, (gn_shape){1, 1, gan->head});
     if ((s = gn_net_backward(gan->D, &dl, 0, &dimg))) return s; /* D frozen: input gradient only */
     gn_tensor dfake = *dimg;
     if (gan->augment) {

@@ -40,10 +40,27 @@ float gn_sigmoid_cross_entropy(const float *logits, const float *targets, size_t
     return (float)(total / n);
 }
 
-float gn_generator_loss(gn_gen_loss kind, const float *logits, size_t n, float *dlogits) {
+/* The logit of "real" for image i of a head of `head` logits: l1 - l0 of
+ * the two-class head, the single logit of a one-logit head. */
+static double real_logit(const float *logits, size_t head, size_t i) {
+    return head == 1 ? (double)logits[i] : (double)logits[2 * i + 1] - logits[2 * i];
+}
+
+/* Writes the gradient dz of the loss with respect to image i's real logit
+ * into its head: dz/dl1 = 1, dz/dl0 = -1 for two logits. */
+static void put_dz(float *dlogits, size_t head, size_t i, double dz) {
+    if (head == 1) {
+        dlogits[i] = (float)dz;
+        return;
+    }
+    dlogits[2 * i + 1] = (float)dz;
+    dlogits[2 * i] = (float)-dz;
+}
+
+float gn_generator_loss_head(gn_gen_loss kind, const float *logits, size_t n, size_t head, float *dlogits) {
     double total = 0;
     for (size_t i = 0; i < n; i++) {
-        double z = (double)logits[2 * i + 1] - logits[2 * i], dz;
+        double z = real_logit(logits, head, i), dz;
         switch (kind) {
         case GN_GLOSS_MINIMAX:
             total += -softplus(z);
@@ -60,12 +77,13 @@ float gn_generator_loss(gn_gen_loss kind, const float *logits, size_t n, float *
             dz = sigmoid(z) - 1;
             break;
         }
-        if (dlogits) {
-            dlogits[2 * i + 1] = (float)(dz / n);
-            dlogits[2 * i] = (float)(-dz / n);
-        }
+        if (dlogits) put_dz(dlogits, head, i, dz / n);
     }
     return (float)(total / n);
+}
+
+float gn_generator_loss(gn_gen_loss kind, const float *logits, size_t n, float *dlogits) {
+    return gn_generator_loss_head(kind, logits, n, 2, dlogits);
 }
 
 const char *gn_gen_loss_name(gn_gen_loss kind) {
@@ -79,34 +97,38 @@ int gn_gen_loss_parse(const char *s) {
     return -1;
 }
 
-/* Writes the gradient dz of the loss into the two logits: dz/dl1 = 1, dz/dl0 = -1. */
-static void put_dz(float *dlogits, size_t i, double dz) {
-    dlogits[2 * i + 1] = (float)dz;
-    dlogits[2 * i] = (float)-dz;
+float gn_hinge_d_loss_head(const float *logits, size_t n, size_t head, size_t nreal, float *dlogits) {
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        double z = real_logit(logits, head, i), sign = i < nreal ? 1.0 : -1.0;
+        double margin = 1 - sign * z; /* relu(1 - z) for real, relu(1 + z) for fake */
+        total += margin > 0 ? margin : 0;
+        if (dlogits) put_dz(dlogits, head, i, margin > 0 ? -sign / n : 0.0);
+    }
+    return n ? (float)(total / n) : 0.0f;
 }
 
 float gn_hinge_d_loss(const float *logits, size_t n, size_t nreal, float *dlogits) {
+    return gn_hinge_d_loss_head(logits, n, 2, nreal, dlogits);
+}
+
+float gn_hinge_g_loss_head(const float *logits, size_t n, size_t head, float *dlogits) {
     double total = 0;
     for (size_t i = 0; i < n; i++) {
-        double z = (double)logits[2 * i + 1] - logits[2 * i], sign = i < nreal ? 1.0 : -1.0;
-        double margin = 1 - sign * z; /* relu(1 - z) for real, relu(1 + z) for fake */
-        total += margin > 0 ? margin : 0;
-        if (dlogits) put_dz(dlogits, i, margin > 0 ? -sign / n : 0.0);
+        total -= real_logit(logits, head, i);
+        if (dlogits) put_dz(dlogits, head, i, -1.0 / n);
     }
     return n ? (float)(total / n) : 0.0f;
 }
 
 float gn_hinge_g_loss(const float *logits, size_t n, float *dlogits) {
-    double total = 0;
-    for (size_t i = 0; i < n; i++) {
-        total -= (double)logits[2 * i + 1] - logits[2 * i];
-        if (dlogits) put_dz(dlogits, i, -1.0 / n);
-    }
-    return n ? (float)(total / n) : 0.0f;
+    return gn_hinge_g_loss_head(logits, n, 2, dlogits);
 }
 
-float gn_mean_real_prob(const float *logits, size_t n) {
+float gn_mean_real_prob_head(const float *logits, size_t n, size_t head) {
     double s = 0;
-    for (size_t i = 0; i < n; i++) s += sigmoid((double)logits[2 * i + 1] - logits[2 * i]);
+    for (size_t i = 0; i < n; i++) s += sigmoid(real_logit(logits, head, i));
     return n ? (float)(s / n) : 0.0f;
 }
+
+float gn_mean_real_prob(const float *logits, size_t n) { return gn_mean_real_prob_head(logits, n, 2); }

@@ -19,7 +19,7 @@
 #include "gannet/model.h"
 #include "gannet/settings.h"
 
-#define MAX_ARGS 5
+#define MAX_ARGS 6
 #define NAME_LEN 32 /* tensor names: at most 31 bytes, as net.h says */
 #define MAX_NAMES 256
 
@@ -73,13 +73,16 @@ static void add_dense(gn_net *n, const stmt *s) {
     gn_net_add_dense(n, I(0));
     if (I(1)) gn_net_spectral_norm(n);
 }
+/* bias=0: no bias (a layer before a batch norm, as DCGAN's) */
 static void add_conv2d(gn_net *n, const stmt *s) {
     gn_net_add_conv2d(n, I(0), I(1), I(2), (gn_padding)I(3));
     if (I(4)) gn_net_spectral_norm(n);
+    if (!I(5)) gn_net_no_bias(n);
 }
 static void add_deconv2d(gn_net *n, const stmt *s) {
     gn_net_add_deconv2d(n, I(0), I(1), I(2), (gn_padding)I(3));
     if (I(4)) gn_net_spectral_norm(n);
+    if (!I(5)) gn_net_no_bias(n);
 }
 static void add_batchnorm(gn_net *n, const stmt *s) { gn_net_add_batchnorm(n, F(0), F(1)); }
 static void add_relu(gn_net *n, const stmt *s) { (void)s; gn_net_add_relu(n); }
@@ -109,13 +112,14 @@ static void take(gn_net *n, const stmt *s) { gn_net_take(n, s->name); }
 #define PAD_ARG {"padding", ARG_CHOICE, 0, GN_PAD_SAME, 0, 0, RANGE_CLOSED, pad_names}
 #define NAME_ARG(nm) {nm, ARG_NAME, 1, 0, 0, 0, RANGE_CLOSED, NULL}
 #define CONV_ARGS {INT_ARG("filters", 1, 0, 1, DIM), INT_ARG("kernel", 1, 0, 1, SMALL), \
-                   INT_ARG("stride", 0, 1, 1, SMALL), PAD_ARG, INT_ARG("sn", 0, 0, 0, 1)}
+                   INT_ARG("stride", 0, 1, 1, SMALL), PAD_ARG, INT_ARG("sn", 0, 0, 0, 1), \
+                   INT_ARG("bias", 0, 1, 0, 1)}
 
 #define LAYER 1, NAME_NONE
 static const layer_spec layer_table[] = {
     {"dense", 2, {INT_ARG("units", 1, 0, 1, UNITS), INT_ARG("sn", 0, 0, 0, 1)}, add_dense, LAYER},
-    {"conv2d", 5, CONV_ARGS, add_conv2d, LAYER},
-    {"deconv2d", 5, CONV_ARGS, add_deconv2d, LAYER},
+    {"conv2d", 6, CONV_ARGS, add_conv2d, LAYER},
+    {"deconv2d", 6, CONV_ARGS, add_deconv2d, LAYER},
     {"batchnorm", 2, {FLOAT_ARG("momentum", 0, 0.99, 0, 1, RANGE_OPEN_HI),
                       FLOAT_ARG("eps", 0, 1e-3, 0, 1, RANGE_OPEN_LO)}, add_batchnorm, LAYER},
     {"relu", 0, {{0}}, add_relu, LAYER},
@@ -665,6 +669,8 @@ void gn_model_config(const gn_model *m, const char *name, gn_gan_config *cfg) {
     cfg->model = NULL;
 }
 
+gn_shape gn_model_image_shape(const gn_model *m) { return m->net[1].input; }
+
 static void shape_text(char *buf, size_t len, gn_shape s) {
     if (s.h == 1 && s.w == 1) snprintf(buf, len, "(%d)", s.c);
     else snprintf(buf, len, "(%d, %d, %d)", s.h, s.w, s.c);
@@ -721,7 +727,7 @@ static gn_status build_net(const gn_model *m, int which, uint64_t seed, gn_net *
                    st->line, st->col, sh, layer_table[st->kind].keyword, msg);
 }
 
-/* G's output is D's input; D gives two logits (fake, real). */
+/* G's output is D's input; D gives two logits (fake, real) or one (real). */
 static gn_status check_pair(const gn_model *m, const gn_net *G, const gn_net *D) {
     gn_shape go = gn_net_output_shape(G), di = gn_net_input_shape(D), dout = gn_net_output_shape(D);
     char a[64], b[64];
@@ -731,10 +737,10 @@ static gn_status check_pair(const gn_model *m, const gn_net *G, const gn_net *D)
         return gn_fail(GN_ERR_SHAPE, "%s:%d:%d: expected D's input to be G's output %s, found %s", m->file,
                        m->net[1].in_line, m->net[1].in_col, a, b);
     }
-    if (dout.h != 1 || dout.w != 1 || dout.c != 2) {
+    if (dout.h != 1 || dout.w != 1 || (dout.c != 2 && dout.c != 1)) {
         const stmt *st = &m->net[1].s[m->net[1].n - 1];
         shape_text(b, sizeof b, dout);
-        return gn_fail(GN_ERR_SHAPE, "%s:%d:%d: expected D to end with 2 logits (fake, real), found %s",
+        return gn_fail(GN_ERR_SHAPE, "%s:%d:%d: expected D to end with 2 logits (fake, real) or 1 (real), found %s",
                        m->file, st->line, st->col, b);
     }
     return GN_OK;

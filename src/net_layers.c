@@ -132,10 +132,18 @@ static void finish(gn_net *net, gn_layer *L) {
 
 void gn_net_add_dense(gn_net *net, int units) { ADD_LAYER(GN_LAYER_DENSE, dense, (gn_dense_args){units, 0}); }
 void gn_net_add_conv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad) {
-    ADD_LAYER(GN_LAYER_CONV2D, conv, (gn_conv_args){filters, kernel, stride, pad, 0, 0, 0, 0, 0});
+    ADD_LAYER(GN_LAYER_CONV2D, conv, (gn_conv_args){filters, kernel, stride, pad, 0, 0, 0, 0, 0, 0});
 }
 void gn_net_add_deconv2d(gn_net *net, int filters, int kernel, int stride, gn_padding pad) {
-    ADD_LAYER(GN_LAYER_DECONV2D, conv, (gn_conv_args){filters, kernel, stride, pad, 0, 0, 0, 0, 0});
+    ADD_LAYER(GN_LAYER_DECONV2D, conv, (gn_conv_args){filters, kernel, stride, pad, 0, 0, 0, 0, 0, 0});
+}
+void gn_net_no_bias(gn_net *net) {
+    if (net->err) return;
+    gn_layer *L = net->nlayers ? &net->layers[net->nlayers - 1] : NULL;
+    if (L && (L->kind == GN_LAYER_CONV2D || L->kind == GN_LAYER_DECONV2D)) L->a.conv.no_bias = 1;
+    else
+        net->err = gn_fail(GN_ERR_ARG, "%s: bias=0 applies to conv2d and deconv2d layers, not %s", net->name,
+                           L ? L->ops->name : "an empty network");
 }
 void gn_net_spectral_norm(gn_net *net) {
     if (net->err) return;

@@ -81,6 +81,51 @@ gn_status gn_preset_text(const char *preset, char **text, size_t *len) {
     return gn_model_read_file(path, text, len);
 }
 
+/* The shapes a preset takes: its own file's D input, then every
+ * NAME-HxWxC file the data folder has (the list gn_preset_text_for names in
+ * its message). */
+static void preset_shapes(const char *preset, gn_shape own, char *buf, size_t len) {
+    static const int sizes[] = {28, 32, 64, 128, 256}, chans[] = {1, 3};
+    snprintf(buf, len, "%dx%dx%d", own.h, own.w, own.c);
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        for (size_t k = 0; k < sizeof chans / sizeof *chans; k++) {
+            char name[300], path[1200];
+            int s = sizes[i], c = chans[k];
+            snprintf(name, sizeof name, "models/%s-%dx%dx%d%s", preset, s, s, c, GN_MODEL_EXT);
+            if ((s != own.h || s != own.w || c != own.c) && !gn_data_path(name, path, sizeof path))
+                snprintf(buf + strlen(buf), len - strlen(buf), ", %dx%dx%d", s, s, c);
+        }
+}
+
+gn_status gn_preset_text_for(const char *preset, const char *data, int h, int w, int c, char **text,
+                             size_t *len, int *shaped) {
+    char name[300], path[1200];
+    *shaped = 0;
+    snprintf(name, sizeof name, "models/%s-%dx%dx%d%s", preset, h, w, c, GN_MODEL_EXT);
+    gn_status s = gn_preset_text(preset, text, len); /* checks the name, and NAME.gnm exists */
+    if (s) return s;
+    if (!gn_data_path(name, path, sizeof path)) {
+        free(*text);
+        *shaped = 1;
+        return gn_model_read_file(path, text, len);
+    }
+    gn_model *m;
+    gn_preset_path(preset, path, sizeof path);
+    if ((s = gn_model_parse(path, *text, *len, &m))) {
+        free(*text);
+        *text = NULL;
+        return s;
+    }
+    gn_shape want = gn_model_image_shape(m);
+    gn_model_free(m);
+    if (want.h == h && want.w == w && want.c == c) return GN_OK;
+    free(*text);
+    *text = NULL;
+    char shapes[600];
+    preset_shapes(preset, want, shapes, sizeof shapes);
+    return gn_fail(GN_ERR_ARG, "%s: images are %dx%dx%d; preset %s takes %s", data, h, w, c, preset, shapes);
+}
+
 /* Parses a preset's model file. */
 static gn_status preset_model(const char *preset, gn_model **m) {
     char *text, path[1200];

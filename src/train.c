@@ -18,6 +18,7 @@
 #include "gannet/checkpoint.h"
 #include "gannet/eval.h"
 #include "gannet/io.h"
+#include "gannet/model.h"
 #include "gannet/rng.h"
 #include "gannet/settings.h"
 #include "gannet/train.h"
@@ -394,11 +395,39 @@ static gn_status new_settings(const gn_train_opts *o, gn_gan_config *cfg) {
     return s ? s : check_free(run_dir, o->overwrite);
 }
 
+/* A new run of a preset follows its data: the preset's file for the
+ * images' shape (gn_preset_text_for: dcgan-64x64x3.gnm), whose settings
+ * replace the preset's own where the command line gave none; *text then
+ * holds the model text the run is built from (and its checkpoint keeps). */
+static gn_status preset_for_data(const gn_train_opts *o, const char *images, const gn_dataset *ds,
+                                 gn_gan_config *cfg, char **text) {
+    if (o->resume || cfg->model) return GN_OK;
+    size_t len;
+    int shaped;
+    gn_status s = gn_preset_text_for(cfg->preset, images, ds->h, ds->w, ds->c, text, &len, &shaped);
+    if (s || !shaped) { /* the preset's own file, as gn_gan_create reads it */
+        free(*text);
+        *text = NULL;
+        return s;
+    }
+    gn_model *m;
+    if ((s = gn_model_parse(cfg->preset, *text, len, &m))) return s;
+    gn_gan_config file;
+    gn_model_config(m, cfg->preset, &file);
+    gn_model_free(m);
+    for (const gn_setting *st = gn_settings; st->name; st++)
+        if ((st->flags & GN_SET_MODEL) && !(o->given & (uint64_t)1 << (st - gn_settings)))
+            gn_setting_copy(st, cfg, &file);
+    cfg->zdim = file.zdim;
+    cfg->model = *text;
+    return GN_OK;
+}
+
 /* The images must have the shape D takes: checked before any folder is made. */
 static gn_status check_shape(const char *images, const gn_dataset *ds, const gn_gan *gan) {
     gn_shape want = gn_net_input_shape(gan->D);
     if (ds->h == want.h && ds->w == want.w && ds->c == want.c) return GN_OK;
-    return gn_fail(GN_ERR_SHAPE, "%s: images are %dx%dx%d; model %s needs %dx%dx%d", images, ds->h,
+    return gn_fail(GN_ERR_ARG, "%s: images are %dx%dx%d; model %s needs %dx%dx%d", images, ds->h,
                    ds->w, ds->c, gan->cfg.preset, want.h, want.w, want.c);
 }
 
@@ -505,6 +534,7 @@ gn_status gn_train(const gn_train_opts *o) {
         snprintf(cfg.data, sizeof cfg.data, "%s", rep.path); /* fashion-mnist: its file */
         s = gn_run_check_data(&cfg, &recorded, &ds.fp);
     }
+    if (!s) s = preset_for_data(o, images, &ds, &cfg, &model);
     if (!s) s = gn_gan_create(&gan, &cfg);
     if (!s) s = check_shape(images, &ds, gan);
     if (!s) s = open_folder(o, sub, &lock, &made);

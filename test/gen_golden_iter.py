@@ -16,6 +16,10 @@ notebook's train_for_n defines them:
   Hinge cases (loss 1) replace both losses, on z = l1 - l0: D minimises the
   mean over its rows of relu(1 - z) (real) and relu(1 + z) (fake), G the
   mean of -z.
+  A D that ends in one logit z (the radford pair: PyTorch's dcgan example in
+  small, bias-free convolutions, "conv" layers listed in NO_BIAS) has binary
+  cross-entropy from z (BCEWithLogitsLoss) for D, and z in place of l1 - l0
+  everywhere else.
   An iteration: the d_pretrain pre-training D steps (first iteration only),
   d_steps D steps, one G step.
 
@@ -75,8 +79,17 @@ PAIRS = {
          ("batchnorm", 0.9, 1e-5), ("leaky_relu", 0.2), ("flatten",), ("dropout", 0.2),
          ("dense", 2), ("softmax",)],
     ),
+    "radford": (
+        [("deconv", 8, 4, 1, "valid"), ("batchnorm", 0.9, 1e-5), ("relu",),
+         ("deconv", 1, 4, 2, "same"), ("tanh",)],
+        [("conv", 4, 4, 2, "same"), ("leaky_relu", 0.2), ("conv", 8, 2, 2, "same"),
+         ("batchnorm", 0.9, 1e-5), ("leaky_relu", 0.2), ("conv", 1, 2, 1, "valid")],
+    ),
 }
-PAIR_NAMES = ["seed", "dcgan"]  # the index case.X.cfg holds
+PAIR_NAMES = ["seed", "dcgan", "radford"]  # the index case.X.cfg holds
+# (pair, network, layer) of the layers without a bias: their b is empty
+NO_BIAS = {("radford", "G", 0), ("radford", "G", 3), ("radford", "D", 0), ("radford", "D", 2),
+           ("radford", "D", 5)}
 CFG_KEYS = ["pair", "batch", "zdim", "iters", "d_steps", "d_pretrain", "g_loss", "smoothing",
             "noise", "range", "seed", "g_lr", "d_lr", "beta1", "beta2", "eps", "loss"]
 MINIMAX, NONSATURATING, ML = 0, 1, 2  # gn_gen_loss
@@ -128,14 +141,16 @@ def forward(layers, params, state, x, masks, margins):
             _, k, s, pad = L[1:]
             _, pt, pb = conv_out(a.shape[2], k, s, pad)
             _, pl, pr = conv_out(a.shape[3], k, s, pad)
-            a = F.conv2d(F.pad(a, (pl, pr, pt, pb)), w, b, stride=s)
+            a = F.conv2d(F.pad(a, (pl, pr, pt, pb)), w, b if b.numel() else None, stride=s)
         elif kind == "deconv":
             w, b = params[i]
             _, k, s, pad = L[1:]
             oh, pt, _ = deconv_out(a.shape[2], k, s, pad)
             ow, pl, _ = deconv_out(a.shape[3], k, s, pad)
             full = F.conv_transpose2d(a, w.transpose(0, 1), None, stride=s)
-            a = full[:, :, pt:pt + oh, pl:pl + ow] + b.view(1, -1, 1, 1)
+            a = full[:, :, pt:pt + oh, pl:pl + ow]
+            if b.numel():
+                a = a + b.view(1, -1, 1, 1)
         elif kind == "batchnorm":
             gamma, beta = params[i]
             mom, eps = f32(L[1]), f32(L[2])
@@ -169,6 +184,8 @@ def forward(layers, params, state, x, masks, margins):
             a = to_nhwc(a).reshape(n, -1, 1, 1)
     for i in state:
         new_state.setdefault(i, state[i])
+    if logits is None:  # no softmax: the output is the logits (one per image: the radford pair)
+        logits = a.reshape(a.shape[0], -1)
     return a, logits, new_state
 
 
@@ -203,12 +220,21 @@ class Net:
         self.params = new
 
 
+def real_logit(logits):
+    """z, the logit of "real": l1 - l0 of a two-class head, or the one logit."""
+    return logits[:, 0] if logits.shape[1] == 1 else logits[:, 1] - logits[:, 0]
+
+
 def cross_entropy(logits, targets):
+    """Softmax cross-entropy over two logits; binary cross-entropy from one
+    (targets' column 1, the probability of real)."""
+    if logits.shape[1] == 1:
+        return F.binary_cross_entropy_with_logits(logits[:, 0], targets[:, 1])
     return -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
 
 
 def generator_loss(kind, logits):
-    z = logits[:, 1] - logits[:, 0]
+    z = real_logit(logits)
     if kind == MINIMAX:
         return (-F.softplus(z)).mean()            # minimise log(1 - D)
     if kind == ML:
@@ -217,9 +243,9 @@ def generator_loss(kind, logits):
 
 
 def logit_diff(logits, margins, signs=None):
-    """z = l1 - l0 (real minus fake class); with signs, records how far
-    1 - sign * z sits from the hinge's kink."""
-    z = logits[:, 1] - logits[:, 0]
+    """z = l1 - l0 (real minus fake class), or the one logit; with signs,
+    records how far 1 - sign * z sits from the hinge's kink."""
+    z = real_logit(logits)
     if signs is not None:
         margins.append((1 - signs * z).abs().min().item())
     return z
@@ -229,6 +255,12 @@ def hinge_d_loss(logits, B, margins):
     """Mean over the 2B rows of relu(1 - z) (real rows) and relu(1 + z) (fake rows)."""
     signs = torch.cat([torch.ones(B), -torch.ones(B)])
     return F.relu(1 - signs * logit_diff(logits, margins, signs)).mean()
+
+
+def grads_of(loss, leaves):
+    """The gradients of loss; an empty bias (a layer without one) gets an empty one."""
+    grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+    return [g if g is not None else torch.zeros_like(t) for g, t in zip(grads, leaves)]
 
 
 def masks_of(draws, prefix, layers, half=""):
@@ -262,9 +294,8 @@ def d_step(c, G, D, data, draws, prefix, margins, hp):
         loss = cross_entropy(logits, torch.cat([t_real, t_fake]))
     if c["loss"] == HINGE:  # the same for both: the mean over 2B rows is the mean of the halves
         loss = hinge_d_loss(logits, B, margins)
-    grads = torch.autograd.grad(loss, leaves)
-    D.adam_step(grads, *hp)
-    p = torch.sigmoid(logits[:, 1] - logits[:, 0]).detach()
+    D.adam_step(grads_of(loss, leaves), *hp)
+    p = torch.sigmoid(real_logit(logits)).detach()
     return loss.item(), p[:B].mean().item(), p[B:].mean().item()
 
 
@@ -279,8 +310,7 @@ def g_step(c, G, D, draws, prefix, margins, hp):
         loss = -logit_diff(logits, margins).mean()
     else:
         loss = generator_loss(c["g_loss"], logits)
-    grads = torch.autograd.grad(loss, leaves)
-    G.adam_step(grads, *hp)
+    G.adam_step(grads_of(loss, leaves), *hp)
     return loss.item()
 
 
@@ -310,6 +340,9 @@ def main():
         nets = {}
         for nm, layers, shape in (("G", g_layers, None), ("D", d_layers, (SIDE, SIDE, 1))):
             params, state = init_params(layers, shape or (1, 1, ZDIM), gen)
+            for i in params:
+                if (pname, nm, i) in NO_BIAS:
+                    params[i] = (params[i][0], torch.zeros(0))
             m = {(i, j): uniform(gen, t.shape, -1e-3, 1e-3) for i in sorted(params)
                  for j, t in enumerate(params[i])}
             v = {(i, j): uniform(gen, t.shape, 5e-7, 2e-6) for i in sorted(params)

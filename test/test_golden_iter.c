@@ -11,7 +11,10 @@
  * and one with it (the real and generated halves as two batches, each
  * weighted 0.5, dropout keyed per half), label smoothing, --d-steps 2,
  * --d-pretrain 1, the three generator losses, and the hinge loss (--loss
- * hinge) for D and G, with either D.
+ * hinge) for D and G, with either D; and PyTorch's dcgan example in small
+ * (radford: bias-free layers, G from a 1x1 noise map by a valid 4x4
+ * transposed convolution, D with batch norm ending in one logit, binary
+ * cross-entropy from it), with cross-entropy, the minimax G loss and hinge.
  *
  * The random draws are gannet's own: the real-batch indices (the data set's
  * labels are the item numbers, so gn_dataset_sample returns them), the noise
@@ -62,17 +65,20 @@ typedef struct layer {
     gn_padding pad;
     float a, b;        /* BN momentum and eps; LeakyReLU slope; dropout rate */
     gn_shape to;       /* reshape */
+    int no_bias;       /* conv, deconv: bias=0 */
 } layer;
 
-#define DENSE(u) {GN_LAYER_DENSE, u, 0, 0, 0, 0, 0, {0, 0, 0}}
-#define CONV(f, k, s, p) {GN_LAYER_CONV2D, f, k, s, p, 0, 0, {0, 0, 0}}
-#define DECONV(f, k, s, p) {GN_LAYER_DECONV2D, f, k, s, p, 0, 0, {0, 0, 0}}
-#define BN(m, e) {GN_LAYER_BATCHNORM, 0, 0, 0, 0, m, e, {0, 0, 0}}
-#define ACT(kind) {kind, 0, 0, 0, 0, 0, 0, {0, 0, 0}}
-#define LEAKY(a) {GN_LAYER_LEAKY_RELU, 0, 0, 0, 0, a, 0, {0, 0, 0}}
-#define DROPOUT(r) {GN_LAYER_DROPOUT, 0, 0, 0, 0, r, 0, {0, 0, 0}}
-#define UPSAMPLE(f) {GN_LAYER_UPSAMPLE, f, 0, 0, 0, 0, 0, {0, 0, 0}}
-#define RESHAPE(h, w, c) {GN_LAYER_RESHAPE, 0, 0, 0, 0, 0, 0, {h, w, c}}
+#define DENSE(u) {GN_LAYER_DENSE, u, 0, 0, 0, 0, 0, {0, 0, 0}, 0}
+#define CONV(f, k, s, p) {GN_LAYER_CONV2D, f, k, s, p, 0, 0, {0, 0, 0}, 0}
+#define DECONV(f, k, s, p) {GN_LAYER_DECONV2D, f, k, s, p, 0, 0, {0, 0, 0}, 0}
+#define BN(m, e) {GN_LAYER_BATCHNORM, 0, 0, 0, 0, m, e, {0, 0, 0}, 0}
+#define ACT(kind) {kind, 0, 0, 0, 0, 0, 0, {0, 0, 0}, 0}
+#define LEAKY(a) {GN_LAYER_LEAKY_RELU, 0, 0, 0, 0, a, 0, {0, 0, 0}, 0}
+#define DROPOUT(r) {GN_LAYER_DROPOUT, 0, 0, 0, 0, r, 0, {0, 0, 0}, 0}
+#define UPSAMPLE(f) {GN_LAYER_UPSAMPLE, f, 0, 0, 0, 0, 0, {0, 0, 0}, 0}
+#define RESHAPE(h, w, c) {GN_LAYER_RESHAPE, 0, 0, 0, 0, 0, 0, {h, w, c}, 0}
+#define CONV_NB(f, k, s, p) {GN_LAYER_CONV2D, f, k, s, p, 0, 0, {0, 0, 0}, 1}
+#define DECONV_NB(f, k, s, p) {GN_LAYER_DECONV2D, f, k, s, p, 0, 0, {0, 0, 0}, 1}
 
 /* seed: the notebook's shapes in small: G upsamples and convolves, D has
  * dropout and no batch norm (one D batch of 2B). */
@@ -92,6 +98,16 @@ static const layer D_DCGAN[] = {
     CONV(4, 4, 2, GN_PAD_SAME), LEAKY(0.2f), CONV(8, 4, 2, GN_PAD_SAME), BN(0.9f, 1e-5f),
     LEAKY(0.2f), ACT(GN_LAYER_FLATTEN), DROPOUT(0.2f), DENSE(2), ACT(GN_LAYER_SOFTMAX)};
 
+/* radford: dcgan-64x64x3.gnm in small (8x8x1 images): no biases, G's
+ * first layer a valid 4x4 transposed convolution of the 1x1 noise, D with
+ * batch norm (the halves run separately) ending in one logit. */
+static const layer G_RADFORD[] = {
+    DECONV_NB(8, 4, 1, GN_PAD_VALID), BN(0.9f, 1e-5f), ACT(GN_LAYER_RELU), DECONV_NB(1, 4, 2, GN_PAD_SAME),
+    ACT(GN_LAYER_TANH)};
+static const layer D_RADFORD[] = {
+    CONV_NB(4, 4, 2, GN_PAD_SAME), LEAKY(0.2f), CONV_NB(8, 2, 2, GN_PAD_SAME), BN(0.9f, 1e-5f), LEAKY(0.2f),
+    CONV_NB(1, 2, 1, GN_PAD_VALID)};
+
 typedef struct pair {
     const char *name;
     const layer *g, *d;
@@ -106,6 +122,8 @@ static const pair PAIRS[] = {
     {"seed", G_SEED, D_SEED, COUNT(G_SEED), COUNT(D_SEED), GN_NOISE_UNIFORM, GN_RANGE_01, 2e-3f,
      1e-3f, 0.9f},
     {"dcgan", G_DCGAN, D_DCGAN, COUNT(G_DCGAN), COUNT(D_DCGAN), GN_NOISE_NORMAL, GN_RANGE_PM1,
+     2e-3f, 2e-3f, 0.5f},
+    {"radford", G_RADFORD, D_RADFORD, COUNT(G_RADFORD), COUNT(D_RADFORD), GN_NOISE_NORMAL, GN_RANGE_PM1,
      2e-3f, 2e-3f, 0.5f},
 };
 
@@ -129,6 +147,9 @@ static const iter_case CASES[] = {
     {"seed_ml", 0, 1, 0, GN_GLOSS_ML, 0, GN_LOSS_CROSS_ENTROPY},
     {"seed_hinge", 0, 1, 0, GN_GLOSS_NONSATURATING, 0, GN_LOSS_HINGE},
     {"dcgan_hinge", 1, 2, 0, GN_GLOSS_NONSATURATING, 0, GN_LOSS_HINGE},
+    {"radford", 2, 1, 0, GN_GLOSS_NONSATURATING, 0, GN_LOSS_CROSS_ENTROPY},
+    {"radford_smooth_minimax", 2, 1, 0, GN_GLOSS_MINIMAX, 0.1f, GN_LOSS_CROSS_ENTROPY},
+    {"radford_hinge", 2, 1, 0, GN_GLOSS_NONSATURATING, 0, GN_LOSS_HINGE},
 };
 #define NCASES COUNT(CASES)
 
@@ -154,6 +175,7 @@ static gn_net *build(const char *name, const layer *spec, int n, gn_shape input,
         case GN_LAYER_FLATTEN: gn_net_add_flatten(net); break;
         default: ck_abort_msg("layer kind %d is not used here", (int)L->kind);
         }
+        if (L->no_bias) gn_net_no_bias(net);
     }
     ck_assert_msg(gn_net_build(net, GN_INIT_GLOROT_UNIFORM, 1) == GN_OK, "%s: %s", name,
                   gn_last_error());
@@ -351,6 +373,11 @@ static void load_net(const tu_golden *g, const char *pname, gn_net *net, gn_opti
         if (!t[0]) continue;
         for (int j = 0; j < 2; j++) {
             const char *wb = j ? "b" : "w";
+            if (!n[j]) { /* a layer without a bias: the reference's b is empty */
+                snprintf(name, sizeof name, "net.%s.%s.%d.%s", pname, nm, i, wb);
+                tu_golden_get(g, name, 0);
+                continue;
+            }
             snprintf(name, sizeof name, "net.%s.%s.%d.%s", pname, nm, i, wb);
             memcpy(t[j], tu_golden_get(g, name, n[j]), n[j] * sizeof(float));
             if (!o) continue;

@@ -61,6 +61,32 @@ START_TEST(hinge_value_and_gradient) {
 }
 END_TEST
 
+/* A one-logit head z is the two-class head (0, z): every loss, its gradient
+ * (on the real logit) and D's belief agree, saturated logits included. */
+START_TEST(one_logit_heads_match_two_logit_heads) {
+    enum { N = 6 };
+    float z[N] = {0.7f, -2.0f, 35.0f, -800.0f, 0.0f, 3.5f}, two[2 * N], g1[N], g2[2 * N];
+    for (int i = 0; i < N; i++) two[2 * i] = 0, two[2 * i + 1] = z[i];
+    for (int kind = GN_GLOSS_MINIMAX; kind <= GN_GLOSS_ML; kind++) {
+        float a = gn_generator_loss_head((gn_gen_loss)kind, z, N, 1, g1);
+        float b = gn_generator_loss_head((gn_gen_loss)kind, two, N, 2, g2);
+        ck_assert_msg(a == b && isfinite(a), "%s: %g vs %g", gn_gen_loss_name((gn_gen_loss)kind), a, b);
+        for (int i = 0; i < N; i++) ck_assert(g1[i] == g2[2 * i + 1] && g2[2 * i] == -g1[i]);
+    }
+    ck_assert(gn_hinge_d_loss_head(z, N, 1, 3, g1) == gn_hinge_d_loss_head(two, N, 2, 3, g2));
+    for (int i = 0; i < N; i++) ck_assert(g1[i] == g2[2 * i + 1]);
+    ck_assert(gn_hinge_g_loss_head(z, N, 1, g1) == gn_hinge_g_loss(two, N, g2));
+    for (int i = 0; i < N; i++) ck_assert(g1[i] == g2[2 * i + 1]);
+    ck_assert(gn_mean_real_prob_head(z, N, 1) == gn_mean_real_prob(two, N));
+    /* D's cross-entropy on one logit is the binary one, on two the softmax one: equal */
+    float t1[N] = {1, 1, 1, 0, 0, 0}, t2[2 * N];
+    for (int i = 0; i < N; i++) t2[2 * i] = 1 - t1[i], t2[2 * i + 1] = t1[i];
+    float a = gn_sigmoid_cross_entropy(z, t1, N, g1), b = gn_softmax_cross_entropy(two, t2, N, 2, g2);
+    ck_assert_msg(isfinite(a) && fabs(a - b) <= 1e-6 * fabs(b), "%g vs %g", a, b);
+    for (int i = 0; i < N; i++) ck_assert_double_eq_tol(g1[i], g2[2 * i + 1], 1e-7);
+}
+END_TEST
+
 /* Binary cross-entropy: the mean over the batch and its gradient. */
 START_TEST(sigmoid_ce_value_and_gradient) {
     float l[3] = {1.5f, -0.5f, 0.25f}, t[3] = {1, 0, 0.3f}, g[3];
@@ -198,6 +224,7 @@ int main(void) {
     tcase_add_test(tc, softmax_ce_value_and_gradient);
     tcase_add_test(tc, hinge_value_and_gradient);
     tcase_add_test(tc, sigmoid_ce_value_and_gradient);
+    tcase_add_test(tc, one_logit_heads_match_two_logit_heads);
     tcase_add_test(tc, saturated_discriminator_is_finite);
     tcase_add_test(tc, generator_losses);
     tcase_add_test(tc, label_smoothing_targets);

@@ -334,7 +334,7 @@ START_TEST(shape_errors_name_their_line) {
     build_bad(G_TINY "[discriminator]\ninput 28 28 1\nflatten\ndense 2\n", GN_ERR_SHAPE,
               "t.gnm:5:1: expected D's input to be G's output (3), found (28, 28, 1)", "");
     build_bad(G_TINY "[discriminator]\ninput 1 1 3\ndense 10\nrelu\n", GN_ERR_SHAPE,
-              "t.gnm:7:1: expected D to end with 2 logits (fake, real), found (10)", "");
+              "t.gnm:7:1: expected D to end with 2 logits (fake, real) or 1 (real), found (10)", "");
 }
 END_TEST
 
@@ -546,11 +546,100 @@ START_TEST(resnet_matches_its_pytorch_twin) {
 }
 END_TEST
 
+/* data/models/dcgan-SxSxC.gnm: PyTorch's dcgan example at three sizes and
+ * two channel counts; the counts are test/dcgan_twin.py's. */
+static const struct {
+    int size, channels;
+    size_t g, d;
+} dcgan_twins[] = {
+    {32, 1, 3444480, 2633216},   {32, 3, 3448576, 2637312},   {64, 1, 3574656, 2763520},
+    {64, 3, 3576704, 2765568},   {128, 1, 12784512, 11162368}, {128, 3, 12786560, 11164416},
+};
+
+START_TEST(dcgan_files_match_their_pytorch_twins) {
+    for (size_t i = 0; i < sizeof dcgan_twins / sizeof *dcgan_twins; i++) {
+        int S = dcgan_twins[i].size, C = dcgan_twins[i].channels, shaped;
+        char *text;
+        size_t len;
+        ck_assert_msg(gn_preset_text_for("dcgan", "d", S, S, C, &text, &len, &shaped) == GN_OK, "%s",
+                      gn_last_error());
+        ck_assert_msg(shaped, "dcgan at %dx%dx%d read its 28x28 file", S, S, C);
+        gn_model *m = parse_ok(text);
+        gn_net *G, *D;
+        ck_assert_msg(gn_model_build(m, 1, &G, &D) == GN_OK, "%s", gn_last_error());
+        gn_shape img = gn_net_output_shape(G), out = gn_net_output_shape(D);
+        ck_assert(img.h == S && img.w == S && img.c == C && gn_shape_size(out) == 1);
+        ck_assert_msg(gn_net_param_count(G) == dcgan_twins[i].g && gn_net_param_count(D) == dcgan_twins[i].d,
+                      "%dx%dx%d: G %zu, D %zu parameters", S, S, C, gn_net_param_count(G),
+                      gn_net_param_count(D));
+        for (int l = 0; l < gn_net_layer_count(D); l++) /* bias-free, as the example's */
+            ck_assert_ptr_null(gn_net_layer_kind(D, l) == GN_LAYER_CONV2D ? gn_net_layer_bias(D, l, NULL) : NULL);
+        gn_net_free(G);
+        gn_net_free(D);
+        gn_model_free(m);
+        free(text);
+    }
+}
+END_TEST
+
+/* A preset picks its file by the data's shape; one without a file for it says which shapes it takes. */
+START_TEST(presets_follow_the_data_shape) {
+    char *text;
+    size_t len;
+    int shaped;
+    ck_assert_int_eq(gn_preset_text_for("dcgan", "d", 28, 28, 1, &text, &len, &shaped), GN_OK);
+    ck_assert(!shaped && strstr(text, "input 28 28 1"));
+    free(text);
+    ck_assert_int_eq(gn_preset_text_for("dcgan", "d", 64, 64, 3, &text, &len, &shaped), GN_OK);
+    ck_assert(shaped && strstr(text, "input 64 64 3"));
+    free(text);
+    ck_assert_int_eq(gn_preset_text_for("seed-mnist", "d.idx", 64, 64, 3, &text, &len, &shaped), GN_ERR_ARG);
+    ck_assert_ptr_null(text);
+    ck_assert_str_eq(gn_last_error(), "d.idx: images are 64x64x3; preset seed-mnist takes 28x28x1");
+    ck_assert_int_eq(gn_preset_text_for("dcgan", "d.idx", 20, 20, 1, &text, &len, &shaped), GN_ERR_ARG);
+    ck_assert_msg(strstr(gn_last_error(), "preset dcgan takes 28x28x1, 32x32x1, 32x32x3, 64x64x1, 64x64x3"),
+                  "%s", gn_last_error());
+    ck_assert_int_eq(gn_preset_text_for("nope", "d", 28, 28, 1, &text, &len, &shaped), GN_ERR_ARG);
+}
+END_TEST
+
+/* bias=0 takes a convolution's bias away (and only a convolution's). */
+START_TEST(bias_zero_removes_the_bias) {
+    const char *fmt = "[generator]\ninput 4\nreshape 1 1 4\ndeconv2d 3 kernel=2 padding=valid%s\n"
+                      "[discriminator]\ninput 2 2 3\nconv2d 1 kernel=2 padding=valid%s\n";
+    char text[400];
+    size_t counts[2][2];
+    for (int nb = 0; nb < 2; nb++) {
+        snprintf(text, sizeof text, fmt, nb ? " bias=0" : "", nb ? " bias=0" : "");
+        gn_model *m = parse_ok(text);
+        gn_net *G, *D;
+        ck_assert_msg(gn_model_build(m, 1, &G, &D) == GN_OK, "%s", gn_last_error());
+        counts[nb][0] = gn_net_param_count(G);
+        counts[nb][1] = gn_net_param_count(D);
+        gn_net_free(G);
+        gn_net_free(D);
+        gn_model_free(m);
+    }
+    ck_assert_uint_eq(counts[0][0] - counts[1][0], 3); /* 4 * 3 * 2 * 2 weights, 3 biases */
+    ck_assert_uint_eq(counts[0][1] - counts[1][1], 1);
+    BAD(G_TINY "[discriminator]\ninput 1 1 3\ndense 2 bias=0\nsoftmax\n", "t.gnm:6:9:", "argument");
+    gn_net *n = gn_net_new("N", (gn_shape){1, 1, 4});
+    gn_net_add_dense(n, 2);
+    gn_net_no_bias(n);
+    ck_assert_int_eq(gn_net_build(n, GN_INIT_NORMAL_002, 1), GN_ERR_ARG);
+    ck_assert_msg(strstr(gn_last_error(), "bias=0 applies to conv2d and deconv2d"), "%s", gn_last_error());
+    gn_net_free(n);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("model");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, every_layer_keyword_builds);
+    tcase_add_test(tc, dcgan_files_match_their_pytorch_twins);
+    tcase_add_test(tc, presets_follow_the_data_shape);
+    tcase_add_test(tc, bias_zero_removes_the_bias);
     tcase_add_test(tc, skip_statements_parse);
     tcase_add_test(tc, settings_and_defaults);
     tcase_add_test(tc, the_table_decides_what_a_model_file_sets);

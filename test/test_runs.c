@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "gannet/data.h"
 #include "gannet/settings.h"
 #include "util.h"
 
@@ -320,11 +321,68 @@ START_TEST(resume_below_the_iterations_done_changes_nothing) {
 }
 END_TEST
 
+/* n images of side x side x c, rank 4 (N, H, W, C). */
+static void write_idx4(const char *p, int n, int side, int c) {
+    size_t count = (size_t)n * side * side * c;
+    uint8_t *b = malloc(count);
+    for (size_t i = 0; i < count; i++) b[i] = (uint8_t)(i * 7 + i / 97);
+    uint32_t dims[4] = {(uint32_t)n, (uint32_t)side, (uint32_t)side, (uint32_t)c};
+    ck_assert_int_eq(gn_idx_write_u8(p, b, 4, dims), GN_OK);
+    free(b);
+}
+
+/* The PNG colour type in the IHDR chunk: 0 gray, 2 RGB. */
+static int png_colour_type(const char *p) {
+    size_t n;
+    unsigned char *b = (unsigned char *)slurp(p, &n);
+    ck_assert_msg(b && n > 26, "%s: no PNG", p);
+    int t = b[25];
+    free(b);
+    return t;
+}
+
+/* dcgan on 32x32 RGB images runs PyTorch's example's model from
+ * dcgan-32x32x3.gnm (its eps; the batch given), shows RGB pictures, and
+ * resumes from the model text its checkpoint keeps. */
+START_TEST(dcgan_follows_rgb_data) {
+    char *t = tu_tmpdir(), *d = strdup(path(t, "rgb.idx")), *r = strdup(path(t, "r"));
+    write_idx4(d, 8, 32, 3);
+    int rc = gannet(TRAIN " --iters 1 --data %s --out %s", d, r, 0);
+    ck_assert_msg(rc == 0, "%d: %s", rc, out);
+    char *cfg = slurp(path(r, "config.json"), NULL);
+    ck_assert_msg(strstr(cfg, "\"batch\": 4,") && strstr(cfg, "\"eps\": 9.99999994e-09"), "%s", cfg);
+    free(cfg);
+    ck_assert_int_eq(png_colour_type(path(r, "real.png")), 2);
+    ck_assert_int_eq(png_colour_type(path(r, "samples/iter_000001.png")), 2);
+    rc = gannet("train --resume %s --iters 2 --progress lines", r, 0, 0);
+    ck_assert_msg(rc == 0 && strstr(out, "iter 2/2"), "%d: %s", rc, out);
+    /* gannet sample --out DIR/: one RGB PNG per image; existing ones only with --overwrite */
+    char *s = strdup(path(t, "s/"));
+    rc = gannet("sample --checkpoint %s --n 3 --out %s", r, s, 0);
+    ck_assert_msg(rc == 0 && exists(path(s, "sample_000002.png")) && !exists(path(s, "sample_000003.png")),
+                  "%d: %s", rc, out);
+    ck_assert_int_eq(png_colour_type(path(s, "sample_000000.png")), 2);
+    rc = gannet("sample --checkpoint %s --n 4 --out %s", r, s, 0);
+    ck_assert_msg(rc == 2 && strstr(out, "sample_000000.png exists") && !exists(path(s, "sample_000003.png")),
+                  "%d: %s", rc, out);
+    rc = gannet("sample --checkpoint %s --n 4 --out %s --overwrite", r, s, 0);
+    ck_assert_msg(rc == 0 && exists(path(s, "sample_000003.png")), "%d: %s", rc, out);
+    free(s);
+    rc = gannet("train --preset seed-mnist --data %s --out %s --overwrite", d, r, 0);
+    ck_assert_msg(rc == 2 && strstr(out, "images are 32x32x3; preset seed-mnist takes 28x28x1"), "%d: %s", rc,
+                  out);
+    free(d);
+    free(r);
+    free(t);
+}
+END_TEST
+
 START_TEST(data_of_the_wrong_shape_leaves_no_folder) {
     char *t = tu_tmpdir(), *d = strdup(path(t, "d32.idx")), *r = strdup(path(t, "r"));
-    write_idx(d, 4, 32, 1);
+    write_idx(d, 4, 20, 1); /* a shape no dcgan file takes */
     int rc = gannet(TRAIN " --iters 1 --data %s --out %s", d, r, 0);
-    ck_assert_msg(rc == 1 && strstr(out, "images are 32x32x1"), "%d: %s", rc, out);
+    ck_assert_msg(rc == 2 && strstr(out, "images are 20x20x1; preset dcgan takes 28x28x1, 32x32x1"), "%d: %s",
+                  rc, out);
     ck_assert_msg(!exists(r), "an empty run folder was left behind");
     free(d);
     free(r);
@@ -448,6 +506,7 @@ int main(void) {
     tcase_add_test(t, a_run_folder_path_too_long_is_refused);
     tcase_add_test(t, resume_below_the_iterations_done_changes_nothing);
     tcase_add_test(t, data_of_the_wrong_shape_leaves_no_folder);
+    tcase_add_test(t, dcgan_follows_rgb_data);
     tcase_add_test(t, every_setting_reads_back_what_it_writes);
     tcase_add_test(t, settings_are_validated_as_the_command_line_does);
     tcase_add_test(t, checkpoints_before_the_table_still_read);

@@ -88,6 +88,8 @@ typedef struct gn_gan {
     float *aug_x, *aug_tmp, *aug_dx; /* augmented images (2B), scratch (2B), G's image gradient (B) */
     gn_net *G_ema;          /* the average of G's weights (cfg.ema > 0), or NULL; its
                                batch-norm statistics are G's, copied */
+    int head;               /* D's logits per image: 2 (fake, real; softmax cross-entropy)
+                               or 1 (real; sigmoid cross-entropy from the logit) */
 } gn_gan;
 
 /* Builds G and D from cfg->model (or the preset's model file) and the GAN
@@ -98,7 +100,8 @@ GN_API gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
  * with no model text to build a second G from, cfg->ema is not acted on
  * (gn_gan_ema_create refuses). Takes ownership of
  * G and D, also when it fails (it frees them then). G takes cfg->zdim inputs
- * and makes the images D takes; D ends in two-class logits (class 1 = real). */
+ * and makes the images D takes; D ends in two-class logits (class 1 = real),
+ * or in one logit of "real" (binary cross-entropy from logits). */
 GN_API gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D);
 GN_API void gn_gan_free(gn_gan *gan);
 

@@ -43,4 +43,14 @@ GN_API float gn_hinge_g_loss(const float *logits, size_t n, float *dlogits);
 /* Mean of softmax(logits)[.,1]: the discriminator's mean belief that the images are real. */
 GN_API float gn_mean_real_prob(const float *logits, size_t n);
 
+/* The same losses for a D head of `head` logits per image: 2 as above, or 1,
+ * a single logit z of "real" (PyTorch's DCGAN, BCEWithLogitsLoss), for which
+ * D's cross-entropy is gn_sigmoid_cross_entropy. With head = 2 each equals
+ * the function above. */
+GN_API float gn_generator_loss_head(gn_gen_loss kind, const float *logits, size_t n, size_t head,
+                                    float *dlogits);
+GN_API float gn_hinge_d_loss_head(const float *logits, size_t n, size_t head, size_t nreal, float *dlogits);
+GN_API float gn_hinge_g_loss_head(const float *logits, size_t n, size_t head, float *dlogits);
+GN_API float gn_mean_real_prob_head(const float *logits, size_t n, size_t head);
+
 #endif

@@ -43,6 +43,8 @@ GN_API void gn_model_free(gn_model *m);
  * table's defaults (src/settings.c) for the rest, zdim from G's input;
  * cfg->preset gets `name` (truncated to fit) and cfg->model stays NULL. */
 GN_API void gn_model_config(const gn_model *m, const char *name, gn_gan_config *cfg);
+/* The images the model's D takes, as its [discriminator] input says. */
+GN_API gn_shape gn_model_image_shape(const gn_model *m);
 
 /* Builds and initialises G (from seed) and D (from seed + 1) with the
  * model's initialiser. A layer whose shape does not fit, G's output that is
@@ -65,5 +67,12 @@ GN_API void gn_preset_path(const char *preset, char *buf, size_t len);
 /* Reads a preset's model text (caller frees); GN_ERR_ARG naming the known
  * presets when there is no such preset. */
 GN_API gn_status gn_preset_text(const char *preset, char **text, size_t *len);
+/* The model text of a preset for images of h x w x c: the file
+ * NAME-HxWxC.gnm beside NAME.gnm when there is one (dcgan-64x64x3.gnm),
+ * else NAME.gnm itself, whose D must then take h x w x c (else GN_ERR_ARG
+ * naming the shapes the preset takes). *shaped: 1 when a NAME-HxWxC file
+ * was read. `data` names the images in messages. */
+GN_API gn_status gn_preset_text_for(const char *preset, const char *data, int h, int w, int c, char **text,
+                                    size_t *len, int *shaped);
 
 #endif

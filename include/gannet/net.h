@@ -64,6 +64,9 @@ GN_API void gn_net_add_deconv2d(gn_net *net, int filters, int kernel, int stride
  * forward, its u vector and sigma in the state slab; inference uses the
  * stored sigma. Another kind is kept as the network's first error. */
 GN_API void gn_net_spectral_norm(gn_net *net);
+/* No bias in the layer added last (conv2d, deconv2d): DCGAN's layers before
+ * a batch norm have none. Another kind is kept as the network's first error. */
+GN_API void gn_net_no_bias(gn_net *net);
 /* Per channel over (N, H, W); after a dense layer, per feature over N. */
 GN_API void gn_net_add_batchnorm(gn_net *net, float momentum, float eps);
 GN_API void gn_net_add_relu(gn_net *net);

@@ -59,6 +59,9 @@ static dnnl_memory_desc_t any_weights(const gn_dnn_op *op) {
     return md;
 }
 
+/* The bias descriptor, or NULL for a layer without one. */
+static const dnnl_memory_desc_t *bias_md(const gn_dnn_op *op) { return op->s.no_bias ? NULL : &op->b_md; }
+
 gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cache *cache) {
     gn_status s = gn_dnn_init();
     if (s) return s;
@@ -73,8 +76,9 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
     /* oneDNN's transposed convolution adds a bias through a scratch copy of
      * the whole output (38 MiB for G's up-convolution at batch 128) and runs
      * slower for it: its primitive leaves out the bias, and the ReLU after it,
-     * for the caller to add (gn_dnn_op_unit_scale). */
-    if (spec->kind == GN_DNN_DECONV) {
+     * for the caller to add (gn_dnn_op_unit_scale). Without a bias it runs
+     * the ReLU as a post-op itself. */
+    if (spec->kind == GN_DNN_DECONV && !spec->no_bias) {
         op->ones = gn_alloc((size_t)spec->oc * sizeof(float));
         if (!op->ones) {
             free(op);
@@ -90,7 +94,7 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
         break;
     case GN_DNN_CONV:
         st = dnnl_convolution_forward_desc_init(&op->fwd_desc.conv, dnnl_forward_training,
-                                                dnnl_convolution_direct, &op->x_md, &w_any, &op->b_md,
+                                                dnnl_convolution_direct, &op->x_md, &w_any, bias_md(op),
                                                 &op->y_md, strides, pl, pr);
         break;
     default:
@@ -161,7 +165,7 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
     dnnl_memory_set_data_handle(op->b, (void *)b);
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->x}, {DNNL_ARG_WEIGHTS, wm},
                                {DNNL_ARG_DST, op->y}, {DNNL_ARG_BIAS, op->b}};
-    return gn_dnn_exec(op->prim[0], op->ones ? 3 : 4, args, "forward");
+    return gn_dnn_exec(op->prim[0], op->ones || op->s.no_bias ? 3 : 4, args, "forward");
 }
 
 const float *gn_dnn_op_unit_scale(const gn_dnn_op *op) { return op->ones; }
@@ -227,10 +231,10 @@ static gn_status build_bwd_weights(gn_dnn_op *op) {
                                                            &op->y_md);
     else if (op->s.kind == GN_DNN_CONV)
         st = dnnl_convolution_backward_weights_desc_init(&d.conv, dnnl_convolution_direct, &op->x_md,
-                                                         &w_any, &op->b_md, &op->y_md, strides, pl, pr);
+                                                         &w_any, bias_md(op), &op->y_md, strides, pl, pr);
     else
         st = dnnl_deconvolution_backward_weights_desc_init(&d.deconv, dnnl_deconvolution_direct,
-                                                           &op->x_md, &w_any, &op->b_md, &op->y_md,
+                                                           &op->x_md, &w_any, bias_md(op), &op->y_md,
                                                            strides, pl, pr);
     gn_status s = gn_dnn_check(st, "backward-weights descriptor");
     if (!s)
@@ -256,7 +260,7 @@ gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float 
     dnnl_memory_t dwm = gn_dnn_view_out(&op->dw, dw);
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->x}, {DNNL_ARG_DIFF_DST, op->dy},
                                {DNNL_ARG_DIFF_WEIGHTS, dwm}, {DNNL_ARG_DIFF_BIAS, op->db}};
-    gn_status s = gn_dnn_exec(op->prim[2], 4, args, "backward-weights");
+    gn_status s = gn_dnn_exec(op->prim[2], op->s.no_bias ? 3 : 4, args, "backward-weights");
     if (!s) gn_dnn_view_finish(&op->dw);
     return s;
 }

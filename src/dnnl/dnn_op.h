@@ -21,6 +21,7 @@ typedef struct gn_dnn_spec {
     int kh, kw, sh, sw;       /* kernel and strides (conv, deconv) */
     int pad_t, pad_l, pad_b, pad_r;
     int post_relu;            /* forward applies max(0, .) to its output */
+    int no_bias;              /* conv, deconv: no bias (nor its gradient) */
 } gn_dnn_spec;
 
 typedef struct gn_dnn_op gn_dnn_op;

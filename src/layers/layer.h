@@ -28,6 +28,7 @@ typedef struct gn_conv_args {
     gn_padding pad;
     int pad_t, pad_l, pad_b, pad_r; /* derived from the input size */
     int sn;                         /* spectral normalisation of the weights (spectral.c) */
+    int no_bias;                    /* no bias: the layer feeds a batch norm (DCGAN) */
 } gn_conv_args;
 typedef struct gn_bn_args { float momentum, eps; } gn_bn_args;
 typedef struct gn_leaky_args { float alpha; } gn_leaky_args;
