@@ -8,7 +8,33 @@
 #include "bench.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "dist.h"
 #include "gannet/gan.h"
+
+/* Repetitions of the blocking reduction timed for "reduce alone". */
+#define REDUCE_ALONE_REPS 5
+
+/* Under mpirun: the gradient averaging per iteration, what of it the
+ * backward hid (1 - waited / the same bytes reduced alone). */
+typedef struct reduce_report {
+    double mb, wait_s, alone_s, hidden;
+    int buckets_g, buckets_d;
+} reduce_report;
+
+static reduce_report measure_reduce(gn_gan *gan, int iters, const gn_reduce_stats *g0, const gn_reduce_stats *d0) {
+    reduce_report r = {0};
+    gn_reduce_stats g = gn_reducer_stats(gan->rg), d = gn_reducer_stats(gan->rd);
+    r.mb = (g.bytes - g0->bytes + d.bytes - d0->bytes) / iters / 1e6;
+    r.wait_s = (g.wait_s - g0->wait_s + d.wait_s - d0->wait_s) / iters;
+    int dsteps = (d.rounds - d0->rounds) / iters;
+    r.alone_s = gn_dist_time_sum(gn_net_param_count(gan->G), REDUCE_ALONE_REPS) +
+                dsteps * gn_dist_time_sum(gn_net_param_count(gan->D), REDUCE_ALONE_REPS);
+    r.hidden = r.alone_s > 0 ? 1 - r.wait_s / r.alone_s : 0;
+    if (r.hidden < 0) r.hidden = 0;
+    r.buckets_g = g.buckets;
+    r.buckets_d = d.buckets;
+    return r;
+}
 
 int gn_bench_step(int argc, char **argv) {
     int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 2, json = 0;
@@ -46,9 +72,14 @@ int gn_bench_step(int argc, char **argv) {
     }
     double *total = calloc(iters, sizeof(double));
     gn_step_times sum = {0};
+    gn_reduce_stats g0 = {0}, d0 = {0};
     int rc = 0;
     for (int i = 0; i < warmup + iters && !rc; i++) {
         gn_step_stats st;
+        if (i == warmup && gan->ranks > 1) {
+            g0 = gn_reducer_stats(gan->rg);
+            d0 = gn_reducer_stats(gan->rd);
+        }
         double t0 = omp_get_wtime();
         if (gn_gan_iteration(gan, &ds, &st)) rc = gn_cli_fail("bench step");
         double dt = omp_get_wtime() - t0;
@@ -61,6 +92,9 @@ int gn_bench_step(int argc, char **argv) {
         sum.g_pass += st.t.g_pass;
         sum.g_update += st.t.g_update;
     }
+    reduce_report red = {0};
+    if (!rc && gan->ranks > 1) red = measure_reduce(gan, iters, &g0, &d0);
+    if (!rc && gan->rank) rc = -1; /* under mpirun rank 0 reports */
     if (!rc) {
         double mean = 0;
         for (int i = 0; i < iters; i++) mean += total[i];
@@ -82,10 +116,14 @@ int gn_bench_step(int argc, char **argv) {
                    cfg.preset, batch, omp_get_max_threads(), iters, med * 1e3, batch / med,
                    gn_peak_rss_mib());
             for (int i = 0; i < 6; i++) printf("%s\"%s\": %.3f", i ? ", " : "", rows[i].name, rows[i].s * 1e3);
-            printf("}}\n");
+            printf("}, \"ranks\": %d", gan->ranks);
+            if (gan->ranks > 1)
+                printf(", \"reduce_mb\": %.1f, \"reduce_wait_ms\": %.3f, \"reduce_alone_ms\": %.3f, "
+                       "\"reduce_hidden\": %.3f", red.mb, red.wait_s * 1e3, red.alone_s * 1e3, red.hidden);
+            printf("}\n");
         } else {
-            printf("preset %s, batch %d, %d threads, %d iterations after %d warm-up\n", cfg.preset, batch,
-                   omp_get_max_threads(), iters, warmup);
+            printf("preset %s, batch %d, %d threads%s, %d iterations after %d warm-up\n", cfg.preset, batch,
+                   omp_get_max_threads(), gan->ranks > 1 ? " per rank" : "", iters, warmup);
             printf("%-34s %10s %7s\n", "pass", "ms/iter", "share");
             for (int i = 0; i < 6; i++)
                 printf("%-34s %10.1f %6.1f%%\n", rows[i].name, rows[i].s * 1e3, 100 * rows[i].s / mean);
@@ -93,11 +131,18 @@ int gn_bench_step(int argc, char **argv) {
                    100 * (mean - parts) / mean);
             printf("%-34s %10.1f\n", "total (mean)", mean * 1e3);
             printf("peak memory (RSS): %.0f MiB\n", gn_peak_rss_mib());
+            if (gan->ranks > 1) {
+                printf("ranks: %d of %d images each; gradients %.1f MB per iteration in %d (G) and %d (D) buckets\n",
+                       gan->ranks, gan->local, red.mb, red.buckets_g, red.buckets_d);
+                printf("reduce: %.1f ms alone (%.2f GB/s), %.1f ms waited after the backward: %.0f%% hidden\n",
+                       red.alone_s * 1e3, red.alone_s > 0 ? red.mb / 1e3 / red.alone_s : 0, red.wait_s * 1e3,
+                       100 * red.hidden);
+            }
         }
         printf("step: %.1f ms/iter, %.1f samples/s\n", med * 1e3, batch / med);
     }
     free(total);
     gn_gan_free(gan);
     gn_dataset_free(&ds);
-    return rc;
+    return rc < 0 ? 0 : rc;
 }

@@ -86,6 +86,12 @@ const gn_setting gn_settings[] = {
     {"augment", "augment", GN_SET_TEXT, FIELD(augment), 0, 0, NULL, 0, "", OPT | GN_SET_OPTIONAL,
      "differentiable augmentation of every image D sees: a comma-separated list of color, "
      "translation, cutout (empty: none)", NULL, NULL},
+    {"ranks", "ranks", GN_SET_INT, FIELD(ranks), 1, 1 << 24, NULL, 1, NULL, GN_SET_OPTIONAL,
+     "processes (mpirun -np) the run last trained on, each on batch / ranks images; recorded only: "
+     "a run resumes on any number that divides the batch", NULL, NULL},
+    {"sync-bn", "sync_bn", GN_SET_INT, FIELD(sync_bn), 0, 1, NULL, 0, NULL,
+     GN_SET_OPTIONAL | GN_SET_RESUMABLE, "1: batch norm over the whole batch of every rank under mpirun "
+     "(gannet train --sync-bn); 0: over each rank's share", NULL, NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 

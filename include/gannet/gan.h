@@ -45,6 +45,9 @@ typedef struct gn_gan_config {
     float ema;             /* half-life in images of G's weight average; 0: none */
     char augment[64];      /* differentiable augmentation: "color,translation,cutout" or a
                               part of it, "" for none (gannet/augment.h) */
+    int ranks;             /* processes the run trains on (mpirun -np), each on batch / ranks
+                              images; recorded, not chosen: the job's size is used */
+    int sync_bn;           /* batch norm over the whole batch of every rank, not each rank's share */
 } gn_gan_config;
 
 /* The EMA ramp-up (StyleGAN2-ADA's ema_rampup): the half-life used after
@@ -86,6 +89,10 @@ typedef struct gn_gan {
     float *aug_x, *aug_tmp, *aug_dx; /* augmented images (2B), scratch (2B), G's image gradient (B) */
     gn_net *G_ema;          /* the average of G's weights (cfg.ema > 0), or NULL; its
                                batch-norm statistics are G's, copied */
+    /* data-parallel training (mpirun): this process trains on images
+     * [rank * local, (rank + 1) * local) of every batch of cfg.batch */
+    int rank, ranks, local;
+    struct gn_reducer *rg, *rd; /* G's and D's gradient averaging; NULL in one process */
 } gn_gan;
 
 /* Builds G and D from cfg->model (or the preset's model file) and the GAN

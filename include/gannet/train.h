@@ -15,6 +15,8 @@ typedef struct gn_train_opts {
     int overwrite;       /* replace the run in out: its files go, other files stay */
     const char *resume;  /* a run folder to continue, or NULL */
     int progress;        /* 1 bar, 0 periodic lines, -1 decide from isatty(stderr) */
+    int verify_ranks;    /* under mpirun: check after every iteration that the ranks' weights
+                            are bit-identical, and print their hash */
 } gn_train_opts;
 
 /* Fixed-noise vectors behind every sample grid (a 4x4 grid). */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "dist.h"
 #include "gannet/status.h"
 #include "gannet_config.h"
 
@@ -93,7 +94,14 @@ static int run(int argc, char **argv) {
     return 2;
 }
 
+/* Exit codes of a stop every rank of an mpirun job agreed on (128 + signal). */
+#define EXIT_SIGNALLED 128
+
 int main(int argc, char **argv) {
     guard_std_fds();
-    return run(argc, argv);
+    if (gn_dist_start(&argc, &argv)) return gn_cli_fail("mpi");
+    int rc = run(argc, argv);
+    /* a rank that fails alone must not leave the others waiting in a collective */
+    gn_dist_stop(rc, rc == 0 || rc > EXIT_SIGNALLED);
+    return rc;
 }
