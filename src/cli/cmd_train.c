@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "dist.h"
 #include "gannet/settings.h"
 #include "gannet/train.h"
 
@@ -108,6 +109,7 @@ int gn_cmd_train(int argc, char **argv) {
     gn_cli_model_free(&m);
     if (s == GN_ERR_INTERRUPTED) {
         int sig = gn_train_signal();
+        if (gn_dist_rank()) return 128 + (sig ? sig : SIGINT); /* rank 0 says it for the job */
         fprintf(stderr, "\ngannet train: %s\nresume with: gannet train --resume %s\n", gn_last_error(),
                 gn_train_dir());
         return 128 + (sig ? sig : SIGINT);
