@@ -27,8 +27,8 @@ static reduce_report measure_reduce(gn_gan *gan, int iters, const gn_reduce_stat
     r.mb = (g.bytes - g0->bytes + d.bytes - d0->bytes) / iters / 1e6;
     r.wait_s = (g.wait_s - g0->wait_s + d.wait_s - d0->wait_s) / iters;
     int dsteps = (d.rounds - d0->rounds) / iters;
-    r.alone_s = gn_dist_time_sum(gn_net_param_count(gan->G), REDUCE_ALONE_REPS) +
-                dsteps * gn_dist_time_sum(gn_net_param_count(gan->D), REDUCE_ALONE_REPS);
+    r.alone_s = gn_reducer_time_alone(gan->rg, REDUCE_ALONE_REPS) +
+                dsteps * gn_reducer_time_alone(gan->rd, REDUCE_ALONE_REPS);
     r.hidden = r.alone_s > 0 ? 1 - r.wait_s / r.alone_s : 0;
     if (r.hidden < 0) r.hidden = 0;
     r.buckets_g = g.buckets;

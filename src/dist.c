@@ -70,8 +70,8 @@ gn_status gn_dist_same(uint64_t value, const char *what) {
     return GN_OK;
 }
 void gn_dist_print_lines(const char *line, FILE *out) { fprintf(out, "%s\n", line); }
-double gn_dist_time_sum(size_t n, int reps) {
-    (void)n;
+double gn_reducer_time_alone(gn_reducer *r, int reps) {
+    (void)r;
     (void)reps;
     return 0;
 }
@@ -171,22 +171,6 @@ void gn_dist_print_lines(const char *line, FILE *out) {
     MPI_Gather(mine, LINE_MAX_BYTES, MPI_CHAR, all, LINE_MAX_BYTES, MPI_CHAR, 0, small_comm);
     for (int r = 0; all && r < world_size; r++) fprintf(out, "%s\n", all + (size_t)r * LINE_MAX_BYTES);
     free(all);
-}
-
-double gn_dist_time_sum(size_t n, int reps) {
-    if (world_size < 2 || reps < 1) return 0;
-    float *buf = calloc(n ? n : 1, sizeof(float));
-    double best = 1e30;
-    for (int i = 0; buf && i < reps; i++) {
-        MPI_Barrier(grad_comm);
-        double t0 = MPI_Wtime();
-        MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, grad_comm);
-        double t = MPI_Wtime() - t0;
-        MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, grad_comm);
-        if (t < best) best = t;
-    }
-    free(buf);
-    return buf ? best : 0;
 }
 
 /* ---- gradient buckets ---- */
@@ -292,6 +276,21 @@ void gn_reducer_end(gn_reducer *r) {
 }
 
 gn_reduce_stats gn_reducer_stats(const gn_reducer *r) { return r->st; }
+
+double gn_reducer_time_alone(gn_reducer *r, int reps) {
+    double best = 1e30;
+    for (int i = 0; i < reps; i++) {
+        MPI_Barrier(grad_comm);
+        double t0 = MPI_Wtime();
+        r->add = NULL;
+        for (r->started = 0; r->started < r->nb;) start_bucket(r);
+        MPI_Waitall(r->nb, r->req, MPI_STATUSES_IGNORE);
+        double t = MPI_Wtime() - t0;
+        MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, grad_comm);
+        if (t < best) best = t;
+    }
+    return reps > 0 ? best : 0;
+}
 
 #endif
 

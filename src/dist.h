@@ -44,9 +44,6 @@ gn_status gn_dist_same(uint64_t value, const char *what);
 void gn_dist_print_lines(const char *line, FILE *out);
 /* Where this rank runs: "rank R of N on HOST: T threads, cpus LIST". */
 void gn_dist_describe(char *buf, size_t len);
-/* Seconds one blocking sum of n floats takes (the median of reps), for the
- * bench's "reduce alone" figure. */
-double gn_dist_time_sum(size_t n, int reps);
 
 /* The averaging of one network's gradient slab. */
 typedef struct gn_reducer gn_reducer;
@@ -67,5 +64,9 @@ void gn_reducer_begin(gn_reducer *r, const float *add);
  * then the gradient of the mean loss over the whole batch, on every rank. */
 void gn_reducer_end(gn_reducer *r);
 gn_reduce_stats gn_reducer_stats(const gn_reducer *r);
+/* Seconds the reduction of the whole slab takes with nothing else running
+ * (the same buckets, all started at once; the best of reps, slowest rank):
+ * the bench's "reduce alone". Sums the slab's contents into garbage. */
+double gn_reducer_time_alone(gn_reducer *r, int reps);
 
 #endif
