@@ -17,7 +17,7 @@
 /* Under mpirun: the gradient averaging per iteration, what of it the
  * backward hid (1 - waited / the same bytes reduced alone). */
 typedef struct reduce_report {
-    double mb, wait_s, alone_s, hidden;
+    double mb, wait_s, skew_s, alone_s, hidden;
     int buckets_g, buckets_d;
 } reduce_report;
 
@@ -26,6 +26,7 @@ static reduce_report measure_reduce(gn_gan *gan, int iters, const gn_reduce_stat
     gn_reduce_stats g = gn_reducer_stats(gan->rg), d = gn_reducer_stats(gan->rd);
     r.mb = (g.bytes - g0->bytes + d.bytes - d0->bytes) / iters / 1e6;
     r.wait_s = (g.wait_s - g0->wait_s + d.wait_s - d0->wait_s) / iters;
+    r.skew_s = (g.skew_s - g0->skew_s + d.skew_s - d0->skew_s) / iters;
     int dsteps = (d.rounds - d0->rounds) / iters;
     r.alone_s = gn_reducer_time_alone(gan->rg, REDUCE_ALONE_REPS) +
                 dsteps * gn_reducer_time_alone(gan->rd, REDUCE_ALONE_REPS);
@@ -77,6 +78,8 @@ int gn_bench_step(int argc, char **argv) {
     for (int i = 0; i < warmup + iters && !rc; i++) {
         gn_step_stats st;
         if (i == warmup && gan->ranks > 1) {
+            gn_reducer_measure(gan->rg, 1);
+            gn_reducer_measure(gan->rd, 1);
             g0 = gn_reducer_stats(gan->rg);
             d0 = gn_reducer_stats(gan->rd);
         }
@@ -119,7 +122,8 @@ int gn_bench_step(int argc, char **argv) {
             printf("}, \"ranks\": %d", gan->ranks);
             if (gan->ranks > 1)
                 printf(", \"reduce_mb\": %.1f, \"reduce_wait_ms\": %.3f, \"reduce_alone_ms\": %.3f, "
-                       "\"reduce_hidden\": %.3f", red.mb, red.wait_s * 1e3, red.alone_s * 1e3, red.hidden);
+                       "\"reduce_hidden\": %.3f, \"rank_skew_ms\": %.3f", red.mb, red.wait_s * 1e3, red.alone_s * 1e3,
+                       red.hidden, red.skew_s * 1e3);
             printf("}\n");
         } else {
             printf("preset %s, batch %d, %d threads%s, %d iterations after %d warm-up\n", cfg.preset, batch,
@@ -134,9 +138,10 @@ int gn_bench_step(int argc, char **argv) {
             if (gan->ranks > 1) {
                 printf("ranks: %d of %d images each; gradients %.1f MB per iteration in %d (G) and %d (D) buckets\n",
                        gan->ranks, gan->local, red.mb, red.buckets_g, red.buckets_d);
-                printf("reduce: %.1f ms alone (%.2f GB/s), %.1f ms waited after the backward: %.0f%% hidden\n",
+                printf("reduce: %.1f ms alone (%.2f GB/s), %.1f ms waited after the backward: %.0f%% hidden "
+                       "(ranks aligned first: %.1f ms waiting for the slowest rank)\n",
                        red.alone_s * 1e3, red.alone_s > 0 ? red.mb / 1e3 / red.alone_s : 0, red.wait_s * 1e3,
-                       100 * red.hidden);
+                       100 * red.hidden, red.skew_s * 1e3);
             }
         }
         printf("step: %.1f ms/iter, %.1f samples/s\n", med * 1e3, batch / med);

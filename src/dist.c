@@ -86,6 +86,10 @@ void gn_reducer_begin(gn_reducer *r, const float *add) {
     (void)add;
 }
 void gn_reducer_end(gn_reducer *r) { (void)r; }
+void gn_reducer_measure(gn_reducer *r, int on) {
+    (void)r;
+    (void)on;
+}
 gn_reduce_stats gn_reducer_stats(const gn_reducer *r) {
     (void)r;
     return (gn_reduce_stats){0};
@@ -184,7 +188,7 @@ struct gn_reducer {
     gn_net *net;
     bucket *b;
     MPI_Request *req;
-    int nb, started;
+    int nb, started, measure;
     const float *add;
     gn_reduce_stats st;
 };
@@ -265,6 +269,11 @@ void gn_reducer_end(gn_reducer *r) {
     gn_net_on_grads_ready(r->net, NULL, NULL);
     while (r->started < r->nb) start_bucket(r); /* a backward that stopped early: reduce the rest */
     double t0 = MPI_Wtime();
+    if (r->measure) { /* wait for the slowest rank first, so that wait_s is the reduction alone */
+        MPI_Barrier(small_comm);
+        r->st.skew_s += MPI_Wtime() - t0;
+        t0 = MPI_Wtime();
+    }
     MPI_Waitall(r->nb, r->req, MPI_STATUSES_IGNORE);
     r->st.wait_s += MPI_Wtime() - t0;
     float *g = gn_net_grads(r->net), inv = 1.0f / (float)world_size;
@@ -276,6 +285,8 @@ void gn_reducer_end(gn_reducer *r) {
 }
 
 gn_reduce_stats gn_reducer_stats(const gn_reducer *r) { return r->st; }
+
+void gn_reducer_measure(gn_reducer *r, int on) { r->measure = on; }
 
 double gn_reducer_time_alone(gn_reducer *r, int reps) {
     double best = 1e30;

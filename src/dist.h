@@ -49,6 +49,7 @@ void gn_dist_describe(char *buf, size_t len);
 typedef struct gn_reducer gn_reducer;
 typedef struct gn_reduce_stats {
     double wait_s;   /* time spent waiting for reductions after the backward */
+    double skew_s;   /* of it, waiting for the slowest rank's backward (when measured) */
     double bytes;    /* bytes reduced */
     int rounds;      /* gradients reduced */
     int buckets;     /* buckets per round */
@@ -64,6 +65,9 @@ void gn_reducer_begin(gn_reducer *r, const float *add);
  * then the gradient of the mean loss over the whole batch, on every rank. */
 void gn_reducer_end(gn_reducer *r);
 gn_reduce_stats gn_reducer_stats(const gn_reducer *r);
+/* Benchmarks: each end first waits for every rank (a barrier, timed as
+ * skew_s), so that wait_s is the reduction left after the slowest backward. */
+void gn_reducer_measure(gn_reducer *r, int on);
 /* Seconds the reduction of the whole slab takes with nothing else running
  * (the same buckets, all started at once; the best of reps, slowest rank):
  * the bench's "reduce alone". Sums the slab's contents into garbage. */
