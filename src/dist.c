@@ -45,10 +45,7 @@ gn_status gn_dist_start(int *argc, char ***argv) {
     (void)argv;
     return GN_OK;
 }
-void gn_dist_stop(int rc, int agreed) {
-    (void)rc;
-    (void)agreed;
-}
+void gn_dist_stop(int rc) { (void)rc; }
 int gn_dist_rank(void) { return 0; }
 int gn_dist_ranks(void) { return 1; }
 void gn_dist_sum(float *buf, size_t n) {
@@ -98,7 +95,7 @@ gn_reduce_stats gn_reducer_stats(const gn_reducer *r) {
 #else
 
 static int active, world_rank, world_size = 1;
-static MPI_Comm small_comm, grad_comm; /* collectives of the step; gradient buckets */
+static MPI_Comm small_comm, grad_comm, exit_comm; /* the step's collectives; gradient buckets; the end */
 
 int gn_dist_built(void) { return 1; }
 
@@ -116,17 +113,34 @@ gn_status gn_dist_start(int *argc, char ***argv) {
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
     MPI_Comm_dup(MPI_COMM_WORLD, &small_comm);
     MPI_Comm_dup(MPI_COMM_WORLD, &grad_comm);
+    MPI_Comm_dup(MPI_COMM_WORLD, &exit_comm);
     active = 1;
     char cpus[256];
     if (!getenv("OMP_NUM_THREADS")) omp_set_num_threads(cpu_list(cpus, sizeof cpus));
     return GN_OK;
 }
 
-void gn_dist_stop(int rc, int agreed) {
+/* Whether every rank reaches the end within GN_DIST_EXIT_WAIT_S seconds (a
+ * barrier of their own, so that it never pairs with a collective of the
+ * step that another rank still waits in). */
+static int all_ending(void) {
+    MPI_Request req;
+    int done = 0;
+    MPI_Ibarrier(exit_comm, &req);
+    double t0 = MPI_Wtime();
+    while (!done && MPI_Wtime() - t0 < GN_DIST_EXIT_WAIT_S) {
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (!done) usleep(1000);
+    }
+    return done;
+}
+
+void gn_dist_stop(int rc) {
     if (!active) return;
-    if (rc && !agreed && world_size > 1) MPI_Abort(MPI_COMM_WORLD, rc);
+    if (rc && world_size > 1 && !all_ending()) MPI_Abort(MPI_COMM_WORLD, rc);
     MPI_Comm_free(&small_comm);
     MPI_Comm_free(&grad_comm);
+    MPI_Comm_free(&exit_comm);
     MPI_Finalize();
     active = 0;
 }

@@ -25,10 +25,14 @@ int gn_dist_built(void);
  * rank); threads per rank then default to the cores the rank is bound to
  * unless OMP_NUM_THREADS says otherwise. */
 gn_status gn_dist_start(int *argc, char ***argv);
-/* Leaves the job with the command's exit code: MPI_Finalize when every rank
- * ends the same way (rc 0, or a stop every rank agreed on: `agreed`), else
- * MPI_Abort(rc), which ends the other ranks rather than leave them waiting. */
-void gn_dist_stop(int rc, int agreed);
+/* Seconds a failing rank waits for the others to end too (the same error on
+ * every rank: a bad option, an agreed stop) before it ends the job. */
+#define GN_DIST_EXIT_WAIT_S 3.0
+
+/* Leaves the job with the command's exit code: MPI_Finalize when rc is 0 or
+ * every rank ends within GN_DIST_EXIT_WAIT_S, else MPI_Abort(rc), which ends
+ * the other ranks rather than leave them waiting in a collective. */
+void gn_dist_stop(int rc);
 int gn_dist_rank(void);
 int gn_dist_ranks(void);
 

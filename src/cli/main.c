@@ -94,14 +94,11 @@ static int run(int argc, char **argv) {
     return 2;
 }
 
-/* Exit codes of a stop every rank of an mpirun job agreed on (128 + signal). */
-#define EXIT_SIGNALLED 128
-
 int main(int argc, char **argv) {
     guard_std_fds();
     if (gn_dist_start(&argc, &argv)) return gn_cli_fail("mpi");
     int rc = run(argc, argv);
     /* a rank that fails alone must not leave the others waiting in a collective */
-    gn_dist_stop(rc, rc == 0 || rc > EXIT_SIGNALLED);
+    gn_dist_stop(rc);
     return rc;
 }
