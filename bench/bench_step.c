@@ -67,9 +67,11 @@ int gn_bench_step(int argc, char **argv) {
     gn_dataset ds;
     if (gn_dataset_load(ip, NULL, &ds)) return gn_cli_fail("bench step");
     gn_gan *gan;
-    if (gn_gan_create(&gan, &cfg)) {
+    gn_status s = gn_gan_create(&gan, &cfg);
+    if (s) {
         gn_dataset_free(&ds);
-        return gn_cli_fail("bench step");
+        gn_cli_fail("bench step");
+        return s == GN_ERR_ARG ? 2 : 1; /* a batch the ranks do not divide */
     }
     double *total = calloc(iters, sizeof(double));
     gn_step_times sum = {0};
