@@ -8,6 +8,7 @@
 #include "bench.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "dist.h"
 #include "gannet/gan.h"
 
 /* The data must have the shape D takes (as gannet train checks). */
@@ -58,12 +59,39 @@ static int open_bench(const char *preset, const char *data, int size, int channe
     if (s) {
         gn_gan_free(*gan);
         if (data) gn_dataset_free(ds);
-        return gn_cli_fail("bench step");
+        gn_cli_fail("bench step");
+        return s == GN_ERR_ARG ? 2 : 1; /* a batch the ranks do not divide */
     }
     if (!data) {
         *path = "random pixels (or the bundled MNIST at 28x28x1)";
         if ((r = gn_bench_data("bench step", cfg, ds, gn_net_input_shape((*gan)->D)))) gn_gan_free(*gan);
     }
+    return r;
+}
+
+/* Repetitions of the blocking reduction timed for "reduce alone". */
+#define REDUCE_ALONE_REPS 5
+
+/* Under mpirun: the gradient averaging per iteration, what of it the
+ * backward hid (1 - waited / the same bytes reduced alone). */
+typedef struct reduce_report {
+    double mb, wait_s, skew_s, alone_s, hidden;
+    int buckets_g, buckets_d;
+} reduce_report;
+
+static reduce_report measure_reduce(gn_gan *gan, int iters, const gn_reduce_stats *g0, const gn_reduce_stats *d0) {
+    reduce_report r = {0};
+    gn_reduce_stats g = gn_reducer_stats(gan->rg), d = gn_reducer_stats(gan->rd);
+    r.mb = (g.bytes - g0->bytes + d.bytes - d0->bytes) / iters / 1e6;
+    r.wait_s = (g.wait_s - g0->wait_s + d.wait_s - d0->wait_s) / iters;
+    r.skew_s = (g.skew_s - g0->skew_s + d.skew_s - d0->skew_s) / iters;
+    int dsteps = (d.rounds - d0->rounds) / iters;
+    r.alone_s = gn_reducer_time_alone(gan->rg, REDUCE_ALONE_REPS) +
+                dsteps * gn_reducer_time_alone(gan->rd, REDUCE_ALONE_REPS);
+    r.hidden = r.alone_s > 0 ? 1 - r.wait_s / r.alone_s : 0;
+    if (r.hidden < 0) r.hidden = 0;
+    r.buckets_g = g.buckets;
+    r.buckets_d = d.buckets;
     return r;
 }
 
@@ -103,9 +131,16 @@ int gn_bench_step(int argc, char **argv) {
     if ((r = open_bench(gn_preset_names[preset], data, size, channels, batch, &cfg, &ds, &gan, &path))) return r;
     double *total = calloc(iters, sizeof(double));
     gn_step_times sum = {0};
+    gn_reduce_stats g0 = {0}, d0 = {0};
     int rc = 0;
     for (int i = 0; i < warmup + iters && !rc; i++) {
         gn_step_stats st;
+        if (i == warmup && gan->ranks > 1) {
+            gn_reducer_measure(gan->rg, 1);
+            gn_reducer_measure(gan->rd, 1);
+            g0 = gn_reducer_stats(gan->rg);
+            d0 = gn_reducer_stats(gan->rd);
+        }
         double t0 = omp_get_wtime();
         if (gn_gan_iteration(gan, &ds, &st)) rc = gn_cli_fail("bench step");
         double dt = omp_get_wtime() - t0;
@@ -118,6 +153,9 @@ int gn_bench_step(int argc, char **argv) {
         sum.g_pass += st.t.g_pass;
         sum.g_update += st.t.g_update;
     }
+    reduce_report red = {0};
+    if (!rc && gan->ranks > 1) red = measure_reduce(gan, iters, &g0, &d0);
+    if (!rc && gan->rank) rc = -1; /* under mpirun rank 0 reports */
     if (!rc) {
         double mean = 0;
         for (int i = 0; i < iters; i++) mean += total[i];
@@ -141,10 +179,15 @@ int gn_bench_step(int argc, char **argv) {
                    cfg.preset, batch, omp_get_max_threads(), iters, med * 1e3, batch / med,
                    gn_peak_rss_mib(), path, ds.h, ds.w, ds.c, sample * 1e3);
             for (int i = 0; i < 6; i++) printf("%s\"%s\": %.3f", i ? ", " : "", rows[i].name, rows[i].s * 1e3);
-            printf("}}\n");
+            printf("}, \"ranks\": %d", gan->ranks);
+            if (gan->ranks > 1)
+                printf(", \"reduce_mb\": %.1f, \"reduce_wait_ms\": %.3f, \"reduce_alone_ms\": %.3f, "
+                       "\"reduce_hidden\": %.3f, \"rank_skew_ms\": %.3f", red.mb, red.wait_s * 1e3, red.alone_s * 1e3,
+                       red.hidden, red.skew_s * 1e3);
+            printf("}\n");
         } else {
-            printf("preset %s, batch %d, %d threads, %d iterations after %d warm-up\n", cfg.preset, batch,
-                   omp_get_max_threads(), iters, warmup);
+            printf("preset %s, batch %d, %d threads%s, %d iterations after %d warm-up\n", cfg.preset, batch,
+                   omp_get_max_threads(), gan->ranks > 1 ? " per rank" : "", iters, warmup);
             printf("%-34s %10s %7s\n", "pass", "ms/iter", "share");
             for (int i = 0; i < 6; i++)
                 printf("%-34s %10.1f %6.1f%%\n", rows[i].name, rows[i].s * 1e3, 100 * rows[i].s / mean);
@@ -154,11 +197,19 @@ int gn_bench_step(int argc, char **argv) {
             printf("peak memory (RSS): %.0f MiB\n", gn_peak_rss_mib());
             printf("data: %s, %zu images of %dx%dx%d; a real batch from the u8 cache alone: %.3f ms, %.2f%% of "
                    "the step\n", path, ds.n, ds.h, ds.w, ds.c, sample * 1e3, 100 * sample / mean);
+            if (gan->ranks > 1) {
+                printf("ranks: %d of %d images each; gradients %.1f MB per iteration in %d (G) and %d (D) buckets\n",
+                       gan->ranks, gan->local, red.mb, red.buckets_g, red.buckets_d);
+                printf("reduce: %.1f ms alone (%.2f GB/s), %.1f ms waited after the backward: %.0f%% hidden "
+                       "(ranks aligned first: %.1f ms waiting for the slowest rank)\n",
+                       red.alone_s * 1e3, red.alone_s > 0 ? red.mb / 1e3 / red.alone_s : 0, red.wait_s * 1e3,
+                       100 * red.hidden, red.skew_s * 1e3);
+            }
         }
         printf("step: %.1f ms/iter, %.1f samples/s\n", med * 1e3, batch / med);
     }
     free(total);
     gn_gan_free(gan);
     gn_dataset_free(&ds);
-    return rc;
+    return rc < 0 ? 0 : rc;
 }

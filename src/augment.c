@@ -93,10 +93,20 @@ static void cut(float *y, gn_shape s, const draws *d) {
 
 void gn_augment_forward(unsigned mask, float *y, const float *x, float *tmp, int n, gn_shape s,
                         uint64_t seed, uint64_t key) {
+    gn_augment_forward_at(mask, y, x, tmp, n, s, seed, key, 0);
+}
+
+void gn_augment_backward(unsigned mask, float *dx, const float *dy, float *tmp, int n, gn_shape s,
+                         uint64_t seed, uint64_t key) {
+    gn_augment_backward_at(mask, dx, dy, tmp, n, s, seed, key, 0);
+}
+
+void gn_augment_forward_at(unsigned mask, float *y, const float *x, float *tmp, int n, gn_shape s,
+                           uint64_t seed, uint64_t key, int first) {
     size_t img = gn_shape_size(s);
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        draws d = draw(seed, key, i, s);
+        draws d = draw(seed, key, first + i, s);
         const float *xi = x + (size_t)i * img;
         float *yi = y + (size_t)i * img, *ti = tmp + (size_t)i * img;
         if (mask & GN_AUG_COLOR) {
@@ -111,12 +121,12 @@ void gn_augment_forward(unsigned mask, float *y, const float *x, float *tmp, int
     }
 }
 
-void gn_augment_backward(unsigned mask, float *dx, const float *dy, float *tmp, int n, gn_shape s,
-                         uint64_t seed, uint64_t key) {
+void gn_augment_backward_at(unsigned mask, float *dx, const float *dy, float *tmp, int n, gn_shape s,
+                            uint64_t seed, uint64_t key, int first) {
     size_t img = gn_shape_size(s);
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        draws d = draw(seed, key, i, s);
+        draws d = draw(seed, key, first + i, s);
         const float *gi = dy + (size_t)i * img;
         float *dxi = dx + (size_t)i * img, *ti = tmp + (size_t)i * img;
         if (mask & GN_AUG_CUTOUT) {

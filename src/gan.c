@@ -20,7 +20,9 @@
 #include "gannet/model.h"
 #include "gannet/rng.h"
 #include "gannet/memory.h"
+#include "dist.h"
 #include "kernels.h"
+#include "net_hooks.h"
 #include <omp.h>
 
 static double now(void) { return omp_get_wtime(); }
@@ -40,7 +42,7 @@ static size_t activation_floats(const gn_net *net) {
  * a little smaller, workspaces a little larger. */
 static gn_status check_memory(const gn_gan *gan) {
     const gn_gan_config *c = &gan->cfg;
-    double B = c->batch, img = (double)gn_shape_size(gn_net_output_shape(gan->G));
+    double B = gan->local, img = (double)gn_shape_size(gn_net_output_shape(gan->G));
     double floats = B * (double)(activation_floats(gan->G) + activation_floats(gan->D)) +
                     2 * B * img + B * c->zdim;
     double need = floats * sizeof(float), gib = 1024.0 * 1024.0 * 1024.0;
@@ -48,7 +50,7 @@ static gn_status check_memory(const gn_gan *gan) {
     size_t avail = gn_mem_available(source, sizeof source);
     if (avail == (size_t)-1 || need <= (double)avail) return GN_OK;
     return gn_fail(GN_ERR_NOMEM, "batch %d needs about %.1f GiB of activations, more than the %.1f GiB "
-                   "this process may still use (%s); use a smaller --batch", c->batch, need / gib,
+                   "this process may still use (%s); use a smaller --batch", gan->local, need / gib,
                    (double)avail / gib, source);
 }
 
@@ -63,6 +65,41 @@ static gn_status check_config(const gn_gan_config *cfg) {
     if (!(cfg->ema >= 0)) return gn_fail(GN_ERR_ARG, "--ema %g is not a half-life of 0 or more images",
                                          (double)cfg->ema);
     return GN_OK;
+}
+
+static void sum_over_ranks(void *ctx, double *buf, size_t n) {
+    (void)ctx;
+    gn_dist_sum_double(buf, n);
+}
+
+/* This process's share of each batch; under mpirun, the gradient averaging
+ * and (--sync-bn) batch norm over every rank. */
+static gn_status setup_ranks(gn_gan *gan) {
+    const gn_gan_config *c = &gan->cfg;
+    gan->rank = gn_dist_rank();
+    gan->ranks = gn_dist_ranks();
+    gan->cfg.ranks = gan->ranks;
+    if (c->batch % gan->ranks)
+        return gn_fail(GN_ERR_ARG, "--batch %d is not divisible by the %d ranks of this job (mpirun -np): "
+                       "each rank trains on an equal share of the batch", c->batch, gan->ranks);
+    gan->local = c->batch / gan->ranks;
+    if (gan->ranks == 1) return GN_OK;
+    if (c->sync_bn) {
+        gn_sync sync = {sum_over_ranks, NULL, gan->rank, gan->ranks};
+        gn_net_sync_batchnorm(gan->G, &sync);
+        gn_net_sync_batchnorm(gan->D, &sync);
+    }
+    gn_status s = gn_reducer_new(&gan->rg, gan->G);
+    return s ? s : gn_reducer_new(&gan->rd, gan->D);
+}
+
+/* Where samples of this process's batch stand in the whole batch: local
+ * sample i < split is first + i, the others second + (i - split); the
+ * identity in one process. */
+static void place_samples(gn_gan *gan, gn_net *net, uint64_t first, int split, uint64_t second) {
+    gn_samples at = {0};
+    if (gan->ranks > 1) at = (gn_samples){first, second, split};
+    gn_net_set_samples(net, at);
 }
 
 gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D) {
@@ -93,12 +130,13 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
                               cfg->beta2, cfg->eps);
     if (!s) s = gn_optim_init(&gan->od, GN_OPT_ADAM, gn_net_param_count(gan->D), cfg->d_lr, cfg->beta1,
                               cfg->beta2, cfg->eps);
+    if (!s) s = setup_ranks(gan);
     if (!s) s = check_memory(gan);
     if (s) {
         gn_gan_free(gan);
         return s;
     }
-    size_t B = cfg->batch, img = gn_shape_size(gn_net_output_shape(gan->G));
+    size_t B = gan->local, img = gn_shape_size(gn_net_output_shape(gan->G));
     gan->z = gn_alloc(B * cfg->zdim * sizeof(float));
     gan->images = gn_alloc(2 * B * img * sizeof(float));
     gan->targets = gn_alloc(2 * B * 2 * sizeof(float));
@@ -233,6 +271,8 @@ void gn_gan_free(gn_gan *gan) {
     gn_free(gan->aug_x);
     gn_free(gan->aug_tmp);
     gn_free(gan->aug_dx);
+    gn_reducer_free(gan->rg);
+    gn_reducer_free(gan->rd);
     free(gan->model_text);
     free(gan);
 }
@@ -261,10 +301,13 @@ static float *d_images(gn_gan *gan) { return gan->augment ? gan->aug_x : gan->im
  * logits' gradient is scaled by `scale`. Loss and D(x), D(G(z)) go into st. */
 static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, float scale,
                               uint64_t key, float *loss, float *real_p, float *fake_p) {
-    int B = gan->cfg.batch;
+    int B = gan->local;
+    uint64_t r0 = (uint64_t)gan->rank * B; /* this rank's first image of each half */
     size_t img = gn_shape_size(ishape);
     gn_tensor x = gn_tensor_f32(d_images(gan) + (size_t)first * img, n, ishape);
     const gn_tensor *probs;
+    if (n > B) place_samples(gan, gan->D, r0, B, (uint64_t)gan->cfg.batch + r0); /* [real; fake] */
+    else place_samples(gan, gan->D, 0, 0, r0); /* one half, a batch of its own */
     gn_status s = gn_net_forward(gan->D, &x, GN_TRAIN, gan->cfg.seed, 4 * key + (first ? 1 : 0), &probs);
     if (s) return s;
     const float *logits = gn_net_logits(gan->D, n)->data;
@@ -284,21 +327,23 @@ static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, fl
 
 /* D on the whole [real; fake] batch of 2B. */
 static gn_status d_pass(gn_gan *gan, gn_shape ishape, uint64_t key, gn_step_stats *st) {
-    return d_pass_range(gan, ishape, 0, 2 * gan->cfg.batch, 1.0f, key, &st->d_loss, &st->d_real,
+    if (gan->rd) gn_reducer_begin(gan->rd, NULL);
+    return d_pass_range(gan, ishape, 0, 2 * gan->local, 1.0f, key, &st->d_loss, &st->d_real,
                         &st->d_fake);
 }
 
 /* D on the real and the generated halves as two batches; the gradient of
  * the mean loss over all 2B images is the mean of the two halves'. */
 static gn_status d_pass_split(gn_gan *gan, gn_shape ishape, uint64_t key, gn_step_stats *st) {
-    int B = gan->cfg.batch;
+    int B = gan->local;
     size_t np = gn_net_param_count(gan->D);
     float lr, lf;
     gn_status s = d_pass_range(gan, ishape, 0, B, 0.5f, key, &lr, &st->d_real, &st->d_fake);
     if (s) return s;
     memcpy(gan->d_acc, gn_net_grads(gan->D), np * sizeof(float));
+    if (gan->rd) gn_reducer_begin(gan->rd, gan->d_acc); /* each bucket adds the real half's share */
     if ((s = d_pass_range(gan, ishape, B, B, 0.5f, key, &lf, &st->d_real, &st->d_fake))) return s;
-    gn_kern()->axpy(gn_net_grads(gan->D), gan->d_acc, np, 1.0f);
+    if (!gan->rd) gn_kern()->axpy(gn_net_grads(gan->D), gan->d_acc, np, 1.0f);
     st->d_loss = 0.5f * (lr + lf);
     return GN_OK;
 }
@@ -306,16 +351,18 @@ static gn_status d_pass_split(gn_gan *gan, gn_shape ishape, uint64_t key, gn_ste
 gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, uint64_t noise_step,
                         uint64_t key, gn_step_stats *st) {
     const gn_gan_config *c = &gan->cfg;
-    int B = c->batch;
+    int B = gan->local;      /* this rank's share of the batch of c->batch */
+    uint64_t r0 = (uint64_t)gan->rank * B, all = (uint64_t)c->batch;
     gn_shape ishape = gn_net_output_shape(gan->G);
     size_t img = gn_shape_size(ishape);
     double t0 = now();
     /* 1. real images into the first half, noise for the fakes */
-    gn_dataset_sample(ds, gan->images, NULL, B, c->seed, data_step, c->range);
-    gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, noise_step * B * c->zdim);
+    gn_dataset_sample_at(ds, gan->images, NULL, all, r0, B, c->seed, data_step, c->range);
+    gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, noise_step * all * c->zdim + r0 * c->zdim);
     double t1 = now();
     gn_tensor z = noise_tensor(gan, B);
     const gn_tensor *fake;
+    place_samples(gan, gan->G, 0, 0, r0);
     gn_status s = gn_net_forward(gan->G, &z, GN_TRAIN, c->seed, 4 * key, &fake);
     if (s) return s;
     memcpy(gan->images + (size_t)B * img, fake->data, (size_t)B * img * sizeof(float));
@@ -332,10 +379,15 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
         gan->targets[2 * i + 1] = real ? 1.0f - smooth : 0.0f;
         gan->targets[2 * i] = real ? smooth : 1.0f;
     }
-    if (gan->augment)
-        gn_augment_forward(gan->augment, gan->aug_x, gan->images, gan->aug_tmp, 2 * B, ishape, c->seed,
-                           4 * key);
+    if (gan->augment) { /* the real half, then the fakes, each where it stands in the whole 2B */
+        size_t half = (size_t)B * img;
+        gn_augment_forward_at(gan->augment, gan->aug_x, gan->images, gan->aug_tmp, B, ishape, c->seed,
+                              4 * key, (int)r0);
+        gn_augment_forward_at(gan->augment, gan->aug_x + half, gan->images + half, gan->aug_tmp + half, B,
+                              ishape, c->seed, 4 * key, (int)(all + r0));
+    }
     s = gan->d_split ? d_pass_split(gan, ishape, key, st) : d_pass(gan, ishape, key, st);
+    if (gan->rd) gn_reducer_end(gan->rd); /* every rank waits, also when this one failed */
     if (s) return s;
     if (!gn_kern()->all_finite(gn_net_grads(gan->D), gn_net_param_count(gan->D)))
         return gn_fail(GN_ERR_NONFINITE, "a D gradient is not finite");
@@ -352,19 +404,22 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
 
 gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_stats *st) {
     const gn_gan_config *c = &gan->cfg;
-    int B = c->batch;
+    int B = gan->local;      /* this rank's share of the batch of c->batch */
+    uint64_t r0 = (uint64_t)gan->rank * B;
     double t0 = now();
-    gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, noise_step * B * c->zdim);
+    gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, noise_step * (uint64_t)c->batch * c->zdim + r0 * c->zdim);
     gn_tensor z = noise_tensor(gan, B);
     const gn_tensor *fake, *probs, *dimg;
+    place_samples(gan, gan->G, 0, 0, r0);
     gn_status s = gn_net_forward(gan->G, &z, GN_TRAIN, c->seed, 4 * key + 3, &fake);
     if (s) return s;
     gn_tensor seen = *fake; /* what D sees: the fakes, or their augmented copy */
     if (gan->augment) {
-        gn_augment_forward(gan->augment, gan->aug_x, fake->data, gan->aug_tmp, B, fake->shape, c->seed,
-                           4 * key + 2);
+        gn_augment_forward_at(gan->augment, gan->aug_x, fake->data, gan->aug_tmp, B, fake->shape, c->seed,
+                              4 * key + 2, (int)r0);
         seen.data = gan->aug_x;
     }
+    place_samples(gan, gan->D, 0, 0, r0);
     if ((s = gn_net_forward(gan->D, &seen, GN_TRAIN, c->seed, 4 * key + 2, &probs))) return s;
     const float *logits = gn_net_logits(gan->D, B)->data;
     st->g_loss = c->loss == GN_LOSS_HINGE
@@ -374,11 +429,14 @@ gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_
     if ((s = gn_net_backward(gan->D, &dl, 0, &dimg))) return s; /* D frozen: input gradient only */
     gn_tensor dfake = *dimg;
     if (gan->augment) {
-        gn_augment_backward(gan->augment, gan->aug_dx, dimg->data, gan->aug_tmp, B, dimg->shape, c->seed,
-                            4 * key + 2);
+        gn_augment_backward_at(gan->augment, gan->aug_dx, dimg->data, gan->aug_tmp, B, dimg->shape, c->seed,
+                               4 * key + 2, (int)r0);
         dfake.data = gan->aug_dx;
     }
-    if ((s = gn_net_backward(gan->G, &dfake, 1, NULL))) return s;
+    if (gan->rg) gn_reducer_begin(gan->rg, NULL);
+    s = gn_net_backward(gan->G, &dfake, 1, NULL);
+    if (gan->rg) gn_reducer_end(gan->rg);
+    if (s) return s;
     if (!gn_kern()->all_finite(gn_net_grads(gan->G), gn_net_param_count(gan->G)))
         return gn_fail(GN_ERR_NONFINITE, "a G gradient is not finite");
     double t1 = now();
@@ -417,6 +475,14 @@ gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st)
     st->d_fake = d.d_fake;
     st->t = d.t;
     if ((s = gn_gan_g_step(gan, t * (K + 1) + K, t * (K + 1) + K, st))) return s;
+    if (gan->ranks > 1) { /* the losses and means of the whole batch: the mean of the ranks' */
+        float v[4] = {st->d_loss, st->g_loss, st->d_real, st->d_fake};
+        gn_dist_sum(v, 4);
+        st->d_loss = v[0] / gan->ranks;
+        st->g_loss = v[1] / gan->ranks;
+        st->d_real = v[2] / gan->ranks;
+        st->d_fake = v[3] / gan->ranks;
+    }
     gn_gan_ema_update(gan, t * (uint64_t)c->batch);
     gan->iter++;
     return GN_OK;

@@ -376,6 +376,8 @@ static gn_call call_for(gn_net *net, gn_plan *P, int i, uint64_t seed, uint64_t 
     c.seed = seed;
     if (L->ops->traits & GN_OP_RANDOM) c.key = layer_key(seed, step, i);
     c.version = net->version;
+    c.samples = P->samples;
+    c.sync = net->sync.sum ? &net->sync : NULL;
     return c;
 }
 
@@ -394,6 +396,7 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
     gn_plan *P = find_plan(net, n);
     net->x = xt->data;
     net->scratch_bn = GN_NONE;
+    P->samples = net->samples;
     int train = mode == GN_TRAIN;
     for (int i = 0; i < net->nlayers; i++) {
         gn_layer *L = &net->layers[i];
@@ -515,6 +518,7 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
     for (int i = last; i >= 0; i--) {
         gn_status s = backward_layer(net, P, i, &g, param_grads, dxt != NULL);
         if (s) return s;
+        if (param_grads && net->grads_ready) net->grads_ready(net->grads_ctx, i);
     }
     if (dxt) {
         size_t at = P->grad_off[0];
@@ -522,6 +526,23 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
         *dxt = &P->dx;
     }
     return GN_OK;
+}
+
+void gn_net_on_grads_ready(gn_net *net, gn_grads_ready_fn fn, void *ctx) {
+    net->grads_ready = fn;
+    net->grads_ctx = ctx;
+}
+
+void gn_net_sync_batchnorm(gn_net *net, const gn_sync *sync) {
+    if (sync) net->sync = *sync;
+    else memset(&net->sync, 0, sizeof net->sync);
+}
+
+void gn_net_set_samples(gn_net *net, gn_samples samples) { net->samples = samples; }
+
+void gn_net_layer_params(const gn_net *net, int i, size_t *off, size_t *len) {
+    *off = net->layers[i].w_off;
+    *len = net->layers[i].w_len + net->layers[i].b_len;
 }
 
 void gn_net_set_profile(gn_net *net, double *fwd, double *bwd_data, double *bwd_weights) {

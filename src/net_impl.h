@@ -5,6 +5,7 @@
 
 #include "gannet/net.h"
 #include "layers/layer.h"
+#include "net_hooks.h"
 
 #define MAX_PLANS 8
 #define NAME_LEN 32
@@ -40,6 +41,7 @@ typedef struct gn_plan {
     gn_tensor out, logits, dx;
     int trained;            /* the last forward was GN_TRAIN */
     uint64_t seed, step;    /* its dropout key, which the backward draws the masks from again */
+    gn_samples samples;     /* and where its samples stood in the whole batch */
 } gn_plan;
 
 typedef struct gn_name {
@@ -73,6 +75,11 @@ struct gn_net {
     gn_plan plans[MAX_PLANS];
     int nplans;
     double *prof_fwd, *prof_bd, *prof_bw; /* per-layer seconds, when profiling */
+    /* data-parallel hooks (net_hooks.h); all unset in one process */
+    gn_samples samples;     /* the next forward's place in the whole batch */
+    gn_sync sync;           /* batch-norm sums across processes when sync.sum is set */
+    gn_grads_ready_fn grads_ready;
+    void *grads_ctx;
 };
 
 /* The shape of tensor t (a layer's output, or the network input). */

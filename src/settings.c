@@ -95,6 +95,12 @@ const gn_setting gn_settings[] = {
     {"channels", "channels", GN_SET_INT, FIELD(channels), 0, 3, NULL, 0, NULL,
      OPT | GN_SET_RESUMABLE | GN_SET_OPTIONAL, "1 (gray, BT.601 luma) or 3 (RGB) channels of the training "
      "images (0: 3 for a folder, an IDX file's own)", NULL, NULL},
+    {"ranks", "ranks", GN_SET_INT, FIELD(ranks), 1, 1 << 24, NULL, 1, NULL, GN_SET_OPTIONAL,
+     "processes (mpirun -np) the run last trained on, each on batch / ranks images; recorded only: "
+     "a run resumes on any number that divides the batch", NULL, NULL},
+    {"sync-bn", "sync_bn", GN_SET_INT, FIELD(sync_bn), 0, 1, NULL, 0, NULL,
+     GN_SET_OPTIONAL | GN_SET_RESUMABLE, "1: batch norm over the whole batch of every rank under mpirun "
+     "(gannet train --sync-bn); 0: over each rank's share", NULL, NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 

@@ -22,8 +22,10 @@
 #include "gannet/rng.h"
 #include "gannet/settings.h"
 #include "gannet/train.h"
+#include "dist.h"
 #include "kernels.h"
 #include "runfolder.h"
+#include <zlib.h>
 
 static volatile sig_atomic_t stop_signal;
 static char run_dir[GN_RUN_PATH_MAX];
@@ -32,6 +34,31 @@ int gn_train_signal(void) { return stop_signal; }
 const char *gn_train_dir(void) { return run_dir; }
 
 static void on_signal(int sig) { stop_signal = sig; }
+
+/* Whether to stop after this step: under mpirun a signal may reach some
+ * ranks only, or reach them in different steps, so every rank takes the
+ * largest signal any rank has seen, and all stop after the same step. */
+static int stop_now(int ranks) {
+    if (ranks > 1) stop_signal = gn_dist_max(stop_signal);
+    return stop_signal != 0;
+}
+
+/* A hash of everything training changes: weights, batch-norm statistics and
+ * Adam's moments of G and D (bit-identical on every rank of a job). */
+static uint64_t gan_hash(gn_gan *gan) {
+    gn_net *nets[2] = {gan->G, gan->D};
+    const gn_optim *opts[2] = {&gan->og, &gan->od};
+    uLong crc[2];
+    for (int i = 0; i < 2; i++) {
+        size_t n = gn_net_param_count(nets[i]);
+        crc[i] = crc32(0L, Z_NULL, 0);
+        crc[i] = crc32_z(crc[i], (const Bytef *)gn_net_params(nets[i]), n * sizeof(float));
+        crc[i] = crc32_z(crc[i], (const Bytef *)gn_net_state(nets[i]), gn_net_state_count(nets[i]) * sizeof(float));
+        if (opts[i]->m) crc[i] = crc32_z(crc[i], (const Bytef *)opts[i]->m, n * sizeof(float));
+        if (opts[i]->v) crc[i] = crc32_z(crc[i], (const Bytef *)opts[i]->v, n * sizeof(float));
+    }
+    return (uint64_t)crc[0] << 32 | crc[1];
+}
 
 /* The signals that stop training after the current step, with a checkpoint:
  * Ctrl-C, kill, and a terminal or ssh session that closes. */
@@ -211,7 +238,7 @@ static gn_status evaluator_init(evaluator *e, const gn_gan_config *cfg) {
 
 /* Scores GN_EVAL_N images from G (inference mode, a fixed noise stream). */
 static gn_status evaluate(evaluator *e, gn_gan *gan, float *is, float *fd) {
-    int B = gan->cfg.batch;
+    int B = gan->local; /* the batch size G is prepared for */
     float lo = gan->cfg.range == GN_RANGE_PM1 ? -1.0f : 0.0f;
     gn_status s = GN_OK;
     for (int done = 0; !s && done < GN_EVAL_N; done += B) {
@@ -308,7 +335,7 @@ static gn_status pretrain(gn_gan *gan, const gn_dataset *ds, const float *fixed_
     if (gan->d_pretrained >= total) return GN_OK;
     say("gannet: pre-training D: step %llu of %llu\n", (unsigned long long)gan->d_pretrained + 1,
         (unsigned long long)total);
-    while (gan->d_pretrained < total && !stop_signal) {
+    while (gan->d_pretrained < total && !stop_now(gan->ranks)) {
         gn_step_stats st;
         gn_status s = gn_gan_pretrain_step(gan, ds, &st);
         if (s == GN_ERR_NONFINITE) {
@@ -320,11 +347,21 @@ static gn_status pretrain(gn_gan *gan, const gn_dataset *ds, const float *fixed_
         if (s) return s;
     }
     if (!stop_signal) return GN_OK;
-    gn_status s = snapshot(gan, run_dir, fixed_z, grid, h);
+    gn_status s = gan->rank ? GN_OK : snapshot(gan, run_dir, fixed_z, grid, h);
     if (s) return s;
     return gn_fail(GN_ERR_INTERRUPTED, "stopped by signal %d after iteration %llu (D pre-training step "
                    "%llu of %llu); checkpoint written", (int)stop_signal, (unsigned long long)gan->iter,
                    (unsigned long long)gan->d_pretrained, (unsigned long long)total);
+}
+
+/* --verify-ranks: the ranks' weights, statistics and moments are bit-identical. */
+static gn_status verify_ranks(gn_gan *gan) {
+    uint64_t h = gan_hash(gan);
+    gn_status s = gn_dist_same(h, "the weights after a step");
+    if (!s && !gan->rank)
+        fprintf(stderr, "gannet: verify: iteration %llu: weights hash %016llx on all %d ranks\n",
+                (unsigned long long)gan->iter, (unsigned long long)h, gan->ranks);
+    return s;
 }
 
 /* Whether the setting keyed `key` was given (gn_train_opts.given). */
@@ -391,6 +428,7 @@ static gn_status new_settings(const gn_train_opts *o, gn_gan_config *cfg) {
         time_t now = time(NULL);
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
         snprintf(run_dir, sizeof run_dir, "runs/%s-%s", cfg->preset, stamp);
+        gn_dist_bcast(run_dir, sizeof run_dir); /* rank 0's clock names the folder of every rank */
     }
     return s ? s : check_free(run_dir, o->overwrite);
 }
@@ -492,7 +530,8 @@ gn_status gn_train(const gn_train_opts *o) {
     char ckpt[GN_RUN_PATH_MAX], *model = NULL; /* a resumed run's model text */
     int done = 0, lock = -1, made = 0, wrote = 0;
     stop_signal = 0;
-    progress_on = 1;
+    int rank = gn_dist_rank(); /* under mpirun rank 0 alone writes and reports */
+    progress_on = rank == 0;
     run_dir[0] = 0;
     gn_status s;
     if (o->resume) {
@@ -537,14 +576,14 @@ gn_status gn_train(const gn_train_opts *o) {
     if (!s) s = preset_for_data(o, images, &ds, &cfg, &model);
     if (!s) s = gn_gan_create(&gan, &cfg);
     if (!s) s = check_shape(images, &ds, gan);
-    if (!s) s = open_folder(o, sub, &lock, &made);
+    if (!s && !rank) s = open_folder(o, sub, &lock, &made);
     if (!s) {
         fixed_z = gn_alloc((size_t)GN_GRID * cfg.zdim * sizeof(float));
         grid = gn_alloc((size_t)GN_GRID * ds.h * ds.w * ds.c * sizeof(float));
         if (!fixed_z || !grid) s = gn_fail(GN_ERR_NOMEM, "out of memory");
     }
     if (!s) s = gn_net_prepare(gan->G, GN_GRID);
-    if (!s && cfg.eval_every > 0) s = evaluator_init(&ev, &cfg);
+    if (!s && !rank && cfg.eval_every > 0) s = evaluator_init(&ev, &cfg);
     if (!s && o->resume) {
         s = gn_checkpoint_load(ckpt, gan, fixed_z, GN_GRID, &hist);
         if (!s && hist.n != gan->iter)
@@ -552,6 +591,8 @@ gn_status gn_train(const gn_train_opts *o) {
                         (unsigned long long)gan->iter);
     } else if (!s) {
         gn_gan_noise(gan, fixed_z, GN_GRID, GN_STREAM_FIXED, 0);
+    }
+    if (!s && !o->resume && !rank) {
         char text[GN_SETTINGS_TEXT_MAX], path[GN_RUN_PATH_MAX];
         gn_config_json(&cfg, text, sizeof text);
         snprintf(path, sizeof path, "%s/config.json", run_dir);
@@ -565,7 +606,11 @@ gn_status gn_train(const gn_train_opts *o) {
                                   cfg.range == GN_RANGE_PM1 ? -1.0f : 0.0f, 1.0f);
         }
     }
-    if (s) goto done;
+    if (!s && gan->ranks > 1) s = gn_dist_same(gan_hash(gan), "the weights they start from");
+    if (!s && o->resume && recorded.ranks != gan->ranks)
+        say("gannet: note: %s was trained on %d ranks, goes on on %d (batch %d: %d images per rank)\n", ckpt,
+            recorded.ranks, gan->ranks, cfg.batch, gan->local);
+    if (s || rank) goto train;
     gn_atomic_remove_stale(run_dir);
     gn_atomic_remove_stale(sub);
     if (o->resume) {
@@ -574,7 +619,8 @@ gn_status gn_train(const gn_train_opts *o) {
         snprintf(path, sizeof path, "%s/config.json", run_dir);
         if ((s = write_text(path, text, "settings"))) goto done;
     }
-
+train:
+    if (s) goto done;
     install_handlers();
 
     int bar = o->progress >= 0 ? o->progress : isatty(2);
@@ -582,8 +628,12 @@ gn_status gn_train(const gn_train_opts *o) {
     double t0 = omp_get_wtime();
     uint64_t start_it = gan->iter;
     int every_line = cfg.iters / 20 > 0 ? cfg.iters / 20 : 1;
-    say("gannet: training %s for %d iterations (batch %d, %d threads) into %s\n", cfg.preset,
-        cfg.iters, cfg.batch, omp_get_max_threads(), run_dir);
+    if (gan->ranks > 1)
+        say("gannet: training %s for %d iterations (batch %d: %d ranks of %d images, %d threads each) into %s\n",
+            cfg.preset, cfg.iters, cfg.batch, gan->ranks, gan->local, omp_get_max_threads(), run_dir);
+    else
+        say("gannet: training %s for %d iterations (batch %d, %d threads) into %s\n", cfg.preset,
+            cfg.iters, cfg.batch, omp_get_max_threads(), run_dir);
     s = pretrain(gan, &ds, fixed_z, grid, &hist);
     while (!s && gan->iter < (uint64_t)cfg.iters) {
         gn_step_stats st;
@@ -599,7 +649,9 @@ gn_status gn_train(const gn_train_opts *o) {
         }
         double el = base_elapsed + omp_get_wtime() - t0;
         float row[GN_HIST_COLS] = {st.d_loss, st.g_loss, st.d_real, st.d_fake, (float)el, NAN, NAN};
-        if (cfg.eval_every > 0 && (gan->iter % (uint64_t)cfg.eval_every == 0 || gan->iter == (uint64_t)cfg.iters)) {
+        if (o->verify_ranks && (s = verify_ranks(gan))) break;
+        if (!rank && cfg.eval_every > 0 &&
+            (gan->iter % (uint64_t)cfg.eval_every == 0 || gan->iter == (uint64_t)cfg.iters)) {
             if ((s = evaluate(&ev, gan, &row[5], &row[6]))) break;
             if (!bar)
                 say("iter %llu: Inception Score %.3f, Frechet distance %.2f (%d samples)\n",
@@ -617,10 +669,11 @@ gn_status gn_train(const gn_train_opts *o) {
         if (bar || gan->iter % every_line == 0 || last)
             progress(bar, gan->iter, cfg.iters, cfg.batch, el, (double)start_it,
                      omp_get_wtime() - t0, &st);
-        if (plot || last || stop_signal) {
+        int stop = stop_now(gan->ranks);
+        if (!rank && (plot || last || stop)) {
             if ((s = snapshot(gan, run_dir, fixed_z, grid, &hist))) break;
         }
-        if (stop_signal) {
+        if (stop) {
             s = gn_fail(GN_ERR_INTERRUPTED, "stopped by signal %d after iteration %llu; checkpoint written",
                         (int)stop_signal, (unsigned long long)gan->iter);
             break;

@@ -405,6 +405,8 @@ START_TEST(every_setting_reads_back_what_it_writes) {
     snprintf(a.augment, sizeof a.augment, "cutout,color");
     a.image_size = 64;
     a.channels = 3;
+    a.ranks = 3;
+    a.sync_bn = 1;
     static char text[GN_SETTINGS_TEXT_MAX];
     size_t n = gn_config_write(&a, text, sizeof text);
     ck_assert_uint_eq(n, strlen(text));
@@ -419,7 +421,8 @@ START_TEST(every_setting_reads_back_what_it_writes) {
     ck_assert_msg(strstr(text, "\"pixel_range\": \"[-1,1]\",") && strstr(text, "\\\"quoted\\\"") &&
                       strstr(text, "\"data_crc32\": 4294967295,") &&
                       strstr(text, "\"ema\": 12345.5,\n  \"augment\": \"cutout,color\"") &&
-                      strstr(text, "\"image_size\": 64,\n  \"channels\": 3") && !strcmp(text + n - 3, "\n}\n"),
+                      strstr(text, "\"image_size\": 64,\n  \"channels\": 3") &&
+                      strstr(text, "\"ranks\": 3,\n  \"sync_bn\": 1") && !strcmp(text + n - 3, "\n}\n"),
                   "%s", text);
 }
 END_TEST

@@ -40,5 +40,11 @@ GN_API void gn_augment_forward(unsigned mask, float *y, const float *x, float *t
 /* The adjoint: dy -> dx for the same (mask, seed, key); dx may not be dy. */
 GN_API void gn_augment_backward(unsigned mask, float *dx, const float *dy, float *tmp, int n, gn_shape s,
                          uint64_t seed, uint64_t key);
+/* The same for images [first, first + n) of a larger batch (one process's
+ * share in data-parallel training): image i draws as image first + i. */
+GN_API void gn_augment_forward_at(unsigned mask, float *y, const float *x, float *tmp, int n, gn_shape s,
+                                  uint64_t seed, uint64_t key, int first);
+GN_API void gn_augment_backward_at(unsigned mask, float *dx, const float *dy, float *tmp, int n, gn_shape s,
+                                   uint64_t seed, uint64_t key, int first);
 
 #endif

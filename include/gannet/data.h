@@ -121,6 +121,10 @@ typedef enum gn_pixel_range { GN_RANGE_01 = 0, GN_RANGE_PM1 = 1 } gn_pixel_range
  * not NULL (-1 each when the set has no labels). Does not depend on the thread count. */
 GN_API void gn_dataset_sample(const gn_dataset *ds, float *out, int *labels_out, size_t B,
                        uint64_t seed, uint64_t step, gn_pixel_range range);
+/* Items [first, first + count) of that minibatch of B (one process's share
+ * in data-parallel training): the same images the whole batch has there. */
+GN_API void gn_dataset_sample_at(const gn_dataset *ds, float *out, int *labels_out, size_t B, size_t first,
+                                 size_t count, uint64_t seed, uint64_t step, gn_pixel_range range);
 
 /* Copies items [start, start+count) in order (for evaluation); items past the
  * end of the set come out as zeros with label -1. */

@@ -47,6 +47,9 @@ typedef struct gn_gan_config {
                               part of it, "" for none (gannet/augment.h) */
     int image_size;        /* side of the training images (0: a folder's 64, an IDX file's own) */
     int channels;          /* 1 gray, 3 RGB (0: a folder's 3, an IDX file's own) */
+    int ranks;             /* processes the run trains on (mpirun -np), each on batch / ranks
+                              images; recorded, not chosen: the job's size is used */
+    int sync_bn;           /* batch norm over the whole batch of every rank, not each rank's share */
 } gn_gan_config;
 
 /* The EMA ramp-up (StyleGAN2-ADA's ema_rampup): the half-life used after
@@ -90,6 +93,10 @@ typedef struct gn_gan {
                                batch-norm statistics are G's, copied */
     int head;               /* D's logits per image: 2 (fake, real; softmax cross-entropy)
                                or 1 (real; sigmoid cross-entropy from the logit) */
+    /* data-parallel training (mpirun): this process trains on images
+     * [rank * local, (rank + 1) * local) of every batch of cfg.batch */
+    int rank, ranks, local;
+    struct gn_reducer *rg, *rd; /* G's and D's gradient averaging; NULL in one process */
 } gn_gan;
 
 /* Builds G and D from cfg->model (or the preset's model file) and the GAN

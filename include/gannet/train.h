@@ -16,6 +16,8 @@ typedef struct gn_train_opts {
     const char *resume;  /* a run folder to continue, or NULL */
     int progress;        /* 1 bar, 0 periodic lines, -1 decide from isatty(stderr) */
     int strict;          /* a file in a --data folder that is not a usable image stops the start */
+    int verify_ranks;    /* under mpirun: check after every iteration that the ranks' weights
+                            are bit-identical, and print their hash */
 } gn_train_opts;
 
 /* Fixed-noise vectors behind every sample grid (a 4x4 grid). */

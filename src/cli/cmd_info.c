@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "dist.h"
 #include "dnnl/dnn_op.h"
 #include "gannet/gan.h"
 #include "gannet_config.h"
@@ -23,7 +24,8 @@ int gn_cmd_info(int argc, char **argv) {
     preset = 0;
     int r = gn_args_parse("info", opts, argc, argv, err, sizeof err);
     if (r == 1) {
-        gn_args_usage("info", "Shows the version, CPU features, the kernel ISA chosen, oneDNN and OpenMP threads;\n"
+        gn_args_usage("info", "Shows the version, CPU features, the kernel ISA chosen, oneDNN and OpenMP threads,\n"
+                              "whether MPI is built in and, under mpirun, every rank's threads and cpus;\n"
                               "with --preset or --model, each layer of G and D with its output shape,\n"
                               "parameters and forward FLOPs per sample.",
                       opts);
@@ -54,6 +56,12 @@ int gn_cmd_info(int argc, char **argv) {
         gn_cli_model_free(&m);
         return 0;
     }
+    if (gn_dist_rank()) { /* under mpirun rank 0 prints; the others only say where they run */
+        char line[512];
+        gn_dist_describe(line, sizeof line);
+        gn_dist_print_lines(line, stdout);
+        return 0;
+    }
     gn_kernels_init();
     gn_cpu_features f = gn_cpu_detect();
     char dnn[256];
@@ -71,5 +79,15 @@ int gn_cmd_info(int argc, char **argv) {
     printf("; GANNET_ISA overrides)\n");
     printf("%s\n", dnn);
     printf("openmp threads: %d (OMP_NUM_THREADS or --threads override)\n", omp_get_max_threads());
+    if (!gn_dist_built()) {
+        printf("mpi: not built in (meson feature mpi needs Open MPI: apt-get install libopenmpi-dev)\n");
+        return 0;
+    }
+    printf("mpi: built in; %d rank%s (start with mpirun -np N gannet ...)\n", gn_dist_ranks(),
+           gn_dist_ranks() > 1 ? "s" : "");
+    char line[512];
+    gn_dist_describe(line, sizeof line);
+    fflush(stdout);
+    gn_dist_print_lines(line, stdout); /* rank 0 prints every rank's place */
     return 0;
 }

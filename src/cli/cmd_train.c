@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "dist.h"
 #include "gannet/settings.h"
 #include "gannet/train.h"
 
@@ -13,12 +14,12 @@ static const char *const progress_names[] = {"auto", "bar", "lines", NULL};
 
 /* The options: one per setting of the table that is an option, then the
  * run's own (model file, folder, resume, overwrite, progress display). */
-#define RUN_OPTIONS 6
+#define RUN_OPTIONS 8
 
 int gn_cmd_train(int argc, char **argv) {
     gn_gan_config cl; /* the command line's values, over seed-mnist's (what --help shows) */
     gn_preset_config("seed-mnist", &cl);
-    int progress = 0, overwrite = 0, strict = 0;
+    int progress = 0, overwrite = 0, strict = 0, sync_bn = 0, verify_ranks = 0;
     const char *out = NULL, *resume = NULL, *model = NULL;
     gn_option opts[GN_SETTINGS_MAX + RUN_OPTIONS + 1];
     gn_setting_ref refs[GN_SETTINGS_MAX];
@@ -42,6 +43,12 @@ int gn_cmd_train(int argc, char **argv) {
                             "a file in the --data folder that is not a usable image stops the start (else: "
                             "skipped, counted, named in a warning)", 0, 0, NULL, 0};
     opts[n++] = (gn_option){"progress", GN_OPT_CHOICE, &progress, "progress display", 0, 0, progress_names, 0};
+    opts[n++] = (gn_option){"sync-bn", GN_OPT_FLAG, &sync_bn,
+                            "under mpirun: batch norm over the whole batch of every rank (as one process "
+                            "computes it), not each rank's share", 0, 0, NULL, 0};
+    opts[n++] = (gn_option){"verify-ranks", GN_OPT_FLAG, &verify_ranks,
+                            "under mpirun: after every iteration check that all ranks hold bit-identical "
+                            "weights and print their hash (slower; for tests)", 0, 0, NULL, 0};
     opts[n] = (gn_option){0};
     char err[512];
     int r = gn_args_parse("train", opts, argc, argv, err, sizeof err);
@@ -92,6 +99,11 @@ int gn_cmd_train(int argc, char **argv) {
         o.given |= (uint64_t)1 << (st - gn_settings);
         gn_setting_copy(st, &o.cfg, &cl);
     }
+    if (sync_bn) {
+        o.cfg.sync_bn = 1;
+        o.given |= (uint64_t)1 << (gn_setting_by_key("sync_bn") - gn_settings);
+    }
+    o.verify_ranks = verify_ranks;
     o.out = out;
     o.overwrite = overwrite;
     o.strict = strict;
@@ -101,6 +113,7 @@ int gn_cmd_train(int argc, char **argv) {
     gn_cli_model_free(&m);
     if (s == GN_ERR_INTERRUPTED) {
         int sig = gn_train_signal();
+        if (gn_dist_rank()) return 128 + (sig ? sig : SIGINT); /* rank 0 says it for the job */
         fprintf(stderr, "\ngannet train: %s\nresume with: gannet train --resume %s\n", gn_last_error(),
                 gn_train_dir());
         return 128 + (sig ? sig : SIGINT);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "dist.h"
 #include "gannet/status.h"
 #include "gannet_config.h"
 
@@ -95,5 +96,9 @@ static int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     guard_std_fds();
-    return run(argc, argv);
+    if (gn_dist_start(&argc, &argv)) return gn_cli_fail("mpi");
+    int rc = run(argc, argv);
+    /* a rank that fails alone must not leave the others waiting in a collective */
+    gn_dist_stop(rc);
+    return rc;
 }

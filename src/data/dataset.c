@@ -87,14 +87,19 @@ static void pixel_table(float lut[256], gn_pixel_range range) {
 /* Draws B items with replacement for minibatch `step`; see data.h. */
 void gn_dataset_sample(const gn_dataset *ds, float *out, int *labels_out, size_t B,
                        uint64_t seed, uint64_t step, gn_pixel_range range) {
-    if (!ds || ds->n == 0 || B == 0) return;
+    gn_dataset_sample_at(ds, out, labels_out, B, 0, B, seed, step, range);
+}
+
+void gn_dataset_sample_at(const gn_dataset *ds, float *out, int *labels_out, size_t B, size_t first,
+                          size_t count, uint64_t seed, uint64_t step, gn_pixel_range range) {
+    if (!ds || ds->n == 0 || count == 0) return;
     float lut[256];
     pixel_table(lut, range);
     size_t D = (size_t)ds->h * (size_t)ds->w * (size_t)ds->c;
     uint32_t n = (uint32_t)ds->n;
-    uint64_t base = step * (uint64_t)B;
-#pragma omp parallel for schedule(static) if (B * D >= 65536)
-    for (size_t i = 0; i < B; i++) {
+    uint64_t base = step * (uint64_t)B + first;
+#pragma omp parallel for schedule(static) if (count * D >= 65536)
+    for (size_t i = 0; i < count; i++) {
         uint32_t k = gn_rng_below(seed, GN_STREAM_DATA, base + i, n);
         const uint8_t *src = ds->pixels + (size_t)k * D;
         float *dst = out + i * D;

@@ -16,17 +16,23 @@
 static size_t nblocks(size_t rows) { return (rows + BN_BLOCK_ROWS - 1) / BN_BLOCK_ROWS; }
 
 /* Per-block partial sums (2C per block), then the two totals and the three
- * backward coefficients (5C). */
-size_t gn_batchnorm_work_size(size_t rows, size_t C) { return 2 * C * nblocks(rows) + 5 * C; }
+ * backward coefficients (5C), then (synchronised batch norm) 2C doubles. */
+static size_t sync_at(size_t rows, size_t C) {
+    size_t at = 2 * C * nblocks(rows) + 5 * C;
+    return at + (at & 1); /* doubles on 8 bytes */
+}
+size_t gn_batchnorm_work_size(size_t rows, size_t C) { return sync_at(rows, C) + 4 * C; }
 
 /* s1[c] = sum_r f1, s2[c] = sum_r f2 where, with d = x - centre[c],
  * (f1, f2) = (d, d^2), or the backward pair (g, g*d) when dy != NULL; the
  * blocks' partial sums are added in double, in block order. A centre near the
  * channel mean keeps the sums free of cancellation when the mean is large
- * compared with the spread. centre (C floats) is read only, never from work. */
+ * compared with the spread. centre (C floats) is read only, never from work.
+ * dsum (2C, or NULL): the same sums before their rounding to float, which a
+ * synchronised batch norm adds across processes. */
 static void channel_sums(float *s1, float *s2, const float *x, const float *centre,
                          const float *dy, const float *y, size_t rows, size_t C, int relu,
-                         float *work) {
+                         float *work, double *dsum) {
     const gn_kernels *K = gn_kern();
     if (C >= BN_WIDE) {
         size_t nch = (C + 1023) / 1024;
@@ -44,6 +50,10 @@ static void channel_sums(float *s1, float *s2, const float *x, const float *cent
                 else
                     K->channel_sum_sumsq(s1 + c0, s2 + c0, x + o, cc, 1, cn);
             }
+        }
+        for (size_t c = 0; dsum && c < C; c++) {
+            dsum[c] = s1[c];
+            dsum[C + c] = s2[c];
         }
         return;
     }
@@ -67,6 +77,21 @@ static void channel_sums(float *s1, float *s2, const float *x, const float *cent
         }
         s1[c] = (float)a;
         s2[c] = (float)q;
+        if (dsum) {
+            dsum[c] = a;
+            dsum[C + c] = q;
+        }
+    }
+}
+
+/* Synchronised batch norm: the sums of every process (in double, so that the
+ * result rounds as one process's would but for the order of the additions). */
+static void sum_over_ranks(const gn_sync *sync, const double *dsum, float *s1, float *s2, size_t C) {
+    double *d = (double *)dsum;
+    sync->sum(sync->ctx, d, 2 * C);
+    for (size_t c = 0; c < C; c++) {
+        s1[c] = (float)d[c];
+        s2[c] = (float)d[C + c];
     }
 }
 
@@ -99,15 +124,26 @@ static void train_coeffs(float *scale, float *shift, const float *gamma, const f
 void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_mean,
                                 float *running_var, const float *x, const float *gamma,
                                 const float *beta, size_t rows, size_t C, float momentum,
-                                float eps, int relu, float *work) {
+                                float eps, int relu, float *work, const gn_sync *sync) {
     float *sum = work + 2 * C * nblocks(rows), *sumsq = sum + C;
     const float *first = rows ? x : NULL; /* x is not written before the end */
-    channel_sums(sum, sumsq, x, first, NULL, NULL, rows, C, 0, work);
-    for (size_t c = 0; c < C; c++) mean[c] = (float)((first ? (double)first[c] : 0.0) + (double)sum[c] / rows);
-    channel_sums(sum, sumsq, x, mean, NULL, NULL, rows, C, 0, work);
+    double total = (double)rows, *dsum = sync ? (double *)(work + sync_at(rows, C)) : NULL;
+    if (sync) { /* every process centres on the first row of the whole batch: rank 0's */
+        float *c0 = sumsq + C;
+        for (size_t c = 0; c < C; c++) dsum[c] = sync->rank == 0 && rows ? x[c] : 0.0f;
+        sync->sum(sync->ctx, dsum, C);
+        for (size_t c = 0; c < C; c++) c0[c] = (float)dsum[c];
+        first = c0;
+        total *= sync->ranks;
+    }
+    channel_sums(sum, sumsq, x, first, NULL, NULL, rows, C, 0, work, dsum);
+    if (sync) sum_over_ranks(sync, dsum, sum, sumsq, C);
+    for (size_t c = 0; c < C; c++) mean[c] = (float)((first ? (double)first[c] : 0.0) + (double)sum[c] / total);
+    channel_sums(sum, sumsq, x, mean, NULL, NULL, rows, C, 0, work, dsum);
+    if (sync) sum_over_ranks(sync, dsum, sum, sumsq, C);
     for (size_t c = 0; c < C; c++) {
-        double d = (double)sum[c] / rows;
-        double var = (double)sumsq[c] / rows - d * d;
+        double d = (double)sum[c] / total;
+        double var = (double)sumsq[c] / total - d * d;
         if (var < 0) var = 0;
         rstd[c] = (float)(1.0 / sqrt(var + eps));
         running_mean[c] = momentum * running_mean[c] + (1 - momentum) * mean[c];
@@ -146,16 +182,24 @@ void gn_batchnorm_forward_infer(float *y, const float *x, const float *gamma, co
  * with a = gamma rstd, b = -gamma rstd^2 dgamma / M, k = -gamma rstd dbeta / M. */
 void gn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                            const float *y, const float *x, const float *gamma, const float *mean,
-                           const float *rstd, size_t rows, size_t C, int relu, float *work) {
+                           const float *rstd, size_t rows, size_t C, int relu, float *work,
+                           const gn_sync *sync) {
     float *sg = work + 2 * C * nblocks(rows), *sgx = sg + C;
-    channel_sums(sg, sgx, x, mean, dy, relu ? y : NULL, rows, C, relu, work);
-    float *a = sgx + C, *b = a + C, *k = b + C;
+    double *dsum = sync ? (double *)(work + sync_at(rows, C)) : NULL;
+    channel_sums(sg, sgx, x, mean, dy, relu ? y : NULL, rows, C, relu, work, dsum);
+    for (size_t c = 0; c < C; c++) { /* this process's share; averaged with the other gradients */
+        if (dbeta) dbeta[c] = sg[c];
+        if (dgamma) dgamma[c] = (float)((double)rstd[c] * sgx[c]);
+    }
     double M = (double)rows;
+    if (sync) { /* dx depends on the sums over the whole batch */
+        sum_over_ranks(sync, dsum, sg, sgx, C);
+        M *= sync->ranks;
+    }
+    float *a = sgx + C, *b = a + C, *k = b + C;
     for (size_t c = 0; c < C; c++) {
         double db = sg[c];
         double dg = (double)rstd[c] * sgx[c];
-        if (dbeta) dbeta[c] = (float)db;
-        if (dgamma) dgamma[c] = (float)dg;
         double gr = (double)gamma[c] * rstd[c];
         a[c] = (float)gr;
         b[c] = (float)(-gr * rstd[c] * dg / M);
@@ -209,7 +253,7 @@ static gn_status bn_fwd(gn_layer *L, gn_call *c) {
     int relu = (L->fuse & GN_FUSE_RELU_IN_BN) != 0;
     if (c->train)
         gn_batchnorm_forward_train(c->y, c->stats, c->stats + C, c->state, c->state + C, c->x[0],
-                                   c->w, c->b, rows, C, L->a.bn.momentum, L->a.bn.eps, relu, c->work);
+                                   c->w, c->b, rows, C, L->a.bn.momentum, L->a.bn.eps, relu, c->work, c->sync);
     else
         gn_batchnorm_forward_infer(c->y, c->x[0], c->w, c->b, c->state, c->state + C, rows, C,
                                    L->a.bn.eps, relu, c->work);
@@ -219,7 +263,7 @@ static gn_status bn_fwd(gn_layer *L, gn_call *c) {
 static gn_status bn_bwd(gn_layer *L, gn_call *c) {
     size_t rows = gn_layer_rows(L, c->n), C = L->in.c;
     gn_batchnorm_backward(c->dx[0], c->dw, c->db, c->dy, c->y, c->x[0], c->w, c->stats,
-                          c->stats + C, rows, C, (L->fuse & GN_FUSE_RELU_IN_BN) != 0, c->work);
+                          c->stats + C, rows, C, (L->fuse & GN_FUSE_RELU_IN_BN) != 0, c->work, c->sync);
     return GN_OK;
 }
 

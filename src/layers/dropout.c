@@ -11,25 +11,25 @@ static uint32_t drop_threshold(float rate) {
     return t >= 4294967295.0 ? 0xFFFFFFFFu : (uint32_t)t;
 }
 
-/* x: (n) -> y: (n) = x * keep / (1 - rate), keep[i] from the hash of (key, i). */
-void gn_dropout_forward(float *y, const float *x, size_t n, float rate, uint64_t key) {
+/* x: (n) -> y: (n) = x * keep / (1 - rate), keep[i] from the hash of (key, at + i). */
+void gn_dropout_forward(float *y, const float *x, size_t n, float rate, uint64_t key, uint64_t at) {
     const gn_kernels *K = gn_kern();
     uint32_t thr = drop_threshold(rate);
     float scale = rate < 1 ? 1.0f / (1.0f - rate) : 0.0f;
-    GN_PARALLEL_CHUNKS(n, o, m, K->dropout(y + o, x + o, m, key, o, thr, scale));
+    GN_PARALLEL_CHUNKS(n, o, m, K->dropout(y + o, x + o, m, key, at + o, thr, scale));
 }
 
 /* dy: (n) -> dx: (n) = dy * keep / (1 - rate): the forward map again (it is
  * diagonal), its keep bits drawn again from the same key. */
-void gn_dropout_backward(float *dx, const float *dy, size_t n, float rate, uint64_t key) {
-    gn_dropout_forward(dx, dy, n, rate, key);
+void gn_dropout_backward(float *dx, const float *dy, size_t n, float rate, uint64_t key, uint64_t at) {
+    gn_dropout_forward(dx, dy, n, rate, key, at);
 }
 
 /* x: (n) -> y: (n) = x + sigma * N(0,1), the normals drawn from (seed, key). */
 void gn_gaussian_noise_forward(float *y, const float *x, size_t n, float sigma, uint64_t seed,
-                               uint64_t key) {
+                               uint64_t key, uint64_t at) {
 #pragma omp parallel for schedule(static) if (n > GN_CHUNK)
-    for (size_t i = 0; i < n; i++) y[i] = x[i] + sigma * gn_rng_normal(seed, key, i);
+    for (size_t i = 0; i < n; i++) y[i] = x[i] + sigma * gn_rng_normal(seed, key, at + i);
 }
 
 /* ---- registry entries: dropout, gaussian_noise (x: (N, H, W, C) -> y: same) ---- */
@@ -44,15 +44,30 @@ static int noise_shape(gn_layer *L, char *why, size_t len) {
     return gn_shape_same_if(L, s >= 0, "noise sigma must be non-negative", s, why, len);
 }
 
+/* The mask or noise of elements [0, count) of one call: the samples before
+ * c->samples.split and those after stand at different places of the whole
+ * batch, so each part draws from its own first counter. */
+static void random_run(gn_layer *L, gn_call *c, float *y, const float *x, size_t count) {
+    size_t per = count / (size_t)c->n, head = (size_t)c->samples.split * per;
+    const size_t len[2] = {head, count - head};
+    const uint64_t at[2] = {c->samples.first * per, c->samples.second * per};
+    for (int part = 0; part < 2; part++) {
+        size_t off = part ? head : 0;
+        if (!len[part]) continue;
+        if (L->kind == GN_LAYER_DROPOUT)
+            gn_dropout_forward(y + off, x + off, len[part], L->a.dropout.rate, c->key, at[part]);
+        else
+            gn_gaussian_noise_forward(y + off, x + off, len[part], L->a.noise.sigma, c->seed, c->key, at[part]);
+    }
+}
+
 /* Both are random in training only; otherwise the identity. */
 static gn_status random_fwd(gn_layer *L, gn_call *c) {
     size_t count = gn_layer_count_in(L, c->n);
     float rate = L->kind == GN_LAYER_DROPOUT ? L->a.dropout.rate : 0;
     float sigma = L->kind == GN_LAYER_GAUSSIAN_NOISE ? L->a.noise.sigma : 0;
-    if (c->train && rate > 0)
-        gn_dropout_forward(c->y, c->x[0], count, rate, c->key);
-    else if (c->train && sigma > 0)
-        gn_gaussian_noise_forward(c->y, c->x[0], count, sigma, c->seed, c->key);
+    if (c->train && (rate > 0 || sigma > 0))
+        random_run(L, c, c->y, c->x[0], count);
     else if (c->y != c->x[0])
         memcpy(c->y, c->x[0], count * sizeof(float));
     return GN_OK;
@@ -63,7 +78,7 @@ static gn_status random_bwd(gn_layer *L, gn_call *c) {
     size_t count = gn_layer_count_in(L, c->n);
     float rate = L->kind == GN_LAYER_DROPOUT ? L->a.dropout.rate : 0;
     if (c->dx[0] && rate > 0)
-        gn_dropout_backward(c->dx[0], c->dy, count, rate, c->key);
+        random_run(L, c, c->dx[0], c->dy, count);
     else
         gn_pass_gradient(c->dx[0], c->dy, count);
     return GN_OK;

@@ -100,6 +100,8 @@ typedef struct gn_call {
     void *aux;                 /* aux_bytes of the kind, kept from forward to backward */
     gn_dnn_op *op;
     uint64_t seed, key;        /* the random layers' seed and per-layer, per-step key */
+    gn_samples samples;        /* where the batch's samples stand in the whole batch */
+    const gn_sync *sync;       /* batch norm: sum statistics across processes, or NULL */
     uint64_t version;          /* the parameters' version (see gn_net_params_changed) */
     const float *dy;
     float *dx[GN_MAX_INPUTS];

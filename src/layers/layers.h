@@ -12,6 +12,25 @@
 #include "dnnl/dnn_op.h"
 #include "gannet/status.h"
 
+/* Which samples of the whole (global) batch a batch holds, so that random
+ * layers draw what one process would: local sample i < split is global
+ * sample first + i, the others global second + (i - split). All zero: local
+ * sample i is sample i (one process). */
+typedef struct gn_samples {
+    uint64_t first, second;
+    int split;
+} gn_samples;
+
+/* Sums across the processes of a data-parallel run (synchronised batch
+ * norm): sum(ctx, buf, n) replaces buf by its sum over `ranks` processes
+ * (in double: the statistics' partial sums before they round to float);
+ * this one is process `rank`, the one whose samples come first. */
+typedef struct gn_sync {
+    void (*sum)(void *ctx, double *buf, size_t n);
+    void *ctx;
+    int rank, ranks;
+} gn_sync;
+
 /* Elementwise work is split into chunks of this many elements; chunk
  * boundaries do not depend on the thread count. */
 #define GN_CHUNK ((size_t)16384)
@@ -63,11 +82,12 @@ void gn_channel_affine(float *y, const float *x, size_t rows, size_t C, const fl
 /* Training: x: (rows, C) -> y: (rows, C), using batch statistics;
  * writes mean, rstd (C) for backward and updates running_mean/var (C):
  * r = momentum * r + (1 - momentum) * batch. relu: fuse max(0, .).
- * work: gn_batchnorm_work_size(rows, C) floats. */
+ * work: gn_batchnorm_work_size(rows, C) floats. sync (NULL: none): the
+ * statistics are those of the rows of every process (synchronised batch norm). */
 void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_mean,
                                 float *running_var, const float *x, const float *gamma,
                                 const float *beta, size_t rows, size_t C, float momentum,
-                                float eps, int relu, float *work);
+                                float eps, int relu, float *work, const gn_sync *sync);
 /* x: (rows, C) -> y: (rows, C) again, from the mean and rstd a training
  * forward wrote (and the same gamma, beta): its output, bit for bit. For a
  * network that does not keep that output. work: 2C floats. */
@@ -79,10 +99,13 @@ void gn_batchnorm_forward_infer(float *y, const float *x, const float *gamma, co
                                 const float *running_mean, const float *running_var, size_t rows,
                                 size_t C, float eps, int relu, float *work);
 /* dy: (rows, C) -> dx: (rows, C) (may alias dy; NULL to skip), dgamma, dbeta: (C)
- * (NULL to skip). y: the forward output (for the fused ReLU); x: its input. */
+ * (NULL to skip). y: the forward output (for the fused ReLU); x: its input.
+ * sync: as the forward's; dgamma and dbeta stay this process's sums (the
+ * parameter gradients are averaged across processes afterwards). */
 void gn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                            const float *y, const float *x, const float *gamma, const float *mean,
-                           const float *rstd, size_t rows, size_t C, int relu, float *work);
+                           const float *rstd, size_t rows, size_t C, int relu, float *work,
+                           const gn_sync *sync);
 size_t gn_batchnorm_work_size(size_t rows, size_t C);
 
 /* ---- activations, n elements; forward may run in place ---- */
@@ -100,12 +123,14 @@ void gn_softmax_forward(float *y, const float *x, size_t rows, size_t C);
 
 /* x: (n) -> y: (n); key selects the random stream (see kernels.h). No mask is
  * kept: the backward draws the same bits again from the key. y may alias x. */
-void gn_dropout_forward(float *y, const float *x, size_t n, float rate, uint64_t key);
+/* Element i draws with counter at + i (at: the first element's index in the
+ * whole batch; 0 in one process). */
+void gn_dropout_forward(float *y, const float *x, size_t n, float rate, uint64_t key, uint64_t at);
 /* dy: (n) -> dx: (n) with the forward's key; dx may alias dy */
-void gn_dropout_backward(float *dx, const float *dy, size_t n, float rate, uint64_t key);
+void gn_dropout_backward(float *dx, const float *dy, size_t n, float rate, uint64_t key, uint64_t at);
 /* x: (n) -> y: (n) = x + sigma * N(0, 1) keyed by (seed, step); backward is the identity. */
 void gn_gaussian_noise_forward(float *y, const float *x, size_t n, float sigma, uint64_t seed,
-                               uint64_t key);
+                               uint64_t key, uint64_t at);
 
 /* ---- resampling ---- */
 
