@@ -21,6 +21,9 @@ int gn_bench_step(int argc, char **argv);
 /* This machine's fp32 FMA peak in GFLOP/s, measured with an FMA loop on
  * every OpenMP thread (AVX-512 or AVX2 as the CPU has). */
 double gn_bench_peak_gflops(void);
+/* The bf16 dot-product peak in GFLOP/s: a vdpbf16ps loop on every OpenMP
+ * thread; 0 when the CPU lacks AVX512_BF16 (AMX is not measured). */
+double gn_bench_peak_bf16_gflops(void);
 /* Median of n values (sorts them). */
 double gn_bench_median(double *v, int n);
 

@@ -9,9 +9,10 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "gannet/gan.h"
+#include "gannet/settings.h"
 
 int gn_bench_step(int argc, char **argv) {
-    int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 2, json = 0;
+    int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 2, json = 0, precision = 0;
     gn_option opts[] = {
         {"preset", GN_OPT_CHOICE, &preset, "model", 0, 0, gn_preset_names, 0},
         {"batch", GN_OPT_INT, &batch, "images per batch", 1, 65536, NULL, 0},
@@ -19,6 +20,8 @@ int gn_bench_step(int argc, char **argv) {
         {"iters", GN_OPT_INT, &iters, "timed iterations", 1, 100000, NULL, 0},
         {"warmup", GN_OPT_INT, &warmup, "untimed iterations first", 0, 100000, NULL, 0},
         {"json", GN_OPT_FLAG, &json, "print JSON instead of a table", 0, 0, NULL, 0},
+        {"precision", GN_OPT_CHOICE, &precision, "number format of the oneDNN layers (docs/precision.md)",
+         0, 0, gn_setting_by_name("precision")->choices, 0},
         {0},
     };
     char err[512];
@@ -31,10 +34,15 @@ int gn_bench_step(int argc, char **argv) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }
+    if (gn_precision_check((gn_precision)precision)) {
+        fprintf(stderr, "gannet bench step: %s\n", gn_last_error());
+        return 2;
+    }
     if (threads) omp_set_num_threads(threads);
     gn_gan_config cfg;
     gn_preset_config(gn_preset_names[preset], &cfg);
     cfg.batch = batch;
+    cfg.precision = (gn_precision)precision;
     char ip[1024], lp[1024];
     gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
     gn_dataset ds;
@@ -77,15 +85,17 @@ int gn_bench_step(int argc, char **argv) {
         double parts = 0;
         for (int i = 0; i < 6; i++) parts += rows[i].s;
         if (json) {
-            printf("{\"preset\": \"%s\", \"batch\": %d, \"threads\": %d, \"iters\": %d, \"median_ms\": %.3f, "
+            printf("{\"preset\": \"%s\", \"precision\": \"%s\", \"batch\": %d, \"threads\": %d, \"iters\": %d, "
+                   "\"median_ms\": %.3f, "
                    "\"samples_per_s\": %.3f, \"peak_rss_mib\": %.0f, \"passes_ms\": {",
-                   cfg.preset, batch, omp_get_max_threads(), iters, med * 1e3, batch / med,
+                   cfg.preset, opts[6].choices[precision], batch, omp_get_max_threads(), iters, med * 1e3,
+                   batch / med,
                    gn_peak_rss_mib());
             for (int i = 0; i < 6; i++) printf("%s\"%s\": %.3f", i ? ", " : "", rows[i].name, rows[i].s * 1e3);
             printf("}}\n");
         } else {
-            printf("preset %s, batch %d, %d threads, %d iterations after %d warm-up\n", cfg.preset, batch,
-                   omp_get_max_threads(), iters, warmup);
+            printf("preset %s, %s, batch %d, %d threads, %d iterations after %d warm-up\n", cfg.preset,
+                   opts[6].choices[precision], batch, omp_get_max_threads(), iters, warmup);
             printf("%-34s %10s %7s\n", "pass", "ms/iter", "share");
             for (int i = 0; i < 6; i++)
                 printf("%-34s %10.1f %6.1f%%\n", rows[i].name, rows[i].s * 1e3, 100 * rows[i].s / mean);

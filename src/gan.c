@@ -62,7 +62,7 @@ static gn_status check_config(const gn_gan_config *cfg) {
         return gn_fail(GN_ERR_ARG, "--label-smoothing smooths cross-entropy targets; --loss hinge has none");
     if (!(cfg->ema >= 0)) return gn_fail(GN_ERR_ARG, "--ema %g is not a half-life of 0 or more images",
                                          (double)cfg->ema);
-    return GN_OK;
+    return gn_precision_check(cfg->precision);
 }
 
 gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D) {
@@ -125,6 +125,8 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
             return gn_fail(GN_ERR_NOMEM, "out of memory");
         }
     }
+    gn_net_set_precision(gan->G, cfg->precision);
+    gn_net_set_precision(gan->D, cfg->precision);
     /* G and D take turns: one set of gradient buffers and gradients serves both */
     s = gn_net_share_workspace(gan->G, gan->D);
     /* Build every primitive now so that no step allocates. */

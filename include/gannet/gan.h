@@ -45,6 +45,7 @@ typedef struct gn_gan_config {
     float ema;             /* half-life in images of G's weight average; 0: none */
     char augment[64];      /* differentiable augmentation: "color,translation,cutout" or a
                               part of it, "" for none (gannet/augment.h) */
+    gn_precision precision; /* number format of G's and D's oneDNN layers (gannet/net.h) */
 } gn_gan_config;
 
 /* The EMA ramp-up (StyleGAN2-ADA's ema_rampup): the half-life used after
