@@ -345,6 +345,7 @@ START_TEST(every_setting_reads_back_what_it_writes) {
     a.loss = GN_LOSS_HINGE;
     a.ema = 12345.5f;
     snprintf(a.augment, sizeof a.augment, "cutout,color");
+    a.precision = GN_PRECISION_BF16;
     static char text[GN_SETTINGS_TEXT_MAX];
     size_t n = gn_config_write(&a, text, sizeof text);
     ck_assert_uint_eq(n, strlen(text));
@@ -358,7 +359,8 @@ START_TEST(every_setting_reads_back_what_it_writes) {
     n = gn_config_json(&a, text, sizeof text);
     ck_assert_msg(strstr(text, "\"pixel_range\": \"[-1,1]\",") && strstr(text, "\\\"quoted\\\"") &&
                       strstr(text, "\"data_crc32\": 4294967295,") &&
-                      strstr(text, "\"ema\": 12345.5,\n  \"augment\": \"cutout,color\"\n}"), "%s", text);
+                      strstr(text, "\"ema\": 12345.5,\n  \"augment\": \"cutout,color\",") &&
+                      strstr(text, "\"precision\": \"bf16\"\n}"), "%s", text);
 }
 END_TEST
 
