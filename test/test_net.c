@@ -207,8 +207,9 @@ START_TEST(fusions_change_nothing_bf16) {
     }
     enum { NB = 6 };
     gn_net *nets[3] = {fusable(1), fusable(0), fusable(1)}; /* bf16 fused, bf16 unfused, fp32 fused */
-    gn_net_set_precision(nets[0], GN_PRECISION_BF16);
-    gn_net_set_precision(nets[1], GN_PRECISION_BF16);
+    /* every pass in bf16: this net's layers are narrower than --precision bf16's rule keeps in bf16 */
+    gn_net_set_precision(nets[0], GN_PRECISION_BF16_ALL);
+    gn_net_set_precision(nets[1], GN_PRECISION_BF16_ALL);
     size_t np = gn_net_param_count(nets[0]);
     float x[NB * 10], dy[NB * 2], logits[3][NB * 2], dx[3][NB * 10], *grads[3];
     tu_fill(x, NB * 10, 7, 0, 1);
@@ -240,6 +241,56 @@ START_TEST(fusions_change_nothing_bf16) {
         free(grads[k]);
         gn_net_free(nets[k]);
     }
+}
+END_TEST
+
+/* --precision bf16's per-pass rule on seed-mnist (src/dnnl/dnn_op.c,
+ * docs/precision.md): wide layers forward and backward-data in bf16,
+ * backward-weights in bf16 only in stride-1 convolutions, narrow layers
+ * (fewer than 16 channels in or out) wholly fp32. */
+START_TEST(bf16_passes_follow_the_rule) {
+    if (gn_precision_check(GN_PRECISION_BF16)) {
+        printf("skipped: %s\n", gn_last_error());
+        return;
+    }
+    enum { NB = 2 };
+    gn_net *G, *D;
+    ck_assert_int_eq(gn_preset_build("seed-mnist", 1, &G, &D), GN_OK);
+    gn_net *nets[2] = {G, D};
+    for (int k = 0; k < 2; k++) {
+        gn_net_set_precision(nets[k], GN_PRECISION_BF16);
+        gn_shape is = gn_net_input_shape(nets[k]);
+        int L = gn_net_layer_count(nets[k]);
+        gn_shape os = gn_net_layer_output(nets[k], k ? L - 2 : L - 1); /* D: the logits */
+        size_t nx = NB * gn_shape_size(is), ny = NB * gn_shape_size(os);
+        float *x = calloc(nx, sizeof(float)), *dy = calloc(ny, sizeof(float));
+        tu_fill(x, nx, 3, 0, 1);
+        tu_fill(dy, ny, 4, -1, 1);
+        gn_tensor xt = gn_tensor_f32(x, NB, is), dyt = gn_tensor_f32(dy, NB, os);
+        const gn_tensor *y, *dx;
+        ck_assert_int_eq(gn_net_forward(nets[k], &xt, GN_TRAIN, 1, 0, &y), GN_OK);
+        ck_assert_msg(gn_net_backward(nets[k], &dyt, 1, &dx) == GN_OK, "%s", gn_last_error());
+        free(x);
+        free(dy);
+    }
+    static const struct { int d, layer; const char *want[3]; } rule[] = {
+        {0, 0, {"bf16", "bf16", "fp32"}},  /* G dense 100 -> 39200 */
+        {0, 5, {"bf16", "bf16", "fp32"}},  /* G up-convolution, a 4x4/2 transposed convolution */
+        {0, 8, {"bf16", "bf16", "bf16"}},  /* G conv 3x3/1 100 -> 50 */
+        {0, 11, {"fp32", "fp32", "fp32"}}, /* G conv 1x1 50 -> 1 */
+        {1, 0, {"fp32", "", "fp32"}},      /* D conv 5x5/2 1 -> 256 (no input gradient in training) */
+        {1, 4, {"bf16", "bf16", "fp32"}},  /* D conv 5x5/2 256 -> 512 */
+        {1, 12, {"fp32", "fp32", "fp32"}}, /* D dense 256 -> 2 */
+    };
+    for (size_t r = 0; r < sizeof rule / sizeof rule[0]; r++)
+        for (int w = 0; w < 3; w++) {
+            const char *got = gn_net_layer_precision(nets[rule[r].d], rule[r].layer, NB, w);
+            if (!*rule[r].want[w]) continue;
+            ck_assert_msg(!strcmp(got, rule[r].want[w]), "%s layer %d pass %d runs in '%s', not %s",
+                          rule[r].d ? "D" : "G", rule[r].layer, w, got, rule[r].want[w]);
+        }
+    gn_net_free(G);
+    gn_net_free(D);
 }
 END_TEST
 
@@ -279,6 +330,7 @@ int main(void) {
     tcase_add_test(tc, frozen_backward_writes_no_gradients);
     tcase_add_test(tc, fusions_change_nothing);
     tcase_add_test(tc, fusions_change_nothing_bf16);
+    tcase_add_test(tc, bf16_passes_follow_the_rule);
     tcase_add_test(tc, remade_batchnorm_matches_forward);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

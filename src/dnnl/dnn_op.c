@@ -379,13 +379,22 @@ int gn_dnn_op_pass_bf16(const gn_dnn_op *op, int which) {
     return which >= 0 && which <= 2 && pass_bf16(op, which);
 }
 
-/* Which passes run in bf16 under --precision bf16. oneDNN 2.6.3's bf16
- * backward-weights of a strided convolution runs below its fp32 one on
- * AVX512_BF16 (D's 5x5/2 256->512: docs/precision.md has the figures):
- * those stay fp32. Fixed, not probed at start-up, so that a run computes the
- * same numbers however busy the machine is when it starts. */
+/* Which passes run in bf16 under --precision bf16, a fixed rule from
+ * `gannet bench layers --precision bf16` on AVX512_BF16 (oneDNN 2.6.3;
+ * docs/precision.md has the figures), not a start-up probe, so that a run
+ * computes the same numbers however busy the machine is when it starts:
+ * - a layer with fewer than GN_BF16_MIN_CHANNELS input or output channels
+ *   stays fp32: bf16 dot products pair input channels, and such layers
+ *   (G's 1x1 convolution to 1 channel, D's first convolution from 1, its
+ *   dense layer to 2 logits) are too small to pay for converting their inputs;
+ * - backward-weights stays fp32 except in stride-1 convolutions: oneDNN's
+ *   bf16 backward-weights ran 2x (D's 5x5/2 256->512), 10x (G's 4x4/2
+ *   transposed convolution) and 2-3x (dense) slower than fp32 here. */
+#define GN_BF16_MIN_CHANNELS 16
+
 unsigned gn_dnn_bf16_passes(const gn_dnn_spec *spec) {
-    unsigned passes = GN_DNN_BF16_ALL;
-    if (spec->kind == GN_DNN_CONV && (spec->sh > 1 || spec->sw > 1)) passes &= ~GN_DNN_BF16_BWD_WEIGHTS;
+    if (spec->ic < GN_BF16_MIN_CHANNELS || spec->oc < GN_BF16_MIN_CHANNELS) return 0;
+    unsigned passes = GN_DNN_BF16_FWD | GN_DNN_BF16_BWD_DATA;
+    if (spec->kind == GN_DNN_CONV && spec->sh == 1 && spec->sw == 1) passes |= GN_DNN_BF16_BWD_WEIGHTS;
     return passes;
 }
