@@ -240,8 +240,9 @@ START_TEST(checkpoint_resumes_mid_run_exactly) {
 END_TEST
 
 /* bf16: a checkpoint (fp32 master weights, as always) resumes exactly, bit
- * for bit, in bf16; and a run resumes in either precision (fp32 -> bf16 and
- * back), through the command line, where --precision may change on --resume. */
+ * for bit, in bf16; a run resumes in either precision (fp32 -> bf16 and
+ * back), through the command line, where --precision may change on --resume;
+ * a bf16 run's checkpoint samples in fp32, on any CPU. */
 START_TEST(bf16_resumes_exactly_and_in_either_precision) {
     if (gn_precision_check(GN_PRECISION_BF16)) {
         printf("skipped: %s\n", gn_last_error());
@@ -281,6 +282,10 @@ START_TEST(bf16_resumes_exactly_and_in_either_precision) {
     snprintf(cmd, sizeof cmd, "%s train --resume %s/r --iters 3 --precision bf16 --progress lines",
              tu_gannet_bin(), tmp);
     ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "fp32 -> bf16: %s", out);
+    /* its checkpoint says bf16; sampling runs in fp32, also on a CPU without bf16 */
+    snprintf(cmd, sizeof cmd, "GANNET_CPU_NO_BF16=1 %s sample --checkpoint %s/r --n 2 --out %s/s.png",
+             tu_gannet_bin(), tmp, tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "sample of a bf16 run: %s", out);
     snprintf(cmd, sizeof cmd, "%s train --resume %s/r --iters 4 --precision fp32 --progress lines",
              tu_gannet_bin(), tmp);
     ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "bf16 -> fp32: %s", out);
