@@ -29,6 +29,9 @@ double gn_bench_peak_gflops(void);
 int gn_bench_model(const char *cmd, const char *preset, int size, int channels, gn_gan_config *cfg);
 /* Data of the given shape: the bundled MNIST for 28x28x1, else random pixels. */
 int gn_bench_data(const char *cmd, const gn_gan_config *cfg, gn_dataset *ds, gn_shape shape);
+/* The bf16 dot-product peak in GFLOP/s: a vdpbf16ps loop on every OpenMP
+ * thread; 0 when the CPU lacks AVX512_BF16 (AMX is not measured). */
+double gn_bench_peak_bf16_gflops(void);
 /* Median of n values (sorts them). */
 double gn_bench_median(double *v, int n);
 

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "dist.h"
 #include "gannet/gan.h"
+#include "gannet/settings.h"
 
 /* The data must have the shape D takes (as gannet train checks). */
 static gn_status check_data_shape(const gn_dataset *ds, const gn_gan *gan, const char *path) {
@@ -36,8 +37,8 @@ static double sample_time(const gn_dataset *ds, gn_gan *gan) {
 /* The preset as gannet train picks it for the data, its GAN and the data:
  * --data as train reads it, or else (bench_model.c) the bundled MNIST or
  * random pixels of the --image-size and --channels asked for. */
-static int open_bench(const char *preset, const char *data, int size, int channels, int batch, gn_gan_config *cfg,
-                      gn_dataset *ds, gn_gan **gan, const char **path) {
+static int open_bench(const char *preset, const char *data, int size, int channels, int batch,
+                      gn_precision precision, gn_gan_config *cfg, gn_dataset *ds, gn_gan **gan, const char **path) {
     static gn_data_report rep;
     int r;
     if (data) {
@@ -52,6 +53,7 @@ static int open_bench(const char *preset, const char *data, int size, int channe
         return r;
     }
     cfg->batch = batch;
+    cfg->precision = precision;
     gn_status s = gn_gan_create(gan, cfg);
     free((char *)cfg->model);
     cfg->model = NULL;
@@ -96,7 +98,7 @@ static reduce_report measure_reduce(gn_gan *gan, int iters, const gn_reduce_stat
 }
 
 int gn_bench_step(int argc, char **argv) {
-    int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 2, json = 0, size = 0, channels = 0;
+    int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 2, json = 0, size = 0, channels = 0, precision = 0;
     const char *data = NULL;
     gn_option opts[] = {
         {"data", GN_OPT_STR, &data, "training images as gannet train --data takes them (default: the bundled MNIST)",
@@ -111,6 +113,8 @@ int gn_bench_step(int argc, char **argv) {
         {"iters", GN_OPT_INT, &iters, "timed iterations", 1, 100000, NULL, 0},
         {"warmup", GN_OPT_INT, &warmup, "untimed iterations first", 0, 100000, NULL, 0},
         {"json", GN_OPT_FLAG, &json, "print JSON instead of a table", 0, 0, NULL, 0},
+        {"precision", GN_OPT_CHOICE, &precision, "number format of the oneDNN layers (docs/precision.md)",
+         0, 0, gn_setting_by_name("precision")->choices, 0},
         {0},
     };
     char err[512];
@@ -123,12 +127,19 @@ int gn_bench_step(int argc, char **argv) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }
+    if (gn_precision_check((gn_precision)precision)) {
+        fprintf(stderr, "gannet bench step: %s\n", gn_last_error());
+        return 2;
+    }
     if (threads) omp_set_num_threads(threads);
     gn_gan_config cfg;
     gn_dataset ds;
     gn_gan *gan = NULL;
     const char *path = NULL;
-    if ((r = open_bench(gn_preset_names[preset], data, size, channels, batch, &cfg, &ds, &gan, &path))) return r;
+    if ((r = open_bench(gn_preset_names[preset], data, size, channels, batch, (gn_precision)precision, &cfg, &ds,
+                        &gan, &path)))
+        return r;
+    const char *precision_name = gn_setting_by_name("precision")->choices[precision];
     double *total = calloc(iters, sizeof(double));
     gn_step_times sum = {0};
     gn_reduce_stats g0 = {0}, d0 = {0};
@@ -173,10 +184,10 @@ int gn_bench_step(int argc, char **argv) {
         double parts = 0;
         for (int i = 0; i < 6; i++) parts += rows[i].s;
         if (json) {
-            printf("{\"preset\": \"%s\", \"batch\": %d, \"threads\": %d, \"iters\": %d, \"median_ms\": %.3f, "
-                   "\"samples_per_s\": %.3f, \"peak_rss_mib\": %.0f, \"data\": \"%s\", \"image\": \"%dx%dx%d\", "
-                   "\"cache_sample_ms\": %.4f, \"passes_ms\": {",
-                   cfg.preset, batch, omp_get_max_threads(), iters, med * 1e3, batch / med,
+            printf("{\"preset\": \"%s\", \"precision\": \"%s\", \"batch\": %d, \"threads\": %d, \"iters\": %d, "
+                   "\"median_ms\": %.3f, \"samples_per_s\": %.3f, \"peak_rss_mib\": %.0f, \"data\": \"%s\", "
+                   "\"image\": \"%dx%dx%d\", \"cache_sample_ms\": %.4f, \"passes_ms\": {",
+                   cfg.preset, precision_name, batch, omp_get_max_threads(), iters, med * 1e3, batch / med,
                    gn_peak_rss_mib(), path, ds.h, ds.w, ds.c, sample * 1e3);
             for (int i = 0; i < 6; i++) printf("%s\"%s\": %.3f", i ? ", " : "", rows[i].name, rows[i].s * 1e3);
             printf("}, \"ranks\": %d", gan->ranks);
@@ -186,8 +197,8 @@ int gn_bench_step(int argc, char **argv) {
                        red.hidden, red.skew_s * 1e3);
             printf("}\n");
         } else {
-            printf("preset %s, batch %d, %d threads%s, %d iterations after %d warm-up\n", cfg.preset, batch,
-                   omp_get_max_threads(), gan->ranks > 1 ? " per rank" : "", iters, warmup);
+            printf("preset %s, %s, batch %d, %d threads%s, %d iterations after %d warm-up\n", cfg.preset,
+                   precision_name, batch, omp_get_max_threads(), gan->ranks > 1 ? " per rank" : "", iters, warmup);
             printf("%-34s %10s %7s\n", "pass", "ms/iter", "share");
             for (int i = 0; i < 6; i++)
                 printf("%-34s %10.1f %6.1f%%\n", rows[i].name, rows[i].s * 1e3, 100 * rows[i].s / mean);

@@ -97,6 +97,15 @@ static inline vmask vu_ge(vu a, vu b) {
 static inline vmask vu_eq(vu a, vu b) { return _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b)); }
 static inline vmask vm_or(vmask a, vmask b) { return _mm256_or_ps(a, b); }
 static inline int vm_any(vmask m) { return _mm256_movemask_ps(m) != 0; }
+// 8 uint16 <-> the low halves of 8 lanes; lanes hold values below 2^16, so the
+// saturating pack keeps them, and the permute undoes its per-128-bit order
+static inline vu vu_load_u16(const uint16_t *p) {
+    return _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+}
+static inline void vu_store_u16(uint16_t *p, vu u) {
+    __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(u, u), 0x08);
+    _mm_storeu_si128((__m128i *)p, _mm256_castsi256_si128(packed));
+}
 
 #include "simd_kernels.h"
 

@@ -86,6 +86,13 @@ static inline vmask vu_ge(vu a, vu b) { return _mm512_cmpge_epu32_mask(a, b); }
 static inline vmask vu_eq(vu a, vu b) { return _mm512_cmpeq_epi32_mask(a, b); }
 static inline vmask vm_or(vmask a, vmask b) { return (vmask)(a | b); }
 static inline int vm_any(vmask m) { return m != 0; }
+// 16 uint16 <-> the low halves of 16 lanes (vpmovzxwd, vpmovdw)
+static inline vu vu_load_u16(const uint16_t *p) {
+    return _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+}
+static inline void vu_store_u16(uint16_t *p, vu u) {
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(u));
+}
 
 #include "simd_kernels.h"
 

@@ -82,6 +82,13 @@ typedef struct gn_kernels {
     void (*axpy)(float *y, const float *x, size_t n, float a);
     /* 1 when every element is finite, else 0 */
     int (*all_finite)(const float *x, size_t n);
+
+    /* bf16 (the top 16 bits of a float) from float: round to nearest, ties to
+     * even, on the bits (denormals round too, none is flushed); a NaN stays a
+     * NaN (quiet bit set). */
+    void (*f32_to_bf16)(uint16_t *y, const float *x, size_t n);
+    /* float from bf16, exact */
+    void (*bf16_to_f32)(float *y, const uint16_t *x, size_t n);
 } gn_kernels;
 
 /* The dropout hash (defined once here so every ISA shares it):

@@ -90,6 +90,9 @@ static inline vmask vu_ge(vu a, vu b) { return vcgeq_u32(a, b); }
 static inline vmask vu_eq(vu a, vu b) { return vceqq_u32(a, b); }
 static inline vmask vm_or(vmask a, vmask b) { return vorrq_u32(a, b); }
 static inline int vm_any(vmask m) { return vmaxvq_u32(m) != 0; }
+// 4 uint16 <-> the low halves of 4 lanes
+static inline vu vu_load_u16(const uint16_t *p) { return vmovl_u16(vld1_u16(p)); }
+static inline void vu_store_u16(uint16_t *p, vu u) { vst1_u16(p, vmovn_u32(u)); }
 
 #include "simd_kernels.h"
 

@@ -158,6 +158,16 @@ static int all_finite(const float *x, size_t n) {
     return 1;
 }
 
+// bf16 from float, rounded to nearest even (scalar.h defines it)
+static void f32_to_bf16(uint16_t *y, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = gn_bf16_from_f32_1(x[i]);
+}
+
+// float from bf16
+static void bf16_to_f32(float *y, const uint16_t *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = gn_f32_from_bf16_1(x[i]);
+}
+
 const gn_kernels gn_kernels_ref = {
     .name = "ref",
     .relu_forward = relu_forward,
@@ -178,4 +188,6 @@ const gn_kernels gn_kernels_ref = {
     .adam = adam,
     .axpy = axpy,
     .all_finite = all_finite,
+    .f32_to_bf16 = f32_to_bf16,
+    .bf16_to_f32 = bf16_to_f32,
 };

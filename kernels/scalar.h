@@ -171,4 +171,24 @@ static inline int gn_finite_1(float x) {
     return (gn_bits_from_f32(x) & 0x7f800000u) != 0x7f800000u;
 }
 
+/* bf16 is the top half of a float's bits. Rounding to it is to nearest,
+ * ties to even, done on the bits (so denormals round like every other value,
+ * unlike vcvtneps2bf16, which treats them as zero): add 0x7fff plus the
+ * lowest kept bit, keep the top 16 bits; a carry into the exponent rounds up
+ * to the next binade or to infinity, as it should. A NaN stays a NaN (sign and
+ * top payload bits kept, the quiet bit set) instead of rounding to infinity. */
+#define GN_BF16_QUIET 0x00400000u
+#define GN_F32_ABS 0x7fffffffu
+#define GN_F32_INF 0x7f800000u
+#define GN_BF16_HALF 0x7fffu
+
+static inline uint16_t gn_bf16_from_f32_1(float x) {
+    uint32_t u = gn_bits_from_f32(x);
+    if ((u & GN_F32_ABS) > GN_F32_INF) return (uint16_t)((u | GN_BF16_QUIET) >> 16);
+    return (uint16_t)((u + GN_BF16_HALF + ((u >> 16) & 1u)) >> 16);
+}
+
+/* The float a bf16 stands for (exact). */
+static inline float gn_f32_from_bf16_1(uint16_t h) { return gn_f32_from_bits((uint32_t)h << 16); }
+
 #endif

@@ -29,7 +29,11 @@
  *   vu_add, vu_sub, vu_xor, vu_and, vu_mullo   modulo 2^32 (mullo: the low 32 bits)
  *   vu_srl(x, n), vu_sra(x, n), vu_sll(x, n)   shifts by a constant n (may be macros)
  *   vu_ge(a, b), vu_eq(a, b)   unsigned a >= b, a == b, giving a vmask
- *   vm_or(a, b), vm_any(m)     either mask; 1 when any lane of m is set */
+ *   vm_or(a, b), vm_any(m)     either mask; 1 when any lane of m is set
+ *   vu_load_u16(p)             W uint16 at p, zero-extended to 32-bit lanes
+ *   vu_store_u16(p, u)         the low 16 bits of each lane to W uint16 at p
+ * and, built here on those: vf_load_bf16(p), vf_store_bf16(p, v), W bf16
+ * values at p as floats, and floats rounded to bf16 as gn_bf16_from_f32_1 does. */
 #ifndef GANNET_KERNELS_SIMD_KERNELS_H
 #define GANNET_KERNELS_SIMD_KERNELS_H
 
@@ -463,6 +467,35 @@ static int all_finite(const float *x, size_t n) {
     return 1;
 }
 
+// W bf16 at p as floats (exact)
+static inline vf vf_load_bf16(const uint16_t *p) { return vu_as_vf(vu_sll(vu_load_u16(p), 16)); }
+
+// W floats to bf16 at p: gn_bf16_from_f32_1 on every lane (RNE on the bits, NaN kept)
+static inline void vf_store_bf16(uint16_t *p, vf v) {
+    vu u = vf_as_vu(v);
+    vu rounded = vu_add(vu_add(u, vu_set1(GN_BF16_HALF)), vu_and(vu_srl(u, 16), vu_set1(1)));
+    // u | quiet, as (u & ~quiet) ^ quiet
+    vu quiet = vu_set1(GN_BF16_QUIET);
+    vu nan = vu_xor(vu_and(u, vu_set1(~GN_BF16_QUIET)), quiet);
+    vmask is_nan = vu_ge(vu_and(u, vu_set1(GN_F32_ABS)), vu_set1(GN_F32_INF + 1));
+    vu r = vf_as_vu(vf_select(is_nan, vu_as_vf(nan), vu_as_vf(rounded)));
+    vu_store_u16(p, vu_srl(r, 16));
+}
+
+// bf16 from float, rounded to nearest even
+static void f32_to_bf16(uint16_t *y, const float *x, size_t n) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) vf_store_bf16(y + i, vf_load(x + i));
+    for (; i < n; i++) y[i] = gn_bf16_from_f32_1(x[i]);
+}
+
+// float from bf16
+static void bf16_to_f32(float *y, const uint16_t *x, size_t n) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) vf_store(y + i, vf_load_bf16(x + i));
+    for (; i < n; i++) y[i] = gn_f32_from_bf16_1(x[i]);
+}
+
 /* The table of these kernels, named `name`, as gn_kernels_<isa>. */
 #define GN_SIMD_KERNELS(isa, name_)                                                              \
     const gn_kernels gn_kernels_##isa = {                                                        \
@@ -485,6 +518,8 @@ static int all_finite(const float *x, size_t n) {
         .adam = adam,                                                                            \
         .axpy = axpy,                                                                            \
         .all_finite = all_finite,                                                                \
+        .f32_to_bf16 = f32_to_bf16,                                                              \
+        .bf16_to_f32 = bf16_to_f32,                                                              \
     }
 
 #endif

@@ -368,6 +368,9 @@ gn_status gn_gan_open_checkpoint(const char *path, uint64_t seed, gn_gan **out, 
     if (s || (s = gn_checkpoint_read_model(file, &model))) return s;
     cfg.seed = seed;
     cfg.model = model;
+    /* the weights are fp32 whatever the run trained in: drawing and scoring
+     * samples runs in fp32, on any CPU */
+    cfg.precision = GN_PRECISION_FP32;
     gn_gan *gan;
     s = gn_gan_create(&gan, &cfg);
     free(model);

@@ -64,7 +64,7 @@ static gn_status check_config(const gn_gan_config *cfg) {
         return gn_fail(GN_ERR_ARG, "--label-smoothing smooths cross-entropy targets; --loss hinge has none");
     if (!(cfg->ema >= 0)) return gn_fail(GN_ERR_ARG, "--ema %g is not a half-life of 0 or more images",
                                          (double)cfg->ema);
-    return GN_OK;
+    return gn_precision_check(cfg->precision);
 }
 
 static void sum_over_ranks(void *ctx, double *buf, size_t n) {
@@ -164,6 +164,8 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
             return gn_fail(GN_ERR_NOMEM, "out of memory");
         }
     }
+    gn_net_set_precision(gan->G, cfg->precision);
+    gn_net_set_precision(gan->D, cfg->precision);
     /* G and D take turns: one set of gradient buffers and gradients serves both */
     s = gn_net_share_workspace(gan->G, gan->D);
     /* Build every primitive now so that no step allocates. */

@@ -248,6 +248,9 @@ static gn_status equip_layer(gn_net *net, gn_plan *P, int i) {
     if (L->ops->dnn_spec) {
         gn_dnn_spec spec;
         L->ops->dnn_spec(L, P->n, &spec);
+        spec.bf16 = net->precision == GN_PRECISION_BF16_ALL ? GN_DNN_BF16_ALL
+                    : net->precision == GN_PRECISION_BF16   ? gn_dnn_bf16_passes(&spec)
+                                                            : 0;
         if (!L->cache && !(L->cache = gn_dnn_cache_new())) return gn_fail(GN_ERR_NOMEM, "out of memory");
         gn_status st = gn_dnn_op_create(&P->rt[i].op, &spec, L->cache);
         if (st) return st;
@@ -549,6 +552,30 @@ void gn_net_set_profile(gn_net *net, double *fwd, double *bwd_data, double *bwd_
     net->prof_fwd = fwd;
     net->prof_bd = bwd_data;
     net->prof_bw = bwd_weights;
+}
+
+void gn_net_set_precision(gn_net *net, gn_precision p) {
+    if (net->precision == p) return;
+    net->precision = p;
+    free_plans(net); /* remade in the new precision when next needed */
+}
+
+gn_precision gn_net_precision(const gn_net *net) { return net->precision; }
+
+const char *gn_net_layer_precision(gn_net *net, int i, int n, int which) {
+    gn_plan *P = find_plan(net, n);
+    if (!P || !P->rt[i].op || !*gn_dnn_op_impl(P->rt[i].op, which)) return "";
+    return gn_dnn_op_pass_bf16(P->rt[i].op, which) ? "bf16" : "fp32";
+}
+
+gn_status gn_precision_check(gn_precision p) {
+    if (p == GN_PRECISION_FP32) return GN_OK;
+    gn_cpu_features f = gn_cpu_detect();
+    const char *off = getenv("GANNET_CPU_NO_BF16");
+    if (off && *off && strcmp(off, "0")) f.avx512_bf16 = f.amx_bf16 = 0;
+    if (f.avx512_bf16 || f.amx_bf16) return GN_OK;
+    return gn_fail(GN_ERR_ARG, "--precision bf16 needs a CPU with AVX512_BF16 or AMX-BF16, and this one has "
+                   "neither (oneDNN would emulate bf16 several times slower than fp32): use --precision fp32");
 }
 
 const char *gn_net_layer_impl(gn_net *net, int i, int n, int which) {

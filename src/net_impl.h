@@ -60,6 +60,7 @@ struct gn_net {
     gn_status err;
     int built;
     int no_fusion;          /* run every layer on its own (for checking the fusions) */
+    gn_precision precision; /* of the oneDNN layers' passes */
     float *params, *state;  /* gradients: in ws */
     size_t nparams, nstate;
     uint64_t version;

@@ -16,6 +16,7 @@ _Static_assert(sizeof(gn_gen_loss) == sizeof(int), "gn_gen_loss is int-sized");
 _Static_assert(sizeof(gn_noise_kind) == sizeof(int), "gn_noise_kind is int-sized");
 _Static_assert(sizeof(gn_pixel_range) == sizeof(int), "gn_pixel_range is int-sized");
 _Static_assert(sizeof(gn_loss_kind) == sizeof(int), "gn_loss_kind is int-sized");
+_Static_assert(sizeof(gn_precision) == sizeof(int), "gn_precision is int-sized");
 
 /* Choice names, in the order of their enum values. */
 static const char *const gloss_names[] = {"minimax", "nonsaturating", "ml", NULL};
@@ -23,6 +24,7 @@ static const char *const noise_names[] = {"uniform", "normal", NULL};
 static const char *const range_names[] = {"[0,1]", "[-1,1]", NULL};
 static const char *const range_old[] = {"01", "pm1", NULL}; /* checkpoints before model files */
 static const char *const loss_names[] = {"crossentropy", "hinge", NULL};
+static const char *const precision_names[] = {"fp32", "bf16", NULL}; /* GN_PRECISION_BF16_ALL: bench only */
 
 #define FIELD(f) offsetof(gn_gan_config, f), sizeof(((gn_gan_config *)0)->f)
 #define OPT GN_SET_OPTION
@@ -101,6 +103,10 @@ const gn_setting gn_settings[] = {
     {"sync-bn", "sync_bn", GN_SET_INT, FIELD(sync_bn), 0, 1, NULL, 0, NULL,
      GN_SET_OPTIONAL | GN_SET_RESUMABLE, "1: batch norm over the whole batch of every rank under mpirun "
      "(gannet train --sync-bn); 0: over each rank's share", NULL, NULL},
+    {"precision", "precision", GN_SET_ENUM, FIELD(precision), 0, 0, precision_names, GN_PRECISION_FP32, NULL,
+     OPT | GN_SET_RESUMABLE | GN_SET_OPTIONAL,
+     "number format of the convolutions and dense layers: fp32, or bf16 (mixed precision: fp32 master "
+     "weights, Adam, statistics and losses; needs AVX512_BF16 or AMX)", NULL, NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 

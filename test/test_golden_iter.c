@@ -32,7 +32,19 @@
  * Tolerance, per element: |got - want| <= 1e-4 |want| + 1e-6 (relative,
  * with an absolute floor for values near zero). The Adam state starts
  * non-zero (as if 4 steps had been taken), so that an update depends on the
- * size of the gradient and not only on its sign. */
+ * size of the gradient and not only on its sign.
+ *
+ * The same cases run again in bf16 (where the CPU has bf16 dot products),
+ * every oneDNN pass in bf16 (GN_PRECISION_BF16_ALL: these layers are
+ * narrower than --precision bf16's rule keeps in bf16), at the bf16 tolerance: |got - want| <= 2e-2 |want| + a,
+ * a = 2e-4, or 8e-3 for the dcgan pair. bf16 keeps 8 significant bits
+ * (relative rounding error up to 2^-9, 0.2%) on every input and weight of
+ * the oneDNN layers: losses and D outputs move by under 1%. In the dcgan pair
+ * (batch norm in D too, batch 4) some weight gradients are smaller than that
+ * noise, and a flipped sign turns an Adam step of about +lr into -lr: its
+ * absolute term allows two such steps of lr 2e-3 in each of the two
+ * iterations. The worst error seen is printed; a G step on stale noise must
+ * still fail at these tolerances. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -45,8 +57,13 @@
 #include "gannet/rng.h"
 #include "util.h"
 
-#define REL_TOL 1e-4
-#define ABS_TOL 1e-6
+#define REL_TOL_F32 1e-4
+#define ABS_TOL_F32 1e-6
+#define REL_TOL_BF16 2e-2
+#define ABS_TOL_BF16 2e-4
+#define ABS_TOL_BF16_DCGAN 8e-3
+/* the tolerance in force: fp32's, or bf16's while a bf16 case runs */
+static double REL_TOL = REL_TOL_F32, ABS_TOL = ABS_TOL_F32;
 #define BATCH 4
 #define ZDIM 4
 #define ITERS 2
@@ -449,7 +466,8 @@ static void iterate(gn_gan *gan, const gn_dataset *ds, int reuse_noise, gn_step_
 
 /* Runs case c from the reference's starting point; returns the number of
  * elements out of tolerance over all iterations. */
-static int run_case(const tu_golden *g, const iter_case *c, int reuse_noise, int verbose) {
+static int run_case(const tu_golden *g, const iter_case *c, int reuse_noise, int verbose,
+                    gn_precision precision) {
     const pair *p = &PAIRS[c->pair];
     char name[160];
     float cfga[NCFG];
@@ -459,6 +477,11 @@ static int run_case(const tu_golden *g, const iter_case *c, int reuse_noise, int
                   "case %s: settings differ from those %s was made with: run %s", c->name,
                   REF_FILE, REF_MAKER);
     gn_gan_config cfg = case_config(c);
+    cfg.precision = precision;
+    REL_TOL = precision == GN_PRECISION_FP32 ? REL_TOL_F32 : REL_TOL_BF16;
+    ABS_TOL = precision == GN_PRECISION_FP32 ? ABS_TOL_F32
+              : strcmp(p->name, "dcgan")     ? ABS_TOL_BF16
+                                             : ABS_TOL_BF16_DCGAN;
     gn_gan *gan;
     ck_assert_msg(gn_gan_create_from_nets(&gan, &cfg, build_g(p), build_d(p)) == GN_OK, "%s",
                   gn_last_error());
@@ -502,8 +525,38 @@ START_TEST(test_golden_iteration) {
     tu_golden g;
     tu_golden_load(&g, REF_FILE, REF_MAKER);
     const iter_case *c = &CASES[_i];
-    int bad = run_case(&g, c, 0, 1);
+    int bad = run_case(&g, c, 0, 1, GN_PRECISION_FP32);
     ck_assert_msg(bad == 0, "case %s: %d elements out of tolerance", c->name, bad);
+    tu_golden_free(&g);
+}
+END_TEST
+
+/* 1 when this CPU runs bf16 natively (else the bf16 cases say so and pass). */
+static int have_bf16(void) {
+    if (gn_precision_check(GN_PRECISION_BF16) == GN_OK) return 1;
+    printf("bf16 cases skipped: %s\n", gn_last_error());
+    return 0;
+}
+
+START_TEST(test_golden_iteration_bf16) {
+    if (!have_bf16()) return;
+    tu_golden g;
+    tu_golden_load(&g, REF_FILE, REF_MAKER);
+    const iter_case *c = &CASES[_i];
+    int bad = run_case(&g, c, 0, 1, GN_PRECISION_BF16_ALL);
+    ck_assert_msg(bad == 0, "case %s in bf16: %d elements out of the bf16 tolerance", c->name, bad);
+    tu_golden_free(&g);
+}
+END_TEST
+
+START_TEST(test_golden_iteration_bf16_detects_stale_noise) {
+    if (!have_bf16()) return;
+    tu_golden g;
+    tu_golden_load(&g, REF_FILE, REF_MAKER);
+    int bad = run_case(&g, &CASES[_i], 1, 0, GN_PRECISION_BF16_ALL);
+    printf("%s in bf16 with the G step on the D step's noise: %d elements out of tolerance\n",
+           CASES[_i].name, bad);
+    ck_assert_msg(bad > 0, "case %s in bf16: a G step on stale noise went unnoticed", CASES[_i].name);
     tu_golden_free(&g);
 }
 END_TEST
@@ -512,7 +565,7 @@ END_TEST
 START_TEST(test_golden_iteration_detects_stale_noise) {
     tu_golden g;
     tu_golden_load(&g, REF_FILE, REF_MAKER);
-    int bad = run_case(&g, &CASES[_i], 1, 0);
+    int bad = run_case(&g, &CASES[_i], 1, 0, GN_PRECISION_FP32);
     printf("%s with the G step on the D step's noise: %d elements out of tolerance\n",
            CASES[_i].name, bad);
     ck_assert_msg(bad > 0, "case %s: a G step on stale noise went unnoticed", CASES[_i].name);
@@ -583,6 +636,8 @@ int main(int argc, char **argv) {
     } else {
         tcase_add_loop_test(tc, test_golden_iteration, 0, NCASES);
         tcase_add_loop_test(tc, test_golden_iteration_detects_stale_noise, 0, 2);
+        tcase_add_loop_test(tc, test_golden_iteration_bf16, 0, NCASES);
+        tcase_add_loop_test(tc, test_golden_iteration_bf16_detects_stale_noise, 0, 2);
         tcase_add_test(tc, test_from_nets_checks_shapes);
     }
     suite_add_tcase(s, tc);

@@ -392,6 +392,108 @@ START_TEST(test_all_finite) {
 }
 END_TEST
 
+/* ---- bf16 conversions ---- */
+
+// the bits of a float at index i: random patterns (every class: NaN, inf,
+// denormal, zero), every fourth a tie (low half exactly 0x8000), some +-0, inf
+static uint32_t bf16_case_bits(uint64_t seed, size_t i) {
+    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    uint32_t u = (uint32_t)h;
+    switch (i % 8) {
+    case 1: return (u & 0xffff0000u) | 0x8000u;               /* a tie */
+    case 3: return (u & 0x800fffffu);                          /* a denormal (or zero) */
+    case 5: return (u & 0x80000000u) | 0x7f800000u | (u & 7u); /* inf or a NaN */
+    case 7: return (u & 0x807f0000u) | 0x7f008000u;            /* near the top, ties */
+    default: return u;
+    }
+}
+
+// the nearest bf16 by double arithmetic, ties to the even one (finite x only)
+static uint16_t bf16_nearest_by_double(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    uint32_t lo = u & 0xffff0000u, hi = lo + 0x10000u;
+    float flo, fhi;
+    memcpy(&flo, &lo, 4);
+    memcpy(&fhi, &hi, 4);  /* may be inf: the rounding then overflows */
+    double dlo = fabs((double)x - flo);
+    double dhi = isinf(fhi) ? fabs((double)x - 0x1p128 * (x < 0 ? -1 : 1)) : fabs((double)x - fhi);
+    if (dlo < dhi) return (uint16_t)(lo >> 16);
+    if (dhi < dlo) return (uint16_t)(hi >> 16);
+    return (uint16_t)(((lo >> 16) & 1) ? hi >> 16 : lo >> 16);
+}
+
+START_TEST(test_ref_bf16) {
+    static const struct { uint32_t f; uint16_t b; } fixed[] = {
+        {0x3f800000u, 0x3f80}, {0x3f808000u, 0x3f80}, {0x3f818000u, 0x3f82},
+        {0x3f808001u, 0x3f81}, {0x3f80ffffu, 0x3f81}, {0x7f7fffffu, 0x7f80},
+        {0x7f7f7fffu, 0x7f7f}, {0x7f800000u, 0x7f80}, {0xff800000u, 0xff80},
+        {0x7f800001u, 0x7fc0}, {0xff800001u, 0xffc0}, {0x7fc00000u, 0x7fc0},
+        {0x7fff0000u, 0x7fff}, {0x00008000u, 0x0000}, {0x00018000u, 0x0002},
+        {0x00008001u, 0x0001}, {0x007fffffu, 0x0080}, {0x80000000u, 0x8000},
+        {0x80008000u, 0x8000}, {0x00000001u, 0x0000},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        float x;
+        memcpy(&x, &fixed[i].f, 4);
+        uint16_t b;
+        g_ref->f32_to_bf16(&b, &x, 1);
+        ck_assert_msg(b == fixed[i].b, "bf16(0x%08x) = 0x%04x, want 0x%04x", fixed[i].f, b, fixed[i].b);
+    }
+    for (size_t i = 0; i < 1000000; i++) {
+        uint32_t u = bf16_case_bits(42, i);
+        float x, back;
+        memcpy(&x, &u, 4);
+        uint16_t b;
+        g_ref->f32_to_bf16(&b, &x, 1);
+        g_ref->bf16_to_f32(&back, &b, 1);
+        if (isnan(x)) {
+            ck_assert_msg(isnan(back) && signbit(back) == signbit(x), "NaN 0x%08x -> 0x%04x", u, b);
+            continue;
+        }
+        ck_assert_msg(b == bf16_nearest_by_double(x), "bf16(0x%08x) = 0x%04x, nearest 0x%04x", u, b,
+                      bf16_nearest_by_double(x));
+        uint32_t ub;
+        memcpy(&ub, &back, 4);
+        ck_assert_msg(ub == (uint32_t)b << 16, "bf16_to_f32(0x%04x) = 0x%08x", b, ub);
+    }
+}
+END_TEST
+
+// one ISA against ref: f32 -> bf16 and bf16 -> f32 bit for bit, n values at offset off
+static void check_bf16(const gn_kernels *k, size_t n, size_t off) {
+    float *x = falloc(n, off), *back = falloc(n, off), *want_back = falloc(n, off);
+    uint16_t *b = malloc((n + off) * 2), *want = malloc((n + off) * 2);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = bf16_case_bits(n * 7 + off, i);
+        memcpy(&x[i], &u, 4);
+    }
+    k->f32_to_bf16(b + off, x, n);
+    g_ref->f32_to_bf16(want + off, x, n);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(b[off + i] == want[off + i], "f32_to_bf16 [%s] n=%zu off=%zu at %zu: 0x%04x, ref 0x%04x",
+                      k->name, n, off, i, b[off + i], want[off + i]);
+    k->bf16_to_f32(back, want + off, n);
+    g_ref->bf16_to_f32(want_back, want + off, n);
+    ck_assert_msg(memcmp(back, want_back, n * 4) == 0, "bf16_to_f32 [%s] n=%zu off=%zu differs", k->name,
+                  n, off);
+    ffree(x, off);
+    ffree(back, off);
+    ffree(want_back, off);
+    free(b);
+    free(want);
+}
+
+START_TEST(test_bf16_vs_ref) {
+    for (int t = 0; t < g_nisa; t++)
+        for (size_t s = 0; s < n_sizes(); s++)
+            for (size_t o = 0; o < 3; o++) check_bf16(g_isa[t], size_at(s), k_offsets[o]);
+}
+END_TEST
+
 /* ---- ref against double precision ---- */
 
 // the float just above |x| minus |x|: one ulp
@@ -736,6 +838,7 @@ static Suite *kernels_suite(void) {
     tcase_add_test(tc, test_ref_adam_step);
     tcase_add_test(tc, test_ref_centred_variance);
     tcase_add_test(tc, test_all_finite);
+    tcase_add_test(tc, test_ref_bf16);
     suite_add_tcase(s, tc);
     TCase *tv = tcase_create("isa_vs_ref");
     tcase_set_timeout(tv, 600);
@@ -744,6 +847,7 @@ static Suite *kernels_suite(void) {
     tcase_add_test(tv, test_channels_vs_ref);
     tcase_add_test(tv, test_upsample_vs_ref);
     tcase_add_test(tv, test_adam_vs_ref);
+    tcase_add_test(tv, test_bf16_vs_ref);
     suite_add_tcase(s, tv);
     return s;
 }

@@ -179,6 +179,121 @@ START_TEST(fusions_change_nothing) {
 }
 END_TEST
 
+/* max |a - b| / max |b|: an error against the tensor's scale (bf16's
+ * rounding noise is relative to the terms summed, not to each result). */
+static double normwise_err(const float *a, const float *b, size_t n) {
+    double d = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs((double)b[i]));
+    }
+    return m > 0 ? d / m : d;
+}
+
+/* In bf16 the fusions change only roundings (the up-convolution's 4x4
+ * weights are made in fp32 and then rounded, where the unfused 3x3 ones are
+ * rounded first): fused and unfused agree to within bf16's own noise,
+ * measured against each tensor's scale. bf16 rounds to 2^-9 (0.2%); batch
+ * norm over 6 samples amplifies that in the gradients, to about 10% here
+ * between bf16 and fp32. So: logits within 5e-2, and gradients no further
+ * apart than twice the distance between the unfused net in bf16 and in fp32
+ * (a broken fusion is off by the tensors' whole scale). bf16 must also be in
+ * effect (the logits differ from fp32's), or this would pass with bf16
+ * doing nothing. */
+START_TEST(fusions_change_nothing_bf16) {
+    if (gn_precision_check(GN_PRECISION_BF16)) {
+        printf("skipped: %s\n", gn_last_error());
+        return;
+    }
+    enum { NB = 6 };
+    gn_net *nets[3] = {fusable(1), fusable(0), fusable(1)}; /* bf16 fused, bf16 unfused, fp32 fused */
+    /* every pass in bf16: this net's layers are narrower than --precision bf16's rule keeps in bf16 */
+    gn_net_set_precision(nets[0], GN_PRECISION_BF16_ALL);
+    gn_net_set_precision(nets[1], GN_PRECISION_BF16_ALL);
+    size_t np = gn_net_param_count(nets[0]);
+    float x[NB * 10], dy[NB * 2], logits[3][NB * 2], dx[3][NB * 10], *grads[3];
+    tu_fill(x, NB * 10, 7, 0, 1);
+    tu_fill(dy, NB * 2, 8, -1, 1);
+    gn_tensor xt = gn_tensor_f32(x, NB, (gn_shape){1, 1, 10}), dyt = gn_tensor_f32(dy, NB, (gn_shape){1, 1, 2});
+    for (int k = 0; k < 3; k++) {
+        const gn_tensor *y, *d;
+        ck_assert_int_eq(gn_net_forward(nets[k], &xt, GN_TRAIN, 1, 3, &y), GN_OK);
+        memcpy(logits[k], gn_net_logits(nets[k], NB)->data, sizeof logits[k]);
+        ck_assert_msg(gn_net_backward(nets[k], &dyt, 1, &d) == GN_OK, "%s", gn_last_error());
+        memcpy(dx[k], d->data, sizeof dx[k]);
+        grads[k] = malloc(np * sizeof(float));
+        memcpy(grads[k], gn_net_grads(nets[k]), np * sizeof(float));
+    }
+    double el = normwise_err(logits[0], logits[1], NB * 2), ed = normwise_err(dx[0], dx[1], NB * 10),
+           eg = normwise_err(grads[0], grads[1], np);
+    printf("bf16, fused vs unfused: logits %.2e, input gradients %.2e, parameter gradients %.2e\n", el, ed, eg);
+    double e32 = normwise_err(logits[1], logits[2], NB * 2), ed32 = normwise_err(dx[1], dx[2], NB * 10),
+           eg32 = normwise_err(grads[1], grads[2], np);
+    printf("bf16 unfused vs fp32: logits %.2e, input gradients %.2e, parameter gradients %.2e\n", e32, ed32,
+           eg32);
+    fflush(stdout);
+    ck_assert_msg(el < 5e-2, "bf16 fusions change the logits");
+    ck_assert_msg(ed < 2 * ed32 && eg < 2 * eg32, "bf16 fusions change the gradients");
+    ck_assert_msg(e32 > 1e-6, "bf16 logits equal fp32's: bf16 is not in effect");
+    ck_assert_str_eq(gn_net_layer_precision(nets[0], 0, NB, 0), "bf16");
+    ck_assert_str_eq(gn_net_layer_precision(nets[2], 0, NB, 0), "fp32");
+    for (int k = 0; k < 3; k++) {
+        free(grads[k]);
+        gn_net_free(nets[k]);
+    }
+}
+END_TEST
+
+/* --precision bf16's per-pass rule on seed-mnist (src/dnnl/dnn_op.c,
+ * docs/precision.md): wide layers forward and backward-data in bf16,
+ * backward-weights in bf16 only in stride-1 convolutions, narrow layers
+ * (fewer than 16 channels in or out) wholly fp32. */
+START_TEST(bf16_passes_follow_the_rule) {
+    if (gn_precision_check(GN_PRECISION_BF16)) {
+        printf("skipped: %s\n", gn_last_error());
+        return;
+    }
+    enum { NB = 2 };
+    gn_net *G, *D;
+    ck_assert_int_eq(gn_preset_build("seed-mnist", 1, &G, &D), GN_OK);
+    gn_net *nets[2] = {G, D};
+    for (int k = 0; k < 2; k++) {
+        gn_net_set_precision(nets[k], GN_PRECISION_BF16);
+        gn_shape is = gn_net_input_shape(nets[k]);
+        int L = gn_net_layer_count(nets[k]);
+        gn_shape os = gn_net_layer_output(nets[k], k ? L - 2 : L - 1); /* D: the logits */
+        size_t nx = NB * gn_shape_size(is), ny = NB * gn_shape_size(os);
+        float *x = calloc(nx, sizeof(float)), *dy = calloc(ny, sizeof(float));
+        tu_fill(x, nx, 3, 0, 1);
+        tu_fill(dy, ny, 4, -1, 1);
+        gn_tensor xt = gn_tensor_f32(x, NB, is), dyt = gn_tensor_f32(dy, NB, os);
+        const gn_tensor *y, *dx;
+        ck_assert_int_eq(gn_net_forward(nets[k], &xt, GN_TRAIN, 1, 0, &y), GN_OK);
+        ck_assert_msg(gn_net_backward(nets[k], &dyt, 1, &dx) == GN_OK, "%s", gn_last_error());
+        free(x);
+        free(dy);
+    }
+    static const struct { int d, layer; const char *want[3]; } rule[] = {
+        {0, 0, {"bf16", "bf16", "fp32"}},  /* G dense 100 -> 39200 */
+        {0, 5, {"bf16", "bf16", "fp32"}},  /* G up-convolution, a 4x4/2 transposed convolution */
+        {0, 8, {"bf16", "bf16", "bf16"}},  /* G conv 3x3/1 100 -> 50 */
+        {0, 11, {"fp32", "fp32", "fp32"}}, /* G conv 1x1 50 -> 1 */
+        {1, 0, {"fp32", "", "fp32"}},      /* D conv 5x5/2 1 -> 256 (no input gradient in training) */
+        {1, 4, {"bf16", "bf16", "fp32"}},  /* D conv 5x5/2 256 -> 512 */
+        {1, 12, {"fp32", "fp32", "fp32"}}, /* D dense 256 -> 2 */
+    };
+    for (size_t r = 0; r < sizeof rule / sizeof rule[0]; r++)
+        for (int w = 0; w < 3; w++) {
+            const char *got = gn_net_layer_precision(nets[rule[r].d], rule[r].layer, NB, w);
+            if (!*rule[r].want[w]) continue;
+            ck_assert_msg(!strcmp(got, rule[r].want[w]), "%s layer %d pass %d runs in '%s', not %s",
+                          rule[r].d ? "D" : "G", rule[r].layer, w, got, rule[r].want[w]);
+        }
+    gn_net_free(G);
+    gn_net_free(D);
+}
+END_TEST
+
 /* A batch norm read only by the convolution after it keeps no output: the
  * backward remakes it. Run backward twice after one forward: the first uses
  * the last such output as the forward left it, the second a remade one, so
@@ -214,6 +329,8 @@ int main(void) {
     tcase_add_test(tc, dropout_keeps_the_expected_fraction);
     tcase_add_test(tc, frozen_backward_writes_no_gradients);
     tcase_add_test(tc, fusions_change_nothing);
+    tcase_add_test(tc, fusions_change_nothing_bf16);
+    tcase_add_test(tc, bf16_passes_follow_the_rule);
     tcase_add_test(tc, remade_batchnorm_matches_forward);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

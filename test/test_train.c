@@ -239,6 +239,64 @@ START_TEST(checkpoint_resumes_mid_run_exactly) {
 }
 END_TEST
 
+/* bf16: a checkpoint (fp32 master weights, as always) resumes exactly, bit
+ * for bit, in bf16; a run resumes in either precision (fp32 -> bf16 and
+ * back), through the command line, where --precision may change on --resume;
+ * a bf16 run's checkpoint samples in fp32, on any CPU. */
+START_TEST(bf16_resumes_exactly_and_in_either_precision) {
+    if (gn_precision_check(GN_PRECISION_BF16)) {
+        printf("skipped: %s\n", gn_last_error());
+        return;
+    }
+    gn_dataset ds = load_mnist();
+    gn_gan_config c;
+    gn_preset_config("seed-mnist", &c);
+    c.batch = 4;
+    c.precision = GN_PRECISION_BF16;
+    gn_gan *a, *b;
+    ck_assert_int_eq(gn_gan_create(&a, &c), GN_OK);
+    gn_step_stats st;
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(gn_gan_iteration(a, &ds, &st), GN_OK);
+    char *tmp = tu_tmpdir(), path[4200], cmd[8400], out[16384];
+    snprintf(path, sizeof path, "%s/ck.gnt", tmp);
+    ck_assert_msg(gn_checkpoint_save(path, a, NULL, 0, NULL) == GN_OK, "%s", gn_last_error());
+    gn_gan_config r;
+    ck_assert_int_eq(gn_checkpoint_read_config(path, &r), GN_OK);
+    ck_assert_int_eq(r.precision, GN_PRECISION_BF16);
+    ck_assert_int_eq(gn_gan_create(&b, &r), GN_OK);
+    ck_assert_msg(gn_checkpoint_load(path, b, NULL, 0, NULL) == GN_OK, "%s", gn_last_error());
+    size_t ng = gn_net_param_count(a->G), nd = gn_net_param_count(a->D);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(gn_gan_iteration(a, &ds, &st), GN_OK);
+        ck_assert_int_eq(gn_gan_iteration(b, &ds, &st), GN_OK);
+    }
+    ck_assert_msg(!memcmp(gn_net_params(a->G), gn_net_params(b->G), ng * 4), "G differs after resuming");
+    ck_assert_msg(!memcmp(gn_net_params(a->D), gn_net_params(b->D), nd * 4), "D differs after resuming");
+    gn_gan_free(a);
+    gn_gan_free(b);
+    gn_dataset_free(&ds);
+
+    const char *common = "--preset seed-mnist --batch 4 --plot-every 2 --threads 2 --progress lines";
+    snprintf(cmd, sizeof cmd, "%s train %s --iters 2 --out %s/r", tu_gannet_bin(), common, tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s train --resume %s/r --iters 3 --precision bf16 --progress lines",
+             tu_gannet_bin(), tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "fp32 -> bf16: %s", out);
+    /* its checkpoint says bf16; sampling runs in fp32, also on a CPU without bf16 */
+    snprintf(cmd, sizeof cmd, "GANNET_CPU_NO_BF16=1 %s sample --checkpoint %s/r --n 2 --out %s/s.png",
+             tu_gannet_bin(), tmp, tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "sample of a bf16 run: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train --resume %s/r --iters 4 --precision fp32 --progress lines",
+             tu_gannet_bin(), tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "bf16 -> fp32: %s", out);
+    snprintf(cmd, sizeof cmd, "GANNET_CPU_NO_BF16=1 %s train --resume %s/r --iters 5 --precision bf16",
+             tu_gannet_bin(), tmp);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "AVX512_BF16"), "%s", out);
+    free(tmp);
+}
+END_TEST
+
 /* losses.csv's columns hold the step's statistics: d_loss, g_loss, D(x), D(G(z)). */
 START_TEST(csv_columns_hold_the_step_stats) {
     char *tmp = tu_tmpdir(), cmd[8192], out[16384];
@@ -336,6 +394,7 @@ int main(void) {
     tcase_add_test(tc, generator_losses_differ);
     tcase_add_test(tc, train_writes_everything_and_resumes_exactly);
     tcase_add_test(tc, checkpoint_resumes_mid_run_exactly);
+    tcase_add_test(tc, bf16_resumes_exactly_and_in_either_precision);
     tcase_add_test(tc, csv_columns_hold_the_step_stats);
     tcase_add_test(tc, eval_every_adds_scores);
     tcase_add_test(tc, bad_options_and_checkpoints);

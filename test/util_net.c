@@ -47,6 +47,11 @@ static double max_abs(const float *x, size_t n) {
 }
 
 double tu_compare_nets(gn_net *a, gn_net *b, const gn_tensor *x, const gn_tensor *dy, double dx_floor) {
+    return tu_compare_nets_tol(a, b, x, dy, dx_floor, 1e-4);
+}
+
+double tu_compare_nets_tol(gn_net *a, gn_net *b, const gn_tensor *x, const gn_tensor *dy, double dx_floor,
+                           double tol) {
     int n = x->n;
     size_t nx = gn_tensor_count(x), np = gn_net_param_count(a);
     ck_assert_uint_eq(np, gn_net_param_count(b));
@@ -55,13 +60,13 @@ double tu_compare_nets(gn_net *a, gn_net *b, const gn_tensor *x, const gn_tensor
     ck_assert_int_eq(gn_net_forward(b, x, GN_TRAIN, 1, 3, &yb), GN_OK);
     const gn_tensor *la = gn_net_logits(a, n), *lb = gn_net_logits(b, n);
     double e = tu_max_rel_err(la->data, lb->data, gn_tensor_count(la), 1e-4);
-    ck_assert_msg(e < 1e-4, "fused logits differ by %g", e);
+    ck_assert_msg(e < tol, "fused logits differ by %g", e);
     ck_assert_int_eq(gn_net_backward(a, dy, 1, &dxa), GN_OK);
     ck_assert_int_eq(gn_net_backward(b, dy, 1, &dxb), GN_OK);
     double floor = dx_floor > 0 ? dx_floor : 1e-2 * max_abs(dxb->data, nx);
     e = tu_max_rel_err(dxa->data, dxb->data, nx, floor);
-    ck_assert_msg(e < 1e-4, "fused input gradients differ by %g", e);
+    ck_assert_msg(e < tol, "fused input gradients differ by %g", e);
     e = tu_max_rel_err(gn_net_grads(a), gn_net_grads(b), np, 1e-2 * max_abs(gn_net_grads(b), np));
-    ck_assert_msg(e < 1e-4, "fused parameter gradients differ by %g", e);
+    ck_assert_msg(e < tol, "fused parameter gradients differ by %g", e);
     return e;
 }

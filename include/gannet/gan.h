@@ -50,6 +50,7 @@ typedef struct gn_gan_config {
     int ranks;             /* processes the run trains on (mpirun -np), each on batch / ranks
                               images; recorded, not chosen: the job's size is used */
     int sync_bn;           /* batch norm over the whole batch of every rank, not each rank's share */
+    gn_precision precision; /* number format of G's and D's oneDNN layers (gannet/net.h) */
 } gn_gan_config;
 
 /* The EMA ramp-up (StyleGAN2-ADA's ema_rampup): the half-life used after

@@ -133,6 +133,24 @@ GN_API float *gn_net_layer_bias(gn_net *net, int i, size_t *count);
  * cached copies in primitive layouts are refreshed. */
 GN_API void gn_net_params_changed(gn_net *net);
 
+/* The number format of the oneDNN layers (dense, conv2d, deconv2d); master
+ * weights, optimizer state, batch-norm statistics, losses and every other
+ * layer stay fp32 (docs/precision.md). */
+typedef enum gn_precision {
+    GN_PRECISION_FP32 = 0, /* everything in fp32 (the default) */
+    GN_PRECISION_BF16 = 1, /* bf16 inputs and weights, fp32 outputs; a pass that runs
+                              slower in bf16 here stays fp32 (gn_net_layer_precision) */
+    GN_PRECISION_BF16_ALL = 2 /* every such pass in bf16, also the slow ones (for measuring) */
+} gn_precision;
+/* Sets the precision; the primitives are remade at the next forward or prepare. */
+GN_API void gn_net_set_precision(gn_net *net, gn_precision p);
+GN_API gn_precision gn_net_precision(const gn_net *net);
+/* GN_OK when this CPU runs precision p natively; otherwise GN_ERR_ARG with a
+ * message naming the missing feature (bf16 needs AVX512_BF16 or AMX-BF16: oneDNN
+ * would emulate it several times slower than fp32). GANNET_CPU_NO_BF16=1 in the
+ * environment makes the check act as on a CPU without either (for tests). */
+GN_API gn_status gn_precision_check(gn_precision p);
+
 /* Prepares buffers and primitives for batch size n (done once per size;
  * forward and backward call it when needed, so a step allocates nothing
  * after the first). */
@@ -174,6 +192,9 @@ GN_API void gn_net_layer_desc(const gn_net *net, int i, char *buf, size_t len);
 /* The oneDNN implementation behind layer i for batch n: which = 0 forward,
  * 1 backward-data, 2 backward-weights; "" when none (or not built yet). */
 GN_API const char *gn_net_layer_impl(gn_net *net, int i, int n, int which);
+/* The number format that pass of layer i runs in for batch n: "bf16", "fp32",
+ * or "" when the layer has no oneDNN primitive (or it is not built yet). */
+GN_API const char *gn_net_layer_precision(gn_net *net, int i, int n, int which);
 /* Output shape of layer i, and the shape of the (first) tensor it reads. */
 GN_API gn_shape gn_net_layer_output(const gn_net *net, int i);
 GN_API gn_shape gn_net_layer_input(const gn_net *net, int i);

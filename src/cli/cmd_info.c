@@ -78,6 +78,11 @@ int gn_cmd_info(int argc, char **argv) {
     for (int i = 0; i < n; i++) printf(" %s", all[i]->name);
     printf("; GANNET_ISA overrides)\n");
     printf("%s\n", dnn);
+    /* --precision: which this CPU runs natively (gn_precision_check's rule) */
+    int bf16 = gn_precision_check(GN_PRECISION_BF16) == GN_OK;
+    printf("precisions: fp32 native, bf16 %s\n",
+           bf16 ? (f.amx_bf16 ? "native (AMX-BF16)" : "native (AVX512_BF16)")
+                : "not native (needs AVX512_BF16 or AMX-BF16; --precision bf16 is refused)");
     printf("openmp threads: %d (OMP_NUM_THREADS or --threads override)\n", omp_get_max_threads());
     if (!gn_dist_built()) {
         printf("mpi: not built in (meson feature mpi needs Open MPI: apt-get install libopenmpi-dev)\n");

@@ -4,22 +4,39 @@
 #include "dnnl/dnn_op.h"
 #include "dnnl/dnnl_util.h"
 #include "gannet/tensor.h"
+#include "kernels.h"
 
+/* Passes in bf16 (spec.bf16): their inputs x and dy are converted to bf16 by
+ * the kernels (gn_kern()->f32_to_bf16) into buffers the op owns, their
+ * weights by the cached reorder, once per weights version; every output (y,
+ * dx, dw, db) is written f32 by oneDNN itself, so the rest of the network
+ * never sees a bf16 value and a pass can run in either precision. */
 struct gn_dnn_op {
     gn_dnn_spec s;
-    union {
-        dnnl_convolution_desc_t conv;
-        dnnl_deconvolution_desc_t deconv;
-        dnnl_inner_product_desc_t ip;
-    } fwd_desc;
-    dnnl_memory_desc_t x_md, y_md, w_md, b_md; /* plain user layouts */
+    dnnl_memory_desc_t x_md, y_md, w_md, b_md; /* plain f32 user layouts */
+    dnnl_memory_desc_t xh_md, yh_md;           /* x and dy in plain bf16 */
     dnnl_primitive_desc_t pd[3];
     dnnl_primitive_t prim[3];
+    dnnl_primitive_desc_t other_fwd; /* a forward pd in the precision the forward does not run
+                                        in: the hint of a backward pass that runs in it */
     gn_dnn_view w_fwd, w_bwd, dw;
     dnnl_memory_t x, y, b, dx, dy, db;
+    dnnl_memory_t xh, dyh;  /* the bf16 copies below, when a pass runs in bf16 */
+    uint16_t *xh_buf, *dyh_buf;
+    const float *xh_of;     /* the x whose copy xh_buf holds since the last forward, or NULL */
+    const float *dyh_of;    /* the dy one backward pass converted for the other, or NULL */
     gn_dnn_cache *cache;
     float *ones;     /* (oc) ones when the primitive leaves out the bias and ReLU */
 };
+
+typedef union op_desc {
+    dnnl_convolution_desc_t conv;
+    dnnl_deconvolution_desc_t deconv;
+    dnnl_inner_product_desc_t ip;
+} op_desc;
+
+/* Elements converted per OpenMP work item (256 KiB of floats). */
+#define CONVERT_CHUNK 65536
 
 void gn_dnn_runtime(char *buf, unsigned long len) { gn_dnn_describe(buf, len); }
 
@@ -27,40 +44,119 @@ static gn_status make_mem(dnnl_memory_t *m, const dnnl_memory_desc_t *md, const 
     return gn_dnn_check(dnnl_memory_create(m, md, gn_dnn_engine(), DNNL_MEMORY_NONE), what);
 }
 
+static int pass_bf16(const gn_dnn_op *op, int which) { return (op->s.bf16 >> which) & 1; }
+static size_t x_count(const gn_dnn_op *op) {
+    return (size_t)op->s.n * op->s.ih * op->s.iw * op->s.ic;
+}
+static size_t y_count(const gn_dnn_op *op) {
+    return (size_t)op->s.n * op->s.oh * op->s.ow * op->s.oc;
+}
+
+/* dst = bf16(src), n elements, split across the threads in fixed chunks. */
+static void to_bf16(uint16_t *dst, const float *src, size_t n) {
+    const gn_kernels *k = gn_kern();
+    long chunks = (long)((n + CONVERT_CHUNK - 1) / CONVERT_CHUNK);
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < chunks; c++) {
+        size_t at = (size_t)c * CONVERT_CHUNK;
+        k->f32_to_bf16(dst + at, src + at, n - at < CONVERT_CHUNK ? n - at : CONVERT_CHUNK);
+    }
+}
+
+/* A plain memory descriptor of the given element type. */
+static dnnl_memory_desc_t md_of(int ndims, const dnnl_dim_t *dims, dnnl_data_type_t dt,
+                                dnnl_format_tag_t tag) {
+    dnnl_dims_t d = {0};
+    for (int i = 0; i < ndims; i++) d[i] = dims[i];
+    dnnl_memory_desc_t md;
+    dnnl_memory_desc_init_by_tag(&md, ndims, d, dt, tag);
+    return md;
+}
+
 /* Fills the plain memory descriptors for the op's tensors. */
 static void plain_mds(gn_dnn_op *op) {
     const gn_dnn_spec *s = &op->s;
-    if (s->kind == GN_DNN_DENSE) {
-        dnnl_dim_t xd[2] = {s->n, (dnnl_dim_t)s->ih * s->iw * s->ic};
-        dnnl_dim_t yd[2] = {s->n, s->oc};
-        dnnl_dim_t wd[2] = {s->oc, (dnnl_dim_t)s->ih * s->iw * s->ic};
-        op->x_md = gn_dnn_md(2, xd, dnnl_nc);
-        op->y_md = gn_dnn_md(2, yd, dnnl_nc);
-        op->w_md = gn_dnn_md(2, wd, dnnl_oi);
-    } else {
-        dnnl_dim_t xd[4] = {s->n, s->ic, s->ih, s->iw};
-        dnnl_dim_t yd[4] = {s->n, s->oc, s->oh, s->ow};
-        dnnl_dim_t wd[4] = {s->oc, s->ic, s->kh, s->kw};
-        op->x_md = gn_dnn_md(4, xd, dnnl_nhwc);
-        op->y_md = gn_dnn_md(4, yd, dnnl_nhwc);
-        op->w_md = gn_dnn_md(4, wd, dnnl_oihw);
+    int nd = s->kind == GN_DNN_DENSE ? 2 : 4;
+    dnnl_format_tag_t act = nd == 2 ? dnnl_nc : dnnl_nhwc, wt = nd == 2 ? dnnl_oi : dnnl_oihw;
+    dnnl_dim_t xd[4] = {s->n, s->ic, s->ih, s->iw}, yd[4] = {s->n, s->oc, s->oh, s->ow};
+    dnnl_dim_t wd[4] = {s->oc, s->ic, s->kh, s->kw};
+    if (nd == 2) {
+        xd[1] = wd[1] = (dnnl_dim_t)s->ih * s->iw * s->ic;
+        yd[1] = s->oc;
     }
+    op->x_md = md_of(nd, xd, dnnl_f32, act);
+    op->y_md = md_of(nd, yd, dnnl_f32, act);
+    op->w_md = md_of(nd, wd, dnnl_f32, wt);
+    op->xh_md = md_of(nd, xd, dnnl_bf16, act);
+    op->yh_md = md_of(nd, yd, dnnl_bf16, act);
     dnnl_dim_t bd[1] = {s->oc};
     op->b_md = gn_dnn_md(1, bd, dnnl_x);
 }
 
-/* The weights descriptor with format "any", for the primitive to choose.
- * Dense layers keep the plain layout: measured here, their brgemm kernels
- * run as fast on it, and no reordered copies of the largest weights exist. */
-static dnnl_memory_desc_t any_weights(const gn_dnn_op *op) {
-    if (op->s.kind == GN_DNN_DENSE) return op->w_md;
-    dnnl_memory_desc_t md;
-    dnnl_memory_desc_init_by_tag(&md, op->w_md.ndims, op->w_md.dims, dnnl_f32, dnnl_format_tag_any);
-    return md;
+/* The weights descriptor for the primitive to choose the layout of. Dense
+ * layers keep the plain f32 layout: measured here, their brgemm kernels run
+ * as fast on it, and no reordered copies of the largest weights exist. */
+static dnnl_memory_desc_t any_weights(const gn_dnn_op *op, int bf16) {
+    if (op->s.kind == GN_DNN_DENSE && !bf16) return op->w_md;
+    return md_of(op->w_md.ndims, op->w_md.dims, bf16 ? dnnl_bf16 : dnnl_f32, dnnl_format_tag_any);
 }
 
 /* The bias descriptor, or NULL for a layer without one. */
 static const dnnl_memory_desc_t *bias_md(const gn_dnn_op *op) { return op->s.no_bias ? NULL : &op->b_md; }
+
+/* The forward op descriptor in fp32 or bf16 (inputs; the output is f32 either way). */
+static dnnl_status_t fwd_desc(gn_dnn_op *op, int bf16, op_desc *d) {
+    const gn_dnn_spec *s = &op->s;
+    dnnl_memory_desc_t w = any_weights(op, bf16);
+    const dnnl_memory_desc_t *x = bf16 ? &op->xh_md : &op->x_md;
+    dnnl_dims_t strides = {s->sh, s->sw}, pl = {s->pad_t, s->pad_l}, pr = {s->pad_b, s->pad_r};
+    switch (s->kind) {
+    case GN_DNN_DENSE:
+        return dnnl_inner_product_forward_desc_init(&d->ip, dnnl_forward_training, x, &w, &op->b_md,
+                                                    &op->y_md);
+    case GN_DNN_CONV:
+        return dnnl_convolution_forward_desc_init(&d->conv, dnnl_forward_training, dnnl_convolution_direct,
+                                                  x, &w, bias_md(op), &op->y_md, strides, pl, pr);
+    default:
+        return dnnl_deconvolution_forward_desc_init(&d->deconv, dnnl_forward_training,
+                                                    dnnl_deconvolution_direct, x, &w, NULL, &op->y_md,
+                                                    strides, pl, pr);
+    }
+}
+
+/* The forward pd that hints backward pass `which`: one of its own precision. */
+static gn_status hint_for(gn_dnn_op *op, int which, const_dnnl_primitive_desc_t *hint) {
+    *hint = op->pd[0];
+    if (pass_bf16(op, which) == pass_bf16(op, 0)) return GN_OK;
+    if (!op->other_fwd) {
+        op_desc d;
+        gn_status s = gn_dnn_check(fwd_desc(op, pass_bf16(op, which), &d), "forward descriptor");
+        if (!s) s = gn_dnn_check(dnnl_primitive_desc_create(&op->other_fwd, &d, NULL, gn_dnn_engine(), NULL),
+                                 "forward hint");
+        if (s) return s;
+    }
+    *hint = op->other_fwd;
+    return GN_OK;
+}
+
+/* The bf16 copies of x and dy and their memory objects, for the passes that need them. */
+static gn_status make_staging(gn_dnn_op *op) {
+    unsigned b = op->s.bf16;
+    gn_status s = GN_OK;
+    if (b & (GN_DNN_BF16_FWD | GN_DNN_BF16_BWD_WEIGHTS)) {
+        op->xh_buf = gn_alloc(x_count(op) * sizeof(uint16_t));
+        if (!op->xh_buf) return gn_fail(GN_ERR_NOMEM, "out of memory for a bf16 copy of a layer input");
+        s = make_mem(&op->xh, &op->xh_md, "bf16 x");
+        if (!s) dnnl_memory_set_data_handle(op->xh, op->xh_buf);
+    }
+    if (!s && (b & (GN_DNN_BF16_BWD_DATA | GN_DNN_BF16_BWD_WEIGHTS))) {
+        op->dyh_buf = gn_alloc(y_count(op) * sizeof(uint16_t));
+        if (!op->dyh_buf) return gn_fail(GN_ERR_NOMEM, "out of memory for a bf16 copy of a gradient");
+        s = make_mem(&op->dyh, &op->yh_md, "bf16 dy");
+        if (!s) dnnl_memory_set_data_handle(op->dyh, op->dyh_buf);
+    }
+    return s;
+}
 
 gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cache *cache) {
     gn_status s = gn_dnn_init();
@@ -70,9 +166,6 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
     op->s = *spec;
     op->cache = cache;
     plain_mds(op);
-    dnnl_memory_desc_t w_any = any_weights(op);
-    dnnl_dims_t strides = {spec->sh, spec->sw}, pl = {spec->pad_t, spec->pad_l},
-                pr = {spec->pad_b, spec->pad_r};
     /* oneDNN's transposed convolution adds a bias through a scratch copy of
      * the whole output (38 MiB for G's up-convolution at batch 128) and runs
      * slower for it: its primitive leaves out the bias, and the ReLU after it,
@@ -86,23 +179,8 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
         }
         for (int c = 0; c < spec->oc; c++) op->ones[c] = 1.0f;
     }
-    dnnl_status_t st;
-    switch (spec->kind) {
-    case GN_DNN_DENSE:
-        st = dnnl_inner_product_forward_desc_init(&op->fwd_desc.ip, dnnl_forward_training, &op->x_md,
-                                                  &w_any, &op->b_md, &op->y_md);
-        break;
-    case GN_DNN_CONV:
-        st = dnnl_convolution_forward_desc_init(&op->fwd_desc.conv, dnnl_forward_training,
-                                                dnnl_convolution_direct, &op->x_md, &w_any, bias_md(op),
-                                                &op->y_md, strides, pl, pr);
-        break;
-    default:
-        st = dnnl_deconvolution_forward_desc_init(&op->fwd_desc.deconv, dnnl_forward_training,
-                                                  dnnl_deconvolution_direct, &op->x_md, &w_any,
-                                                  NULL, &op->y_md, strides, pl, pr);
-        break;
-    }
+    op_desc fd;
+    dnnl_status_t st = fwd_desc(op, pass_bf16(op, 0), &fd);
     s = gn_dnn_check(st, "forward descriptor");
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
@@ -112,7 +190,7 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
         if (!s) s = gn_dnn_check(dnnl_primitive_attr_create(&attr), "attributes");
         if (!s) s = gn_dnn_check(dnnl_primitive_attr_set_post_ops(attr, po), "attributes");
     }
-    if (!s) s = gn_dnn_build(&op->fwd_desc, attr, NULL, &op->pd[0], &op->prim[0], "forward primitive");
+    if (!s) s = gn_dnn_build(&fd, attr, NULL, &op->pd[0], &op->prim[0], "forward primitive");
     if (attr) dnnl_primitive_attr_destroy(attr);
     if (po) dnnl_post_ops_destroy(po);
     if (!s)
@@ -122,6 +200,7 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
     if (!s) s = make_mem(&op->x, &op->x_md, "x");
     if (!s) s = make_mem(&op->y, &op->y_md, "y");
     if (!s) s = make_mem(&op->b, &op->b_md, "bias");
+    if (!s) s = make_staging(op);
     if (s) {
         gn_dnn_op_free(op);
         return s;
@@ -136,12 +215,15 @@ void gn_dnn_op_free(gn_dnn_op *op) {
         if (op->prim[i]) dnnl_primitive_destroy(op->prim[i]);
         if (op->pd[i]) dnnl_primitive_desc_destroy(op->pd[i]);
     }
+    if (op->other_fwd) dnnl_primitive_desc_destroy(op->other_fwd);
     gn_dnn_view_free(&op->w_fwd);
     gn_dnn_view_free(&op->w_bwd);
     gn_dnn_view_free(&op->dw);
     gn_free(op->ones);
-    dnnl_memory_t mems[6] = {op->x, op->y, op->b, op->dx, op->dy, op->db};
-    for (int i = 0; i < 6; i++)
+    gn_free(op->xh_buf);
+    gn_free(op->dyh_buf);
+    dnnl_memory_t mems[8] = {op->x, op->y, op->b, op->dx, op->dy, op->db, op->xh, op->dyh};
+    for (int i = 0; i < 8; i++)
         if (mems[i]) dnnl_memory_destroy(mems[i]);
     free(op);
 }
@@ -159,11 +241,18 @@ static dnnl_memory_t weights_in(gn_dnn_view *v, const float *w, uint64_t wver) {
 
 gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const float *b,
                             float *y, uint64_t wver) {
-    dnnl_memory_t wm = weights_in(&op->w_fwd, w, wver);
+    dnnl_memory_t wm = weights_in(&op->w_fwd, w, wver), xm = op->x;
+    op->dyh_of = NULL; /* a new forward: the last backward's gradients are gone */
+    op->xh_of = NULL;
+    if (pass_bf16(op, 0)) {
+        to_bf16(op->xh_buf, x, x_count(op));
+        op->xh_of = x;
+        xm = op->xh;
+    }
     dnnl_memory_set_data_handle(op->x, (void *)x);
     dnnl_memory_set_data_handle(op->y, y);
     dnnl_memory_set_data_handle(op->b, (void *)b);
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->x}, {DNNL_ARG_WEIGHTS, wm},
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm},
                                {DNNL_ARG_DST, op->y}, {DNNL_ARG_BIAS, op->b}};
     return gn_dnn_exec(op->prim[0], op->ones || op->s.no_bias ? 3 : 4, args, "forward");
 }
@@ -173,25 +262,25 @@ const gn_dnn_spec *gn_dnn_op_spec(const gn_dnn_op *op) { return &op->s; }
 
 /* Builds the backward-data primitive on first use. */
 static gn_status build_bwd_data(gn_dnn_op *op) {
-    union {
-        dnnl_convolution_desc_t conv;
-        dnnl_deconvolution_desc_t deconv;
-        dnnl_inner_product_desc_t ip;
-    } d;
-    dnnl_memory_desc_t w_any = any_weights(op);
+    op_desc d;
+    int h = pass_bf16(op, 1);
+    dnnl_memory_desc_t w_any = any_weights(op, h);
+    const dnnl_memory_desc_t *dy = h ? &op->yh_md : &op->y_md;
     dnnl_dims_t strides = {op->s.sh, op->s.sw}, pl = {op->s.pad_t, op->s.pad_l},
                 pr = {op->s.pad_b, op->s.pad_r};
     dnnl_status_t st;
     if (op->s.kind == GN_DNN_DENSE)
-        st = dnnl_inner_product_backward_data_desc_init(&d.ip, &op->x_md, &w_any, &op->y_md);
+        st = dnnl_inner_product_backward_data_desc_init(&d.ip, &op->x_md, &w_any, dy);
     else if (op->s.kind == GN_DNN_CONV)
         st = dnnl_convolution_backward_data_desc_init(&d.conv, dnnl_convolution_direct, &op->x_md,
-                                                      &w_any, &op->y_md, strides, pl, pr);
+                                                      &w_any, dy, strides, pl, pr);
     else
         st = dnnl_deconvolution_backward_data_desc_init(&d.deconv, dnnl_deconvolution_direct,
-                                                        &op->x_md, &w_any, &op->y_md, strides, pl, pr);
+                                                        &op->x_md, &w_any, dy, strides, pl, pr);
+    const_dnnl_primitive_desc_t hint;
     gn_status s = gn_dnn_check(st, "backward-data descriptor");
-    if (!s) s = gn_dnn_build(&d, NULL, op->pd[0], &op->pd[1], &op->prim[1], "backward-data primitive");
+    if (!s) s = hint_for(op, 1, &hint);
+    if (!s) s = gn_dnn_build(&d, NULL, hint, &op->pd[1], &op->prim[1], "backward-data primitive");
     if (!s)
         s = gn_dnn_view_init(&op->w_bwd, &op->w_md,
                              dnnl_primitive_desc_query_md(op->pd[1], dnnl_query_weights_md, 0), 0,
@@ -201,6 +290,20 @@ static gn_status build_bwd_data(gn_dnn_op *op) {
     return s;
 }
 
+/* dy as a backward pass reads it: f32 as given, or its bf16 copy, converted
+ * once for the pair of backward passes that follow one forward. */
+static dnnl_memory_t dy_in(gn_dnn_op *op, const float *dy, int bf16) {
+    dnnl_memory_set_data_handle(op->dy, (void *)dy);
+    if (!bf16) return op->dy;
+    if (op->dyh_of == dy) {
+        op->dyh_of = NULL; /* the second of the pair: the copy is used up */
+        return op->dyh;
+    }
+    to_bf16(op->dyh_buf, dy, y_count(op));
+    op->dyh_of = dy;
+    return op->dyh;
+}
+
 gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w, float *dx,
                                   uint64_t wver) {
     if (!op->prim[1]) {
@@ -208,37 +311,35 @@ gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w
         if (s) return s;
     }
     dnnl_memory_t wm = weights_in(&op->w_bwd, w, wver);
-    dnnl_memory_set_data_handle(op->dy, (void *)dy);
+    dnnl_memory_t dym = dy_in(op, dy, pass_bf16(op, 1));
     dnnl_memory_set_data_handle(op->dx, dx);
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, op->dy}, {DNNL_ARG_WEIGHTS, wm},
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm},
                                {DNNL_ARG_DIFF_SRC, op->dx}};
     return gn_dnn_exec(op->prim[1], 3, args, "backward-data");
 }
 
-/* Builds the backward-weights primitive on first use. */
+/* Builds the backward-weights primitive on first use: f32 weight gradients
+ * whatever the precision of x and dy. */
 static gn_status build_bwd_weights(gn_dnn_op *op) {
-    union {
-        dnnl_convolution_desc_t conv;
-        dnnl_deconvolution_desc_t deconv;
-        dnnl_inner_product_desc_t ip;
-    } d;
-    dnnl_memory_desc_t w_any = any_weights(op);
+    op_desc d;
+    int h = pass_bf16(op, 2);
+    dnnl_memory_desc_t dw_any = any_weights(op, 0);
+    const dnnl_memory_desc_t *x = h ? &op->xh_md : &op->x_md, *dy = h ? &op->yh_md : &op->y_md;
     dnnl_dims_t strides = {op->s.sh, op->s.sw}, pl = {op->s.pad_t, op->s.pad_l},
                 pr = {op->s.pad_b, op->s.pad_r};
     dnnl_status_t st;
     if (op->s.kind == GN_DNN_DENSE)
-        st = dnnl_inner_product_backward_weights_desc_init(&d.ip, &op->x_md, &w_any, &op->b_md,
-                                                           &op->y_md);
+        st = dnnl_inner_product_backward_weights_desc_init(&d.ip, x, &dw_any, &op->b_md, dy);
     else if (op->s.kind == GN_DNN_CONV)
-        st = dnnl_convolution_backward_weights_desc_init(&d.conv, dnnl_convolution_direct, &op->x_md,
-                                                         &w_any, bias_md(op), &op->y_md, strides, pl, pr);
+        st = dnnl_convolution_backward_weights_desc_init(&d.conv, dnnl_convolution_direct, x, &dw_any,
+                                                         bias_md(op), dy, strides, pl, pr);
     else
-        st = dnnl_deconvolution_backward_weights_desc_init(&d.deconv, dnnl_deconvolution_direct,
-                                                           &op->x_md, &w_any, bias_md(op), &op->y_md,
-                                                           strides, pl, pr);
+        st = dnnl_deconvolution_backward_weights_desc_init(&d.deconv, dnnl_deconvolution_direct, x,
+                                                           &dw_any, bias_md(op), dy, strides, pl, pr);
+    const_dnnl_primitive_desc_t hint;
     gn_status s = gn_dnn_check(st, "backward-weights descriptor");
-    if (!s)
-        s = gn_dnn_build(&d, NULL, op->pd[0], &op->pd[2], &op->prim[2], "backward-weights primitive");
+    if (!s) s = hint_for(op, 2, &hint);
+    if (!s) s = gn_dnn_build(&d, NULL, hint, &op->pd[2], &op->prim[2], "backward-weights primitive");
     if (!s)
         s = gn_dnn_view_init(&op->dw, &op->w_md,
                              dnnl_primitive_desc_query_md(op->pd[2], dnnl_query_diff_weights_md, 0), 1,
@@ -254,11 +355,19 @@ gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float 
         gn_status s = build_bwd_weights(op);
         if (s) return s;
     }
+    dnnl_memory_t xm = op->x;
     dnnl_memory_set_data_handle(op->x, (void *)x);
-    dnnl_memory_set_data_handle(op->dy, (void *)dy);
+    if (pass_bf16(op, 2)) {
+        if (op->xh_of != x) { /* the forward ran in fp32 */
+            to_bf16(op->xh_buf, x, x_count(op));
+            op->xh_of = x;
+        }
+        xm = op->xh;
+    }
+    dnnl_memory_t dym = dy_in(op, dy, pass_bf16(op, 2));
     dnnl_memory_set_data_handle(op->db, db);
     dnnl_memory_t dwm = gn_dnn_view_out(&op->dw, dw);
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->x}, {DNNL_ARG_DIFF_DST, op->dy},
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym},
                                {DNNL_ARG_DIFF_WEIGHTS, dwm}, {DNNL_ARG_DIFF_BIAS, op->db}};
     gn_status s = gn_dnn_exec(op->prim[2], op->s.no_bias ? 3 : 4, args, "backward-weights");
     if (!s) gn_dnn_view_finish(&op->dw);
@@ -268,4 +377,28 @@ gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float 
 const char *gn_dnn_op_impl(const gn_dnn_op *op, int which) {
     if (which < 0 || which > 2 || !op->pd[which]) return "";
     return gn_dnn_impl(op->pd[which]);
+}
+
+int gn_dnn_op_pass_bf16(const gn_dnn_op *op, int which) {
+    return which >= 0 && which <= 2 && pass_bf16(op, which);
+}
+
+/* Which passes run in bf16 under --precision bf16, a fixed rule from
+ * `gannet bench layers --precision bf16` on AVX512_BF16 (oneDNN 2.6.3;
+ * docs/precision.md has the figures), not a start-up probe, so that a run
+ * computes the same numbers however busy the machine is when it starts:
+ * - a layer with fewer than GN_BF16_MIN_CHANNELS input or output channels
+ *   stays fp32: bf16 dot products pair input channels, and such layers
+ *   (G's 1x1 convolution to 1 channel, D's first convolution from 1, its
+ *   dense layer to 2 logits) are too small to pay for converting their inputs;
+ * - backward-weights stays fp32 except in stride-1 convolutions: oneDNN's
+ *   bf16 backward-weights ran 2x (D's 5x5/2 256->512), 10x (G's 4x4/2
+ *   transposed convolution) and 2-3x (dense) slower than fp32 here. */
+#define GN_BF16_MIN_CHANNELS 16
+
+unsigned gn_dnn_bf16_passes(const gn_dnn_spec *spec) {
+    if (spec->ic < GN_BF16_MIN_CHANNELS || spec->oc < GN_BF16_MIN_CHANNELS) return 0;
+    unsigned passes = GN_DNN_BF16_FWD | GN_DNN_BF16_BWD_DATA;
+    if (spec->kind == GN_DNN_CONV && spec->sh == 1 && spec->sw == 1) passes |= GN_DNN_BF16_BWD_WEIGHTS;
+    return passes;
 }

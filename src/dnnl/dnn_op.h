@@ -22,7 +22,19 @@ typedef struct gn_dnn_spec {
     int pad_t, pad_l, pad_b, pad_r;
     int post_relu;            /* forward applies max(0, .) to its output */
     int no_bias;              /* conv, deconv: no bias (nor its gradient) */
+    unsigned bf16;            /* passes run in bf16 (GN_DNN_BF16_*): their inputs and weights
+                                 are converted to bf16, their outputs stay f32 */
 } gn_dnn_spec;
+
+/* Bits of gn_dnn_spec.bf16, one per pass (1 << which, as gn_dnn_op_impl counts). */
+#define GN_DNN_BF16_FWD 1u
+#define GN_DNN_BF16_BWD_DATA 2u
+#define GN_DNN_BF16_BWD_WEIGHTS 4u
+#define GN_DNN_BF16_ALL 7u
+
+/* The passes of a layer that run in bf16 under --precision bf16: all but
+ * those measured slower in bf16 than in fp32 (docs/precision.md). */
+unsigned gn_dnn_bf16_passes(const gn_dnn_spec *spec);
 
 typedef struct gn_dnn_op gn_dnn_op;
 
@@ -53,6 +65,8 @@ gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float 
 /* The implementations chosen: which = 0 forward, 1 backward-data, 2 backward-weights
  * ("" when that primitive is not built yet). */
 const char *gn_dnn_op_impl(const gn_dnn_op *op, int which);
+/* 1 when that pass runs in bf16. */
+int gn_dnn_op_pass_bf16(const gn_dnn_op *op, int which);
 
 /* One line about the oneDNN build and the ISA it runs on. */
 void gn_dnn_runtime(char *buf, unsigned long len);
