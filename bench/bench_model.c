@@ -24,7 +24,10 @@ int gn_bench_model(const char *cmd, const char *preset, int size, int channels, 
     int h = size ? size : own.h, w = size ? size : own.w, c = channels ? channels : own.c, shaped;
     char shape[64];
     snprintf(shape, sizeof shape, "--image-size %d --channels %d", h, c);
-    if (gn_preset_text_for(preset, shape, h, w, c, &text, &len, &shaped)) return gn_cli_fail(cmd);
+    if ((s = gn_preset_text_for(preset, shape, h, w, c, &text, &len, &shaped))) {
+        gn_cli_fail(cmd);
+        return s == GN_ERR_ARG ? 2 : 1; /* a shape the preset does not take: a bad option */
+    }
     if ((s = gn_model_parse(preset, text, len, &m))) {
         free(text);
         return gn_cli_fail(cmd);

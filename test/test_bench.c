@@ -72,6 +72,26 @@ START_TEST(layers_lists_every_layer) {
 }
 END_TEST
 
+/* --image-size and --channels: the preset as train picks it for such data
+ * (dcgan-32x32x3.gnm: D ends in one logit, D benched at B as it has batch
+ * norm); a preset without a file for the shape is refused. */
+START_TEST(a_preset_at_another_image_shape) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s bench layers --preset dcgan --image-size 32 --channels 3 --batch 2 --iters 1 "
+             "--warmup 0", tu_gannet_bin());
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "images 32x32x3, G at batch 2, D at 2,") && strstr(out, "\nG  10 ") &&
+                      strstr(out, "\nD   8 Conv2D 4x4/1 valid no-bias") && strstr(out, "1x1x1"),
+                  "%s", out);
+    snprintf(cmd, sizeof cmd, "%s bench step --preset dcgan --image-size 32 --channels 3 --batch 2 --iters 1 "
+             "--warmup 0", tu_gannet_bin());
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0 && strstr(out, "images 32x32x3, batch 2"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s bench step --preset seed-mnist --image-size 64 --channels 3", tu_gannet_bin());
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "preset seed-mnist takes 28x28x1"), "%s", out);
+}
+END_TEST
+
 START_TEST(kernels_times_every_isa) {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s bench kernels --iters 1 --kernel channel_affine", tu_gannet_bin());
@@ -99,6 +119,7 @@ int main(void) {
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, step_prints_breakdown_and_last_line);
     tcase_add_test(tc, layers_lists_every_layer);
+    tcase_add_test(tc, a_preset_at_another_image_shape);
     tcase_add_test(tc, kernels_times_every_isa);
     tcase_add_test(tc, bad_options_exit_2);
     suite_add_tcase(s, tc);
