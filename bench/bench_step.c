@@ -197,8 +197,9 @@ int gn_bench_step(int argc, char **argv) {
                        red.hidden, red.skew_s * 1e3);
             printf("}\n");
         } else {
-            printf("preset %s, %s, batch %d, %d threads%s, %d iterations after %d warm-up\n", cfg.preset,
-                   precision_name, batch, omp_get_max_threads(), gan->ranks > 1 ? " per rank" : "", iters, warmup);
+            printf("preset %s, images %dx%dx%d, %s, batch %d, %d threads%s, %d iterations after %d warm-up\n",
+                   cfg.preset, ds.h, ds.w, ds.c, precision_name, batch, omp_get_max_threads(),
+                   gan->ranks > 1 ? " per rank" : "", iters, warmup);
             printf("%-34s %10s %7s\n", "pass", "ms/iter", "share");
             for (int i = 0; i < 6; i++)
                 printf("%-34s %10.1f %6.1f%%\n", rows[i].name, rows[i].s * 1e3, 100 * rows[i].s / mean);

@@ -85,7 +85,7 @@ START_TEST(a_preset_at_another_image_shape) {
                   "%s", out);
     snprintf(cmd, sizeof cmd, "%s bench step --preset dcgan --image-size 32 --channels 3 --batch 2 --iters 1 "
              "--warmup 0", tu_gannet_bin());
-    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0 && strstr(out, "images 32x32x3, batch 2"), "%s", out);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0 && strstr(out, "images 32x32x3, fp32, batch 2"), "%s", out);
     snprintf(cmd, sizeof cmd, "%s bench step --preset seed-mnist --image-size 64 --channels 3", tu_gannet_bin());
     ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "preset seed-mnist takes 28x28x1"), "%s", out);

@@ -444,11 +444,11 @@ START_TEST(test_train_on_folder) {
     snprintf(args, sizeof args, "train --resume %s/run --iters 4 --progress lines", runs);
     tu_gannet_expect(args, 2, "not those this run was trained on");
     snprintf(args, sizeof args, "train --data %s --image-size 64 --channels 3 --iters 1 --out %s/run2", dir, runs);
-    tu_gannet_expect(args, 1, "images are 64x64x3; model seed-mnist needs 28x28x1");
+    tu_gannet_expect(args, 2, "images are 64x64x3; preset seed-mnist takes 28x28x1");
     snprintf(args, sizeof args, "bench step --data %s --image-size 28 --channels 1 --batch 8 --iters 1 --warmup 0", dir);
     tu_gannet_expect(args, 0, "a real batch from the u8 cache alone");
     snprintf(args, sizeof args, "bench step --data %s --batch 8 --iters 1 --warmup 0", dir);
-    tu_gannet_expect(args, 1, "images are 64x64x3; model seed-mnist needs 28x28x1");
+    tu_gannet_expect(args, 2, "preset seed-mnist takes 28x28x1");
     snprintf(args, sizeof args, "train --data %s/nope --iters 1 --out %s/run3", dir, runs);
     tu_gannet_expect(args, 1, "nope");
     free(runs);
