@@ -179,6 +179,7 @@ static gn_status convert_idx(const char *path, const gn_data_opts *o, gn_data_re
         failed |= gn_image_fit(ds->pixels + i * in, ds->w, ds->h, ds->c, S, C, px + i * per, &why) != 0;
         tick(o, &done, ds->n);
     }
+    if (o->progress) o->progress(o->progress_ctx, ds->n, ds->n);
     if (failed) {
         free(px);
         return gn_fail(GN_ERR_NOMEM, "%s: out of memory while resizing", path);
