@@ -190,6 +190,42 @@ static void real_images(const real_sets *r, int n, float *real, char *what, size
     }
 }
 
+/* Scores the n images x and the real column's, and prints the report; 0 or 1. */
+static int score_and_print(gn_classifier *c, const float *x, int n, const real_sets *rs_data,
+                           const char *what, const char *cls_path) {
+    /* reference features: (nref, 128), the reference of every Frechet distance */
+    const size_t nref = rs_data->nref;
+    int rc = 0;
+    float *held = malloc(nref * IMG * sizeof(float));
+    float *ref = malloc(nref * GN_CLS_FEATURES * sizeof(float));
+    float *real = malloc((size_t)n * IMG * sizeof(float));
+    if (!held || !ref || !real) {
+        fprintf(stderr, "gannet eval: out of memory\n");
+        rc = 1;
+    }
+    if (!rc) {
+        gn_dataset_slice(rs_data->ref, held, NULL, rs_data->ref_start, nref, GN_RANGE_01);
+        if (gn_classifier_run(c, held, nref, NULL, ref)) rc = gn_cli_fail("eval");
+    }
+    char real_what[4400];
+    if (!rc) real_images(rs_data, n, real, real_what, sizeof real_what);
+    gn_eval_scores s, rs;
+    if (!rc && (gn_eval_images(c, x, (size_t)n, ref, nref, &s) ||
+                gn_eval_images(c, real, (size_t)n, ref, nref, &rs)))
+        rc = gn_cli_fail("eval");
+    if (!rc) {
+        printf("classifier  %s (held-out accuracy %.2f%%)\n", cls_path, 100 * c->heldout_acc);
+        printf("samples     %d images from %s\n", n, what);
+        printf("real        %s\n", real_what);
+        printf("reference   %s\n", rs_data->ref_what);
+        print_report(&s, &rs, n, nref);
+    }
+    free(real);
+    free(ref);
+    free(held);
+    return rc;
+}
+
 /* gannet eval: loads the classifier and the real images, scores samples and real images, prints both. */
 int gn_cmd_eval(int argc, char **argv) {
     const char *samples = NULL, *checkpoint = NULL, *cls_path = NULL, *reference = NULL, *realpath = NULL;
@@ -237,7 +273,7 @@ int gn_cmd_eval(int argc, char **argv) {
     }
 
     /* the images to score */
-    float *x = NULL, *real = NULL, *ref = NULL, *held = NULL;
+    float *x = NULL;
     char what[4400];
     if (samples) {
         rc = samples_from_idx(samples, &n, opts[2].set, &x);
@@ -245,38 +281,8 @@ int gn_cmd_eval(int argc, char **argv) {
     } else {
         rc = samples_from_checkpoint(checkpoint, n, seed, &x, what, sizeof what);
     }
-    /* reference features: (nref, 128), the reference of every Frechet distance */
-    const size_t nref = rs_data.nref;
-    if (!rc) {
-        held = malloc(nref * IMG * sizeof(float));
-        ref = malloc(nref * GN_CLS_FEATURES * sizeof(float));
-        real = malloc((size_t)n * IMG * sizeof(float));
-        if (!held || !ref || !real) {
-            fprintf(stderr, "gannet eval: out of memory\n");
-            rc = 1;
-        }
-    }
-    if (!rc) {
-        gn_dataset_slice(rs_data.ref, held, NULL, rs_data.ref_start, nref, GN_RANGE_01);
-        if (gn_classifier_run(c, held, nref, NULL, ref)) rc = gn_cli_fail("eval");
-    }
-    char real_what[4400];
-    if (!rc) real_images(&rs_data, n, real, real_what, sizeof real_what);
-    gn_eval_scores s, rs;
-    if (!rc && (gn_eval_images(c, x, (size_t)n, ref, nref, &s) ||
-                gn_eval_images(c, real, (size_t)n, ref, nref, &rs)))
-        rc = gn_cli_fail("eval");
-    if (!rc) {
-        printf("classifier  %s (held-out accuracy %.2f%%)\n", cls_path, 100 * c->heldout_acc);
-        printf("samples     %d images from %s\n", n, what);
-        printf("real        %s\n", real_what);
-        printf("reference   %s\n", rs_data.ref_what);
-        print_report(&s, &rs, n, nref);
-    }
+    if (!rc) rc = score_and_print(c, x, n, &rs_data, what, cls_path);
     free(x);
-    free(real);
-    free(ref);
-    free(held);
     free_real_sets(&rs_data);
     gn_classifier_free(c);
     return rc;
