@@ -117,15 +117,25 @@ static gn_status check_images(const gn_dataset *ds, const char *what) {
     return GN_OK;
 }
 
+/* Checks that items [start, start + count) of ds have labels the classifier knows (0..9). */
+static gn_status check_labels(const gn_dataset *ds, size_t start, size_t count, const char *what) {
+    if (!ds->labels) return gn_fail(GN_ERR_ARG, "%s: the data set has no labels", what);
+    for (size_t i = start; i < start + count && i < ds->n; i++)
+        if (ds->labels[i] >= GN_CLS_CLASSES)
+            return gn_fail(GN_ERR_ARG, "%s: item %zu has label %d; the classifier knows 0..%d", what, i,
+                           ds->labels[i], GN_CLS_CLASSES - 1);
+    return GN_OK;
+}
+
 /* Fraction of a labelled range that the classifier gets right. */
 gn_status gn_classifier_accuracy(gn_classifier *c, const gn_dataset *ds, size_t start,
                                  size_t count, double *acc) {
     gn_status s = check_images(ds, "accuracy");
     if (s) return s;
-    if (!ds->labels) return gn_fail(GN_ERR_ARG, "accuracy: the data set has no labels");
     if (start + count > ds->n || !count)
         return gn_fail(GN_ERR_ARG, "accuracy: items [%zu, %zu) are not inside the %zu of the set",
                        start, start + count, ds->n);
+    if ((s = check_labels(ds, start, count, "accuracy"))) return s;
     const size_t img = (size_t)GN_CLS_SIDE * GN_CLS_SIDE;
     float *x = malloc(RUN_CHUNK * img * sizeof(float));
     float *p = malloc(RUN_CHUNK * GN_CLS_CLASSES * sizeof(float));
@@ -171,10 +181,10 @@ gn_status gn_classifier_train(gn_classifier *c, const gn_dataset *ds, size_t tra
                               const gn_classifier_train_config *cfg) {
     gn_status s = check_images(ds, "classifier training");
     if (s) return s;
-    if (!ds->labels) return gn_fail(GN_ERR_ARG, "classifier training: the data set has no labels");
     if (!train_count || train_count > ds->n)
         return gn_fail(GN_ERR_ARG, "classifier training: %zu training items, the set holds %zu",
                        train_count, ds->n);
+    if ((s = check_labels(ds, 0, train_count, "classifier training"))) return s;
     if (cfg->iters <= 0 || cfg->batch <= 0 || !(cfg->lr > 0) || cfg->shift < 0 || cfg->shift > 8)
         return gn_fail(GN_ERR_ARG, "classifier training: bad settings (iters %d, batch %d, lr %g, shift %d)",
                        cfg->iters, cfg->batch, cfg->lr, cfg->shift);

@@ -12,7 +12,7 @@
 #include "gannet/datadir.h"
 #include "gannet/files.h"
 
-const char *const gn_preset_names[] = {"seed-mnist", "dcgan", "resnet-mnist", NULL};
+const char *const gn_preset_names[] = {"seed-mnist", "dcgan", "resnet-mnist", "mnist-quality", NULL};
 
 gn_status gn_model_read_file(const char *path, char **text, size_t *len) {
     *text = NULL;

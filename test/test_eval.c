@@ -493,6 +493,104 @@ START_TEST(cli_eval_real_digits_reach_the_floor) {
 }
 END_TEST
 
+/* Writes items [start, start + n) of ds as IDX files dir/NAME-images.idx and,
+ * when labels, dir/NAME-labels.idx (label + shift for every item, so that a
+ * shift makes labels out of range). */
+static void write_split(const gn_dataset *ds, const char *dir, const char *name, size_t start, size_t n,
+                        int label_shift, char *images, char *labels) {
+    sprintf(images, "%s/%s-images.idx", dir, name);
+    sprintf(labels, "%s/%s-labels.idx", dir, name);
+    uint32_t dims[3] = {(uint32_t)n, 28, 28};
+    ck_assert_int_eq(gn_idx_write_u8(images, ds->pixels + start * IMG, 3, dims), GN_OK);
+    uint8_t *lab = malloc(n);
+    for (size_t i = 0; i < n; i++) lab[i] = (uint8_t)(ds->labels[start + i] + label_shift);
+    ck_assert_int_eq(gn_idx_write_u8(labels, lab, 1, dims), GN_OK);
+    free(lab);
+}
+
+START_TEST(cli_classifier_trains_on_other_files) {
+    /* 2000 digits to learn from and 500 others to measure, as files: the
+     * route Fashion-MNIST's IDX files take */
+    gn_dataset ds = load_mnist();
+    char *dir = tu_tmpdir(), ti[4300], tl[4300], vi[4300], vl[4300], bi[4300], bl[4300], gnc[4300];
+    write_split(&ds, dir, "train", 0, 2000, 0, ti, tl);
+    write_split(&ds, dir, "test", 8000, 500, 0, vi, vl);
+    write_split(&ds, dir, "bad", 0, 100, 3, bi, bl); /* labels 3..12 */
+    snprintf(gnc, sizeof gnc, "%s/c.gnc", dir);
+    static char cmd[40000], out[16384], out2[16384];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s classifier train --data %s --labels %s --test-data %s "
+             "--test-labels %s --iters 200 --log-every 0 --out %s", tu_gannet_bin(), ti, tl, vi, vl, gnc);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    double acc = 0;
+    const char *p = strstr(out, "held-out accuracy ");
+    ck_assert_msg(p && sscanf(p + 18, "%lf", &acc) == 1 && acc > 80, "%s", out);
+    ck_assert_msg(strstr(out, "(500 images of ") && strstr(out, "training on 2000 images"), "%s", out);
+    /* classifier test measures the same images to the same figure */
+    snprintf(cmd, sizeof cmd, "%s classifier test --classifier %s --data %s --labels %s", tu_gannet_bin(), gnc,
+             vi, vl);
+    ck_assert_msg(tu_run(cmd, out2, sizeof out2) == 0, "%s", out2);
+    char want[64];
+    snprintf(want, sizeof want, ": %.2f%%", acc);
+    ck_assert_msg(strstr(out2, want) && strstr(out2, "500 images of "), "%s | %s", want, out2);
+    /* files without their partner, labels the classifier cannot have, no test set */
+    snprintf(cmd, sizeof cmd, "%s classifier train --data %s --test-data %s --test-labels %s --out %s",
+             tu_gannet_bin(), ti, vi, vl, gnc);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "needs its labels file"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s classifier train --data %s --labels %s --out %s", tu_gannet_bin(), ti, tl, gnc);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--test-data"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s classifier train --data %s --labels %s --test-data %s --test-labels %s "
+             "--iters 1 --out %s", tu_gannet_bin(), bi, bl, vi, vl, gnc);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "has label 1") && strstr(out, "knows 0..9"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s classifier test --classifier %s --data %s --labels %s", tu_gannet_bin(), gnc,
+             bi, bl);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "knows 0..9"), "%s", out);
+    const char *files[] = {ti, tl, vi, vl, bi, bl, gnc};
+    for (int i = 0; i < 7; i++) remove(files[i]);
+    remove(dir);
+    free(dir);
+    gn_dataset_free(&ds);
+}
+END_TEST
+
+START_TEST(cli_eval_reference_and_real_files) {
+    /* the bundled split given as files (--reference the held-out digits,
+     * --real the training split) gives the same figures as the default */
+    gn_dataset ds = load_mnist();
+    char *dir = tu_tmpdir(), si[4300], sl[4300], hi[4300], hl[4300], ri[4300], rl[4300];
+    static char cmd[40000];
+    write_split(&ds, dir, "s", 100, 1500, 0, si, sl);
+    write_split(&ds, dir, "held", GN_CLS_HELDOUT_START, GN_CLS_HELDOUT, 0, hi, hl);
+    write_split(&ds, dir, "real", 0, GN_CLS_HELDOUT_START, 0, ri, rl);
+    static char a[16384], b[16384];
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s", tu_gannet_bin(), si);
+    ck_assert_msg(tu_run(cmd, a, sizeof a) == 0, "%s", a);
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s --reference %s --real %s", tu_gannet_bin(), si, hi, ri);
+    ck_assert_msg(tu_run(cmd, b, sizeof b) == 0, "%s", b);
+    ck_assert_str_eq(figures(a), figures(b));
+    ck_assert_msg(strstr(b, "the first 2000 images of ") && strstr(b, "the first 1500 images of "), "%s", b);
+    /* a reference of another size: the Frechet distance uses as many as it holds */
+    write_split(&ds, dir, "held", GN_CLS_HELDOUT_START, 700, 0, hi, hl);
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s --reference %s", tu_gannet_bin(), si, hi);
+    ck_assert_msg(tu_run(cmd, b, sizeof b) == 0, "%s", b);
+    ck_assert_msg(strstr(b, "frechet distance (N = 700)") && strstr(b, "holds 700 real"), "%s", b);
+    /* images the classifier cannot take are refused, naming the option */
+    uint32_t dims[3] = {10, 32, 32};
+    ck_assert_int_eq(gn_idx_write_u8(hi, ds.pixels, 3, dims), GN_OK);
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s --real %s", tu_gannet_bin(), si, hi);
+    ck_assert_int_eq(tu_run(cmd, b, sizeof b), 2);
+    ck_assert_msg(strstr(b, "--real") && strstr(b, "32x32x1"), "%s", b);
+    const char *files[] = {si, sl, hi, hl, ri, rl};
+    for (int i = 0; i < 6; i++) remove(files[i]);
+    remove(dir);
+    free(dir);
+    gn_dataset_free(&ds);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *eval_suite(void) {
     Suite *s = suite_create("eval");
@@ -512,6 +610,8 @@ static Suite *eval_suite(void) {
     t = tcase_create("cli");
     tcase_add_test(t, cli_eval_idx_and_checkpoint_agree);
     tcase_add_test(t, cli_eval_real_digits_reach_the_floor);
+    tcase_add_test(t, cli_classifier_trains_on_other_files);
+    tcase_add_test(t, cli_eval_reference_and_real_files);
     suite_add_tcase(s, t);
     return s;
 }

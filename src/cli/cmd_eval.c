@@ -80,7 +80,7 @@ static int samples_from_checkpoint(const char *checkpoint, int n, uint64_t seed,
 }
 
 /* Prints the two columns of figures and the notes on how they were made. */
-static void print_report(const gn_eval_scores *s, const gn_eval_scores *r, int n) {
+static void print_report(const gn_eval_scores *s, const gn_eval_scores *r, int n, size_t nref) {
     printf("\n%-34s %10s %10s\n", "", "samples", "real");
     printf("%-34s %10.3f %10.3f\n", "inception score (ceiling 10)", s->inception, r->inception);
     char fdname[64];
@@ -97,14 +97,138 @@ static void print_report(const gn_eval_scores *s, const gn_eval_scores *r, int n
     printf("\nreal: what a perfect generator would score at N = %d (real digits against the\n"
            "held-out ones); the samples' figures approach it as the generator improves.\n", n);
     if ((size_t)n > s->n_fd)
-        printf("note: the held-out split holds %d real digits, so the Frechet distance compares the\n"
+        printf("note: the held-out split holds %zu real digits, so the Frechet distance compares the\n"
                "first %zu images of each side with them; the other figures use all %d.\n",
-               GN_CLS_HELDOUT, s->n_fd, n);
+               nref, s->n_fd, n);
 }
 
-/* gannet eval: loads the classifier and the digits, scores samples and real digits, prints both. */
+/* The real images of the report: the reference of every Frechet distance
+ * (the held-out digits, or the first 2000 of --reference) and the "real"
+ * column (the training split's digits, or --real's images). */
+typedef struct real_sets {
+    gn_dataset mnist, ref_file, real_file; /* each loaded only when needed */
+    const gn_dataset *ref, *real;
+    size_t ref_start, nref, real_count;
+    char ref_what[4300], real_name[4200];
+} real_sets;
+
+/* Loads one unlabelled IDX file of 28x28x1 images; 0, or the exit status. */
+static int load_images(const char *path, const char *option, gn_dataset *ds) {
+    if (gn_dataset_load(path, NULL, ds)) return gn_cli_fail("eval");
+    if (ds->h != GN_CLS_SIDE || ds->w != GN_CLS_SIDE || ds->c != 1 || ds->n < 2) {
+        fprintf(stderr, "gannet eval: %s %s: %zu images of %dx%dx%d; the classifier takes at least 2 of 28x28x1\n",
+                option, path, ds->n, ds->h, ds->w, ds->c);
+        gn_dataset_free(ds);
+        return 2;
+    }
+    return 0;
+}
+
+static void free_real_sets(real_sets *r) {
+    gn_dataset_free(&r->mnist);
+    gn_dataset_free(&r->ref_file);
+    gn_dataset_free(&r->real_file);
+}
+
+/* Loads the bundled digits and checks that the split fits; 0, or the exit status. */
+static int load_bundled(gn_dataset *ds) {
+    char ip[4096], lp[4096];
+    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
+    if (gn_dataset_load(ip, lp, ds)) return gn_cli_fail("eval");
+    if (ds->n < GN_CLS_HELDOUT_START + GN_CLS_HELDOUT) {
+        fprintf(stderr, "gannet eval: %s holds %zu digits; the held-out split needs %d\n", ip, ds->n,
+                GN_CLS_HELDOUT_START + GN_CLS_HELDOUT);
+        return 1;
+    }
+    return 0;
+}
+
+/* Fills r from --reference and --real (NULL: the bundled digits' split); 0, or the exit status. */
+static int load_real_sets(const char *reference, const char *realpath, real_sets *r) {
+    memset(r, 0, sizeof *r);
+    int rc = !reference || !realpath ? load_bundled(&r->mnist) : 0;
+    if (!rc && reference) rc = load_images(reference, "--reference", &r->ref_file);
+    if (!rc && realpath) rc = load_images(realpath, "--real", &r->real_file);
+    if (rc) {
+        free_real_sets(r);
+        return rc;
+    }
+    r->ref = reference ? &r->ref_file : &r->mnist;
+    r->ref_start = reference ? 0 : GN_CLS_HELDOUT_START;
+    r->nref = r->ref->n - r->ref_start < GN_CLS_HELDOUT ? r->ref->n - r->ref_start : GN_CLS_HELDOUT;
+    if (reference)
+        snprintf(r->ref_what, sizeof r->ref_what, "the first %zu images of %s", r->nref, reference);
+    else
+        snprintf(r->ref_what, sizeof r->ref_what, "the %d held-out digits (items %d..%d of the bundled set)",
+                 GN_CLS_HELDOUT, GN_CLS_HELDOUT_START, GN_CLS_HELDOUT_START + GN_CLS_HELDOUT - 1);
+    r->real = realpath ? &r->real_file : &r->mnist;
+    r->real_count = realpath ? r->real_file.n : GN_CLS_HELDOUT_START;
+    snprintf(r->real_name, sizeof r->real_name, "%s", realpath ? realpath : "the training split");
+    return 0;
+}
+
+/* The real column's images: the first n of r->real; past its count, all of
+ * them and the rest drawn from them with replacement. Describes them in what. */
+static void real_images(const real_sets *r, int n, float *real, char *what, size_t len) {
+    gn_dataset train = *r->real;
+    train.n = r->real_count;
+    size_t first = (size_t)n < train.n ? (size_t)n : train.n;
+    gn_dataset_slice(&train, real, NULL, 0, first, GN_RANGE_01);
+    int bundled = r->real == &r->mnist;
+    if ((size_t)n > first) {
+        gn_dataset_sample(&train, real + first * IMG, NULL, (size_t)n - first, 0, 0, GN_RANGE_01);
+        if (bundled)
+            snprintf(what, len, "the training split's %zu digits and %zu more drawn from them with replacement",
+                     train.n, (size_t)n - first);
+        else
+            snprintf(what, len, "the %zu images of %s and %zu more drawn from them with replacement",
+                     train.n, r->real_name, (size_t)n - first);
+    } else if (bundled) {
+        snprintf(what, len, "the first %d digits of the training split", n);
+    } else {
+        snprintf(what, len, "the first %d images of %s", n, r->real_name);
+    }
+}
+
+/* Scores the n images x and the real column's, and prints the report; 0 or 1. */
+static int score_and_print(gn_classifier *c, const float *x, int n, const real_sets *rs_data,
+                           const char *what, const char *cls_path) {
+    /* reference features: (nref, 128), the reference of every Frechet distance */
+    const size_t nref = rs_data->nref;
+    int rc = 0;
+    float *held = malloc(nref * IMG * sizeof(float));
+    float *ref = malloc(nref * GN_CLS_FEATURES * sizeof(float));
+    float *real = malloc((size_t)n * IMG * sizeof(float));
+    if (!held || !ref || !real) {
+        fprintf(stderr, "gannet eval: out of memory\n");
+        rc = 1;
+    }
+    if (!rc) {
+        gn_dataset_slice(rs_data->ref, held, NULL, rs_data->ref_start, nref, GN_RANGE_01);
+        if (gn_classifier_run(c, held, nref, NULL, ref)) rc = gn_cli_fail("eval");
+    }
+    char real_what[4400];
+    if (!rc) real_images(rs_data, n, real, real_what, sizeof real_what);
+    gn_eval_scores s, rs;
+    if (!rc && (gn_eval_images(c, x, (size_t)n, ref, nref, &s) ||
+                gn_eval_images(c, real, (size_t)n, ref, nref, &rs)))
+        rc = gn_cli_fail("eval");
+    if (!rc) {
+        printf("classifier  %s (held-out accuracy %.2f%%)\n", cls_path, 100 * c->heldout_acc);
+        printf("samples     %d images from %s\n", n, what);
+        printf("real        %s\n", real_what);
+        printf("reference   %s\n", rs_data->ref_what);
+        print_report(&s, &rs, n, nref);
+    }
+    free(real);
+    free(ref);
+    free(held);
+    return rc;
+}
+
+/* gannet eval: loads the classifier and the real images, scores samples and real images, prints both. */
 int gn_cmd_eval(int argc, char **argv) {
-    const char *samples = NULL, *checkpoint = NULL, *cls_path = NULL;
+    const char *samples = NULL, *checkpoint = NULL, *cls_path = NULL, *reference = NULL, *realpath = NULL;
     int n = 10000;
     uint64_t seed = 1;
     gn_option opts[] = {
@@ -113,6 +237,8 @@ int gn_cmd_eval(int argc, char **argv) {
         {"n", GN_OPT_INT, &n, "number of images (from --samples: at most the file's)", 2, 1000000, NULL, 0},
         {"seed", GN_OPT_U64, &seed, "noise seed for --checkpoint (as gannet sample --seed)", 0, 9e15, NULL, 0},
         {"classifier", GN_OPT_STR, &cls_path, "classifier file (default: the shipped data/" GN_CLS_FILE ")", 0, 0, NULL, 0},
+        {"reference", GN_OPT_STR, &reference, "IDX file whose first 2000 images are the Frechet distance's reference (default: the held-out digits)", 0, 0, NULL, 0},
+        {"real", GN_OPT_STR, &realpath, "IDX file of real images for the real column (default: the training split's digits)", 0, 0, NULL, 0},
         {0},
     };
     char err[512];
@@ -120,7 +246,8 @@ int gn_cmd_eval(int argc, char **argv) {
     if (r == 1) {
         gn_args_usage("eval", "Scores generated digits with the MNIST classifier: Inception Score,\n"
                               "Frechet distance to held-out digits, class coverage, confidence; and\n"
-                              "the same figures for real digits (the floor a perfect generator reaches).",
+                              "the same figures for real digits (the floor a perfect generator reaches).\n"
+                              "--classifier, --reference and --real score other 28x28 images (Fashion-MNIST).",
                       opts);
         return 0;
     }
@@ -138,76 +265,25 @@ int gn_cmd_eval(int argc, char **argv) {
 
     gn_classifier *c;
     if (gn_classifier_load(&c, cls_path)) return gn_cli_fail("eval");
-    gn_dataset ds = {0};
-    char ip[4096], lp[4096];
-    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    int rc = 0;
-    if (gn_dataset_load(ip, lp, &ds)) rc = gn_cli_fail("eval");
-    if (!rc && ds.n < GN_CLS_HELDOUT_START + GN_CLS_HELDOUT) {
-        fprintf(stderr, "gannet eval: %s holds %zu digits; the held-out split needs %d\n", ip, ds.n,
-                GN_CLS_HELDOUT_START + GN_CLS_HELDOUT);
-        rc = 1;
+    real_sets rs_data;
+    int rc = load_real_sets(reference, realpath, &rs_data);
+    if (rc) {
+        gn_classifier_free(c);
+        return rc;
     }
 
     /* the images to score */
-    float *x = NULL, *real = NULL, *ref = NULL, *held = NULL;
+    float *x = NULL;
     char what[4400];
-    if (!rc && samples) {
-        int n_set = opts[2].set;
-        rc = samples_from_idx(samples, &n, n_set, &x);
+    if (samples) {
+        rc = samples_from_idx(samples, &n, opts[2].set, &x);
         snprintf(what, sizeof what, "%s", samples);
-    } else if (!rc) {
+    } else {
         rc = samples_from_checkpoint(checkpoint, n, seed, &x, what, sizeof what);
     }
-
-    /* held-out features: (2000, 128), the reference of every Frechet distance */
-    if (!rc) {
-        held = malloc((size_t)GN_CLS_HELDOUT * IMG * sizeof(float));
-        ref = malloc((size_t)GN_CLS_HELDOUT * GN_CLS_FEATURES * sizeof(float));
-        real = malloc((size_t)n * IMG * sizeof(float));
-        if (!held || !ref || !real) {
-            fprintf(stderr, "gannet eval: out of memory\n");
-            rc = 1;
-        }
-    }
-    if (!rc) {
-        gn_dataset_slice(&ds, held, NULL, GN_CLS_HELDOUT_START, GN_CLS_HELDOUT, GN_RANGE_01);
-        if (gn_classifier_run(c, held, GN_CLS_HELDOUT, NULL, ref)) rc = gn_cli_fail("eval");
-    }
-    /* real digits of the training split: its first n; past its 8000, all of
-     * them and the rest drawn from them with replacement */
-    char real_what[160];
-    if (!rc) {
-        gn_dataset train = ds;
-        train.n = GN_CLS_HELDOUT_START;
-        size_t first = n < GN_CLS_HELDOUT_START ? (size_t)n : GN_CLS_HELDOUT_START;
-        gn_dataset_slice(&train, real, NULL, 0, first, GN_RANGE_01);
-        if ((size_t)n > first) {
-            gn_dataset_sample(&train, real + first * IMG, NULL, (size_t)n - first, 0, 0, GN_RANGE_01);
-            snprintf(real_what, sizeof real_what,
-                     "the training split's %d digits and %zu more drawn from them with replacement",
-                     GN_CLS_HELDOUT_START, (size_t)n - first);
-        } else {
-            snprintf(real_what, sizeof real_what, "the first %d digits of the training split", n);
-        }
-    }
-    gn_eval_scores s, rs;
-    if (!rc && (gn_eval_images(c, x, (size_t)n, ref, GN_CLS_HELDOUT, &s) ||
-                gn_eval_images(c, real, (size_t)n, ref, GN_CLS_HELDOUT, &rs)))
-        rc = gn_cli_fail("eval");
-    if (!rc) {
-        printf("classifier  %s (held-out accuracy %.2f%%)\n", cls_path, 100 * c->heldout_acc);
-        printf("samples     %d images from %s\n", n, what);
-        printf("real        %s\n", real_what);
-        printf("reference   the %d held-out digits (items %d..%d of the bundled set)\n", GN_CLS_HELDOUT,
-               GN_CLS_HELDOUT_START, GN_CLS_HELDOUT_START + GN_CLS_HELDOUT - 1);
-        print_report(&s, &rs, n);
-    }
+    if (!rc) rc = score_and_print(c, x, n, &rs_data, what, cls_path);
     free(x);
-    free(real);
-    free(ref);
-    free(held);
-    gn_dataset_free(&ds);
+    free_real_sets(&rs_data);
     gn_classifier_free(c);
     return rc;
 }
