@@ -57,68 +57,46 @@ static float fma_scalar(long rounds) {
     return a[0] + a[7];
 }
 
-double gn_bench_peak_gflops(void) {
-    gn_cpu_features f = gn_cpu_detect();
-    int width = 1, chains = 8;
-#if defined(__x86_64__)
-    if (f.avx512f && f.fma) width = 16, chains = 12;
-    else if (f.avx2 && f.fma) width = 8, chains = 12;
-#endif
-    (void)f;
-    const long rounds = 20000000;
+#define PEAK_ROUNDS 20000000L
+#define PEAK_REPEATS 3
+
+/* The best of PEAK_REPEATS runs of `loop` on every OpenMP thread, in GFLOP/s,
+ * for a loop doing flops_per_round flops per round. */
+static double best_rate(float (*loop)(long), double flops_per_round) {
     double best = 0;
     volatile float sink = 0;
-    for (int rep = 0; rep < 3; rep++) {
+    for (int rep = 0; rep < PEAK_REPEATS; rep++) {
         int threads = 1;
         double t0 = omp_get_wtime();
 #pragma omp parallel
         {
 #pragma omp single
             threads = omp_get_num_threads();
-            float r;
-#if defined(__x86_64__)
-            if (width == 16) r = fma_avx512(rounds);
-            else if (width == 8) r = fma_avx2(rounds);
-            else r = fma_scalar(rounds);
-#else
-            r = fma_scalar(rounds);
-#endif
+            float r = loop(PEAK_ROUNDS);
 #pragma omp atomic
             sink += r;
         }
-        double dt = omp_get_wtime() - t0;
-        double g = 2.0 * width * chains * (double)rounds * threads / dt / 1e9;
+        double g = flops_per_round * (double)PEAK_ROUNDS * threads / (omp_get_wtime() - t0) / 1e9;
         if (g > best) best = g;
     }
     (void)sink;
     return best;
 }
 
+double gn_bench_peak_gflops(void) {
+#if defined(__x86_64__)
+    gn_cpu_features f = gn_cpu_detect();
+    if (f.avx512f && f.fma) return best_rate(fma_avx512, 2.0 * 16 * 12);
+    if (f.avx2 && f.fma) return best_rate(fma_avx2, 2.0 * 8 * 12);
+#endif
+    return best_rate(fma_scalar, 2.0 * 8);
+}
+
 double gn_bench_peak_bf16_gflops(void) {
 #if defined(__x86_64__)
-    if (!gn_cpu_detect().avx512_bf16) return 0;
-    const long rounds = 20000000;
-    double best = 0;
-    volatile float sink = 0;
-    for (int rep = 0; rep < 3; rep++) {
-        int threads = 1;
-        double t0 = omp_get_wtime();
-#pragma omp parallel
-        {
-#pragma omp single
-            threads = omp_get_num_threads();
-            float r = dpbf16_avx512(rounds);
-#pragma omp atomic
-            sink += r;
-        }
-        double g = 64.0 * 12 * (double)rounds * threads / (omp_get_wtime() - t0) / 1e9;
-        if (g > best) best = g;
-    }
-    (void)sink;
-    return best;
-#else
-    return 0;
+    if (gn_cpu_detect().avx512_bf16) return best_rate(dpbf16_avx512, 64.0 * 12);
 #endif
+    return 0;
 }
 
 static int cmp_double(const void *a, const void *b) {
