@@ -137,6 +137,14 @@ static void b_conv_same_s2(gn_net *n) { gn_net_add_conv2d(n, 3, 5, 2, GN_PAD_SAM
 static void b_conv_valid_s2(gn_net *n) { gn_net_add_conv2d(n, 2, 3, 2, GN_PAD_VALID); }
 static void b_deconv_same_s2(gn_net *n) { gn_net_add_deconv2d(n, 3, 4, 2, GN_PAD_SAME); }
 static void b_deconv_valid(gn_net *n) { gn_net_add_deconv2d(n, 2, 3, 2, GN_PAD_VALID); }
+/* RGB ends of a 64x64 DCGAN in small: a transposed convolution from many
+ * channels to 3 (its forward) and a convolution from 3 (its backward-data)
+ * run as products and a scatter (src/dnnl/scatter_mm.c), checked here
+ * against oneDNN's other passes. */
+static void b_deconv_to_rgb(gn_net *n) { gn_net_add_deconv2d(n, 3, 4, 2, GN_PAD_SAME); }
+static void b_deconv_to_rgb_valid(gn_net *n) { gn_net_add_deconv2d(n, 3, 3, 2, GN_PAD_VALID); }
+static void b_conv_from_rgb(gn_net *n) { gn_net_add_conv2d(n, 32, 4, 2, GN_PAD_SAME); }
+static void b_conv_from_rgb_odd(gn_net *n) { gn_net_add_conv2d(n, 32, 5, 2, GN_PAD_SAME); }
 static void b_bn_conv(gn_net *n) {
     gn_net_add_conv2d(n, 3, 3, 1, GN_PAD_SAME);
     gn_net_add_batchnorm(n, 0.9f, 1e-3f);
@@ -302,6 +310,10 @@ END_TEST
 START_TEST(deconv) {
     gradcheck("deconv 4x4/2 same", (gn_shape){3, 4, 2}, 2, b_deconv_same_s2, -1, 1, 0);
     gradcheck("deconv 3x3/2 valid", (gn_shape){3, 3, 3}, 1, b_deconv_valid, -1, 1, 0);
+    gradcheck("deconv 32 -> 3 4x4/2 same", (gn_shape){3, 4, 32}, 2, b_deconv_to_rgb, -1, 1, 0);
+    gradcheck("deconv 32 -> 3 3x3/2 valid", (gn_shape){3, 2, 32}, 1, b_deconv_to_rgb_valid, -1, 1, 0);
+    gradcheck("conv 3 -> 32 4x4/2 same", (gn_shape){6, 7, 3}, 2, b_conv_from_rgb, -1, 1, 0);
+    gradcheck("conv 3 -> 32 5x5/2 same odd", (gn_shape){7, 5, 3}, 1, b_conv_from_rgb_odd, -1, 1, 0);
 }
 END_TEST
 START_TEST(spectral_norm) {

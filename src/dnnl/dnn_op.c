@@ -3,6 +3,7 @@
 
 #include "dnnl/dnn_op.h"
 #include "dnnl/dnnl_util.h"
+#include "dnnl/scatter_mm.h"
 #include "gannet/tensor.h"
 #include "kernels.h"
 
@@ -27,6 +28,12 @@ struct gn_dnn_op {
     const float *dyh_of;    /* the dy one backward pass converted for the other, or NULL */
     gn_dnn_cache *cache;
     float *ones;     /* (oc) ones when the primitive leaves out the bias and ReLU */
+    /* Passes to few channels run as products and a scatter (scatter_mm.h):
+     * which[0] the forward of a transposed convolution, which[1] a
+     * convolution's backward-data; ver: the weights version wt holds, plus 1. */
+    gn_scatter_mm sm[2];
+    int sm_on[2];
+    uint64_t sm_ver[2];
 };
 
 typedef union op_desc {
@@ -158,6 +165,38 @@ static gn_status make_staging(gn_dnn_op *op) {
     return s;
 }
 
+/* The scatter paths of this op: a transposed convolution's forward to few
+ * channels, or a convolution's backward-data from few, both in fp32. */
+static gn_status scatter_setup(gn_dnn_op *op) {
+    const gn_dnn_spec *p = &op->s;
+    gn_status s = GN_OK;
+    if (p->kind == GN_DNN_DECONV && !pass_bf16(op, 0) && gn_scatter_mm_wanted(p->ic, p->oc)) {
+        op->sm[0] = (gn_scatter_mm){.n = p->n, .ih = p->ih, .iw = p->iw, .ic = p->ic, .oh = p->oh,
+                                    .ow = p->ow, .oc = p->oc, .kh = p->kh, .kw = p->kw, .sh = p->sh,
+                                    .sw = p->sw, .pad_t = p->pad_t, .pad_l = p->pad_l};
+        s = gn_scatter_mm_init(&op->sm[0]);
+        op->sm_on[0] = !s;
+    }
+    if (!s && p->kind == GN_DNN_CONV && !pass_bf16(op, 1) && gn_scatter_mm_wanted(p->oc, p->ic)) {
+        op->sm[1] = (gn_scatter_mm){.n = p->n, .ih = p->oh, .iw = p->ow, .ic = p->oc, .oh = p->ih,
+                                    .ow = p->iw, .oc = p->ic, .kh = p->kh, .kw = p->kw, .sh = p->sh,
+                                    .sw = p->sw, .pad_t = p->pad_t, .pad_l = p->pad_l};
+        s = gn_scatter_mm_init(&op->sm[1]);
+        op->sm_on[1] = !s;
+    }
+    return s;
+}
+
+/* Runs scatter path `which` (0 forward, 1 backward-data) on in -> out. */
+static gn_status scatter_run(gn_dnn_op *op, int which, const float *in, const float *w, float *out,
+                             uint64_t wver, int relu) {
+    if (op->sm_ver[which] != wver + 1) {
+        gn_scatter_mm_weights(&op->sm[which], w, which);
+        op->sm_ver[which] = wver + 1;
+    }
+    return gn_scatter_mm_run(&op->sm[which], in, out, relu);
+}
+
 gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cache *cache) {
     gn_status s = gn_dnn_init();
     if (s) return s;
@@ -201,6 +240,7 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
     if (!s) s = make_mem(&op->y, &op->y_md, "y");
     if (!s) s = make_mem(&op->b, &op->b_md, "bias");
     if (!s) s = make_staging(op);
+    if (!s) s = scatter_setup(op);
     if (s) {
         gn_dnn_op_free(op);
         return s;
@@ -220,6 +260,7 @@ void gn_dnn_op_free(gn_dnn_op *op) {
     gn_dnn_view_free(&op->w_bwd);
     gn_dnn_view_free(&op->dw);
     gn_free(op->ones);
+    for (int i = 0; i < 2; i++) gn_scatter_mm_free(&op->sm[i]);
     gn_free(op->xh_buf);
     gn_free(op->dyh_buf);
     dnnl_memory_t mems[8] = {op->x, op->y, op->b, op->dx, op->dy, op->db, op->xh, op->dyh};
@@ -241,9 +282,10 @@ static dnnl_memory_t weights_in(gn_dnn_view *v, const float *w, uint64_t wver) {
 
 gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const float *b,
                             float *y, uint64_t wver) {
-    dnnl_memory_t wm = weights_in(&op->w_fwd, w, wver), xm = op->x;
     op->dyh_of = NULL; /* a new forward: the last backward's gradients are gone */
     op->xh_of = NULL;
+    if (op->sm_on[0]) return scatter_run(op, 0, x, w, y, wver, op->s.post_relu && !op->ones);
+    dnnl_memory_t wm = weights_in(&op->w_fwd, w, wver), xm = op->x;
     if (pass_bf16(op, 0)) {
         to_bf16(op->xh_buf, x, x_count(op));
         op->xh_of = x;
@@ -306,6 +348,7 @@ static dnnl_memory_t dy_in(gn_dnn_op *op, const float *dy, int bf16) {
 
 gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w, float *dx,
                                   uint64_t wver) {
+    if (op->sm_on[1]) return scatter_run(op, 1, dy, w, dx, wver, 0);
     if (!op->prim[1]) {
         gn_status s = build_bwd_data(op);
         if (s) return s;
@@ -375,6 +418,7 @@ gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float 
 }
 
 const char *gn_dnn_op_impl(const gn_dnn_op *op, int which) {
+    if (which >= 0 && which < 2 && op->sm_on[which]) return "sgemm+scatter";
     if (which < 0 || which > 2 || !op->pd[which]) return "";
     return gn_dnn_impl(op->pd[which]);
 }
