@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "gannet/data.h"
+
 #include "gannet/gan.h"
 
 int gn_cmd_info(int argc, char **argv);
@@ -36,5 +38,9 @@ int gn_cli_man(int (*run)(int, char **), const char *const *names);
 
 /* Prints "gannet CMD: <last error>" to stderr and returns 1. */
 int gn_cli_fail(const char *cmd);
+
+/* Loads the bundled MNIST digits with their labels and checks that the
+ * classifier's held-out split fits; 0, or the exit status (ds freed). */
+int gn_cli_load_bundled(const char *cmd, gn_dataset *ds);
 
 #endif

@@ -12,20 +12,6 @@
 #include "cli/cli.h"
 #include "gannet/eval.h"
 
-/* Loads the bundled MNIST digits with labels and checks that the split fits. */
-static int load_mnist(gn_dataset *ds) {
-    char ip[4096], lp[4096];
-    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    if (gn_dataset_load(ip, lp, ds)) return gn_cli_fail("classifier");
-    if (ds->n < GN_CLS_HELDOUT_START + GN_CLS_HELDOUT) {
-        fprintf(stderr, "gannet classifier: %s holds %zu digits; the split needs %d\n", ip, ds->n,
-                GN_CLS_HELDOUT_START + GN_CLS_HELDOUT);
-        gn_dataset_free(ds);
-        return 1;
-    }
-    return 0;
-}
-
 /* The labelled images a classifier learns from and is measured on: the
  * bundled split (test aliases train), or two files of images with labels. */
 typedef struct labelled_sets {
@@ -50,7 +36,7 @@ static int load_sets(const char *data, const char *labels, const char *tdata, co
                      labelled_sets *s) {
     memset(s, 0, sizeof *s);
     if (!data && !labels && !tdata && !tlabels) {
-        if (load_mnist(&s->train)) return 1;
+        if (gn_cli_load_bundled("classifier", &s->train)) return 1;
         s->test = s->train;
         s->train_n = s->test_start = GN_CLS_HELDOUT_START;
         s->test_n = GN_CLS_HELDOUT;

@@ -130,23 +130,10 @@ static void free_real_sets(real_sets *r) {
     gn_dataset_free(&r->real_file);
 }
 
-/* Loads the bundled digits and checks that the split fits; 0, or the exit status. */
-static int load_bundled(gn_dataset *ds) {
-    char ip[4096], lp[4096];
-    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    if (gn_dataset_load(ip, lp, ds)) return gn_cli_fail("eval");
-    if (ds->n < GN_CLS_HELDOUT_START + GN_CLS_HELDOUT) {
-        fprintf(stderr, "gannet eval: %s holds %zu digits; the held-out split needs %d\n", ip, ds->n,
-                GN_CLS_HELDOUT_START + GN_CLS_HELDOUT);
-        return 1;
-    }
-    return 0;
-}
-
 /* Fills r from --reference and --real (NULL: the bundled digits' split); 0, or the exit status. */
 static int load_real_sets(const char *reference, const char *realpath, real_sets *r) {
     memset(r, 0, sizeof *r);
-    int rc = !reference || !realpath ? load_bundled(&r->mnist) : 0;
+    int rc = !reference || !realpath ? gn_cli_load_bundled("eval", &r->mnist) : 0;
     if (!rc && reference) rc = load_images(reference, "--reference", &r->ref_file);
     if (!rc && realpath) rc = load_images(realpath, "--real", &r->real_file);
     if (rc) {

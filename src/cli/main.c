@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "dist.h"
+#include "gannet/eval.h"
 #include "gannet/status.h"
 #include "gannet_config.h"
 
@@ -30,6 +31,19 @@ static const command commands[] = {
 int gn_cli_fail(const char *cmd) {
     fprintf(stderr, "gannet %s: %s\n", cmd, gn_last_error());
     return 1;
+}
+
+int gn_cli_load_bundled(const char *cmd, gn_dataset *ds) {
+    char ip[4096], lp[4096];
+    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
+    if (gn_dataset_load(ip, lp, ds)) return gn_cli_fail(cmd);
+    if (ds->n < GN_CLS_HELDOUT_START + GN_CLS_HELDOUT) {
+        fprintf(stderr, "gannet %s: %s holds %zu digits; the held-out split needs %d\n", cmd, ip, ds->n,
+                GN_CLS_HELDOUT_START + GN_CLS_HELDOUT);
+        gn_dataset_free(ds);
+        return 1;
+    }
+    return 0;
 }
 
 static void usage(FILE *f) {
