@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnnl/col_mm.h"
 #include "dnnl/dnn_op.h"
 #include "dnnl/dnnl_util.h"
 #include "dnnl/scatter_mm.h"
@@ -34,6 +35,8 @@ struct gn_dnn_op {
     gn_scatter_mm sm[2];
     int sm_on[2];
     uint64_t sm_ver[2];
+    gn_col_mm cm;    /* a strided convolution's bf16 backward-weights (col_mm.h) */
+    int cm_on;
 };
 
 typedef union op_desc {
@@ -52,6 +55,10 @@ static gn_status make_mem(dnnl_memory_t *m, const dnnl_memory_desc_t *md, const 
 }
 
 static int pass_bf16(const gn_dnn_op *op, int which) { return (op->s.bf16 >> which) & 1; }
+/* Whether backward-weights runs as patches and bf16 products (col_mm.h). */
+static int col_path(const gn_dnn_op *op) {
+    return op->s.kind == GN_DNN_CONV && pass_bf16(op, 2) && gn_col_mm_wanted(op->s.sh, op->s.sw);
+}
 static size_t x_count(const gn_dnn_op *op) {
     return (size_t)op->s.n * op->s.ih * op->s.iw * op->s.ic;
 }
@@ -150,7 +157,7 @@ static gn_status hint_for(gn_dnn_op *op, int which, const_dnnl_primitive_desc_t 
 static gn_status make_staging(gn_dnn_op *op) {
     unsigned b = op->s.bf16;
     gn_status s = GN_OK;
-    if (b & (GN_DNN_BF16_FWD | GN_DNN_BF16_BWD_WEIGHTS)) {
+    if (b & GN_DNN_BF16_FWD || (b & GN_DNN_BF16_BWD_WEIGHTS && !col_path(op))) {
         op->xh_buf = gn_alloc(x_count(op) * sizeof(uint16_t));
         if (!op->xh_buf) return gn_fail(GN_ERR_NOMEM, "out of memory for a bf16 copy of a layer input");
         s = make_mem(&op->xh, &op->xh_md, "bf16 x");
@@ -261,6 +268,7 @@ void gn_dnn_op_free(gn_dnn_op *op) {
     gn_dnn_view_free(&op->dw);
     gn_free(op->ones);
     for (int i = 0; i < 2; i++) gn_scatter_mm_free(&op->sm[i]);
+    gn_col_mm_free(&op->cm);
     gn_free(op->xh_buf);
     gn_free(op->dyh_buf);
     dnnl_memory_t mems[8] = {op->x, op->y, op->b, op->dx, op->dy, op->db, op->xh, op->dyh};
@@ -361,9 +369,22 @@ gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w
     return gn_dnn_exec(op->prim[1], 3, args, "backward-data");
 }
 
+/* The patches and products of a strided convolution's bf16 backward-weights. */
+static gn_status build_col_path(gn_dnn_op *op) {
+    const gn_dnn_spec *p = &op->s;
+    op->cm = (gn_col_mm){.n = p->n, .ih = p->ih, .iw = p->iw, .ic = p->ic, .oh = p->oh, .ow = p->ow,
+                         .oc = p->oc, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
+                         .pad_t = p->pad_t, .pad_l = p->pad_l};
+    gn_status s = gn_col_mm_init(&op->cm);
+    op->cm_on = !s;
+    if (!s && !op->dy) s = make_mem(&op->dy, &op->y_md, "dy");
+    return s;
+}
+
 /* Builds the backward-weights primitive on first use: f32 weight gradients
  * whatever the precision of x and dy. */
 static gn_status build_bwd_weights(gn_dnn_op *op) {
+    if (col_path(op)) return build_col_path(op);
     op_desc d;
     int h = pass_bf16(op, 2);
     dnnl_memory_desc_t dw_any = any_weights(op, 0);
@@ -394,9 +415,13 @@ static gn_status build_bwd_weights(gn_dnn_op *op) {
 
 gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float *dy, float *dw,
                                      float *db) {
-    if (!op->prim[2]) {
+    if (!op->prim[2] && !op->cm_on) {
         gn_status s = build_bwd_weights(op);
         if (s) return s;
+    }
+    if (op->cm_on) {
+        dy_in(op, dy, 1);
+        return gn_col_mm_run(&op->cm, x, op->dyh_buf, dy, dw, op->s.no_bias ? NULL : db);
     }
     dnnl_memory_t xm = op->x;
     dnnl_memory_set_data_handle(op->x, (void *)x);
@@ -419,6 +444,7 @@ gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float 
 
 const char *gn_dnn_op_impl(const gn_dnn_op *op, int which) {
     if (which >= 0 && which < 2 && op->sm_on[which]) return "sgemm+scatter";
+    if (which == 2 && op->cm_on) return "im2col+matmul";
     if (which < 0 || which > 2 || !op->pd[which]) return "";
     return gn_dnn_impl(op->pd[which]);
 }

@@ -1,0 +1,148 @@
+#include <string.h>
+
+#include "dnnl/col_mm.h"
+#include "gannet/tensor.h"
+#include "kernels.h"
+
+/* The patches of one product at most this large: the product runs as fast
+ * with 8 samples of D's 5x5/2 256->512 convolution as with all 256. */
+#define COL_MM_BYTES (16u << 20)
+/* Output channels per work item of the bias sum. */
+#define BIAS_BLOCK 64
+
+int gn_col_mm_wanted(int sh, int sw) { return sh > 1 || sw > 1; }
+
+static size_t patch_len(const gn_col_mm *m) { return (size_t)m->kh * m->kw * m->ic; }
+static size_t rows_per_sample(const gn_col_mm *m) { return (size_t)m->oh * m->ow; }
+
+/* The largest divisor of n whose patches fit max_bytes (at least 1). */
+static int pick_chunk(const gn_col_mm *m) {
+    size_t per = rows_per_sample(m) * patch_len(m) * sizeof(uint16_t);
+    size_t most = m->max_bytes ? m->max_bytes : COL_MM_BYTES;
+    int best = 1;
+    for (int c = 1; c <= m->n; c++)
+        if (m->n % c == 0 && (size_t)c * per <= most) best = c;
+    return best;
+}
+
+/* dwt (OC, P) (+)= dy^T (OC, K) . cols (K, P): dy (K, OC) as stored, read transposed. */
+static gn_status make_products(gn_col_mm *m) {
+    dnnl_dim_t K = (dnnl_dim_t)m->chunk * rows_per_sample(m), P = (dnnl_dim_t)patch_len(m);
+    dnnl_dims_t ad = {m->oc, K}, bd = {K, P}, cd = {m->oc, P};
+    dnnl_memory_desc_t a, b, c;
+    dnnl_memory_desc_init_by_tag(&a, 2, ad, dnnl_bf16, dnnl_ba);
+    dnnl_memory_desc_init_by_tag(&b, 2, bd, dnnl_bf16, dnnl_ab);
+    dnnl_memory_desc_init_by_tag(&c, 2, cd, dnnl_f32, dnnl_ab);
+    const dnnl_memory_desc_t *md[3] = {&a, &b, &c};
+    gn_status s = GN_OK;
+    for (int i = 0; i < 3 && !s; i++)
+        s = gn_dnn_check(dnnl_memory_create(&m->mem[i], md[i], gn_dnn_engine(), DNNL_MEMORY_NONE),
+                         "weight-gradient product memory");
+    dnnl_matmul_desc_t d;
+    if (!s) s = gn_dnn_check(dnnl_matmul_desc_init(&d, &a, &b, NULL, &c), "weight-gradient product");
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    if (!s) s = gn_dnn_check(dnnl_post_ops_create(&po), "post-ops");
+    if (!s) s = gn_dnn_check(dnnl_post_ops_append_sum(po, 1.0f), "post-ops");
+    if (!s) s = gn_dnn_check(dnnl_primitive_attr_create(&attr), "attributes");
+    if (!s) s = gn_dnn_check(dnnl_primitive_attr_set_post_ops(attr, po), "attributes");
+    dnnl_primitive_desc_t pd[2] = {NULL, NULL};
+    if (!s) s = gn_dnn_build(&d, NULL, NULL, &pd[0], &m->mm[0], "weight-gradient product");
+    if (!s) s = gn_dnn_build(&d, attr, NULL, &pd[1], &m->mm[1], "weight-gradient product");
+    for (int i = 0; i < 2; i++)
+        if (pd[i]) dnnl_primitive_desc_destroy(pd[i]);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (po) dnnl_post_ops_destroy(po);
+    return s;
+}
+
+gn_status gn_col_mm_init(gn_col_mm *m) {
+    gn_status s = gn_dnn_init();
+    if (s) return s;
+    m->chunk = pick_chunk(m);
+    m->cols = gn_alloc((size_t)m->chunk * rows_per_sample(m) * patch_len(m) * sizeof(uint16_t));
+    m->dwt = gn_alloc((size_t)m->oc * patch_len(m) * sizeof(float));
+    s = m->cols && m->dwt ? GN_OK
+                          : gn_fail(GN_ERR_NOMEM, "out of memory for a convolution's patches");
+    if (!s) s = make_products(m);
+    if (s) gn_col_mm_free(m);
+    return s;
+}
+
+void gn_col_mm_free(gn_col_mm *m) {
+    for (int i = 0; i < 2; i++)
+        if (m->mm[i]) dnnl_primitive_destroy(m->mm[i]);
+    for (int i = 0; i < 3; i++)
+        if (m->mem[i]) dnnl_memory_destroy(m->mem[i]);
+    gn_free(m->cols);
+    gn_free(m->dwt);
+    memset(m->mm, 0, sizeof m->mm);
+    memset(m->mem, 0, sizeof m->mem);
+    m->cols = NULL;
+    m->dwt = NULL;
+}
+
+/* cols (chunk * OH * OW, KH, KW, IC) = bf16 of the patches of samples
+ * [n0, n0 + chunk) of x, zero where a patch reaches into the padding. */
+static void patches(const gn_col_mm *m, const float *x, int n0) {
+    const gn_kernels *k = gn_kern();
+    long rows = (long)m->chunk * (long)rows_per_sample(m);
+    size_t C = (size_t)m->ic;
+#pragma omp parallel for schedule(static)
+    for (long r = 0; r < rows; r++) {
+        int n = n0 + (int)(r / (long)rows_per_sample(m)), p = (int)(r % (long)rows_per_sample(m));
+        int oh = p / m->ow, ow = p % m->ow;
+        uint16_t *row = m->cols + (size_t)r * patch_len(m);
+        for (int kh = 0; kh < m->kh; kh++)
+            for (int kw = 0; kw < m->kw; kw++) {
+                int ih = oh * m->sh - m->pad_t + kh, iw = ow * m->sw - m->pad_l + kw;
+                uint16_t *dst = row + ((size_t)kh * m->kw + kw) * C;
+                if (ih < 0 || ih >= m->ih || iw < 0 || iw >= m->iw)
+                    memset(dst, 0, C * sizeof(uint16_t));
+                else
+                    k->f32_to_bf16(dst, x + (((size_t)n * m->ih + ih) * m->iw + iw) * C, C);
+            }
+    }
+}
+
+/* dw (OC, IC, KH, KW) from dwt (OC, KH, KW, IC). */
+static void untranspose(const gn_col_mm *m, float *dw) {
+    int taps = m->kh * m->kw;
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < m->oc; o++)
+        for (int t = 0; t < taps; t++)
+            for (int i = 0; i < m->ic; i++)
+                dw[((size_t)o * m->ic + i) * taps + t] = m->dwt[((size_t)o * taps + t) * m->ic + i];
+}
+
+/* db (OC) = the sum of dy (rows, OC) over its rows, in row order for every thread count. */
+static void bias_sum(const gn_col_mm *m, const float *dy, float *db) {
+    size_t rows = (size_t)m->n * rows_per_sample(m);
+    int blocks = (m->oc + BIAS_BLOCK - 1) / BIAS_BLOCK;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < blocks; b++) {
+        int o0 = b * BIAS_BLOCK, o1 = o0 + BIAS_BLOCK < m->oc ? o0 + BIAS_BLOCK : m->oc;
+        float acc[BIAS_BLOCK] = {0};
+        for (size_t r = 0; r < rows; r++)
+            for (int o = o0; o < o1; o++) acc[o - o0] += dy[r * m->oc + o];
+        memcpy(db + o0, acc, (size_t)(o1 - o0) * sizeof(float));
+    }
+}
+
+gn_status gn_col_mm_run(gn_col_mm *m, const float *x, const uint16_t *dyh, const float *dy,
+                        float *dw, float *db) {
+    size_t dy_chunk = (size_t)m->chunk * rows_per_sample(m) * m->oc;
+    dnnl_memory_set_data_handle(m->mem[1], m->cols);
+    dnnl_memory_set_data_handle(m->mem[2], m->dwt);
+    for (int n0 = 0; n0 < m->n; n0 += m->chunk) {
+        patches(m, x, n0);
+        dnnl_memory_set_data_handle(m->mem[0], (void *)(dyh + (size_t)(n0 / m->chunk) * dy_chunk));
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, m->mem[0]}, {DNNL_ARG_WEIGHTS, m->mem[1]},
+                                   {DNNL_ARG_DST, m->mem[2]}};
+        gn_status s = gn_dnn_exec(m->mm[n0 ? 1 : 0], 3, args, "weight-gradient product");
+        if (s) return s;
+    }
+    untranspose(m, dw);
+    if (db) bias_sum(m, dy, db);
+    return GN_OK;
+}

@@ -1,0 +1,40 @@
+/* The bf16 weight gradients of a strided convolution as patches (im2col) and
+ * bf16 matrix products: oneDNN 2.6.3's bf16 backward-weights ran 2-3x slower
+ * than its fp32 one on D's 5x5/2 256->512 convolution (and so did a stride-1
+ * convolution over the space-to-depth of its input), while its bf16 matmul
+ * runs the same product 2-3x faster than the fp32 pass (docs/precision.md). */
+#ifndef GANNET_COL_MM_H
+#define GANNET_COL_MM_H
+
+#include <stdint.h>
+
+#include "dnnl/dnnl_util.h"
+#include "gannet/status.h"
+
+typedef struct gn_col_mm {
+    int n, ih, iw, ic;          /* input x (N, IH, IW, IC), NHWC */
+    int oh, ow, oc;             /* gradient dy (N, OH, OW, OC), NHWC */
+    int kh, kw, sh, sw, pad_t, pad_l;
+    size_t max_bytes;           /* patches of one product at most this large; 0: the default */
+    int chunk;                  /* samples per product; divides n */
+    uint16_t *cols;             /* (chunk * OH * OW, KH * KW * IC) bf16 patches of x */
+    float *dwt;                 /* (OC, KH * KW * IC): the products' sum, before the transpose */
+    dnnl_primitive_t mm[2];     /* the products: the first chunk's (writes dwt), the others' (add) */
+    dnnl_memory_t mem[3];       /* their dy, cols and dwt memory objects */
+} gn_col_mm;
+
+/* Whether a convolution of these strides takes this path when its
+ * backward-weights runs in bf16. */
+int gn_col_mm_wanted(int sh, int sw);
+
+gn_status gn_col_mm_init(gn_col_mm *m);
+void gn_col_mm_free(gn_col_mm *m);
+
+/* dw (OC, IC, KH, KW) = sum over samples and output pixels of dy x patch,
+ * with x (f32) and dy (its bf16 copy dyh) rounded to bf16 and the sums in
+ * f32; db (OC) = the sum of dy (f32) over samples and pixels, or none when
+ * NULL. */
+gn_status gn_col_mm_run(gn_col_mm *m, const float *x, const uint16_t *dyh, const float *dy,
+                        float *dw, float *db);
+
+#endif

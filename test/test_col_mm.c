@@ -1,0 +1,159 @@
+/* A strided convolution's bf16 backward-weights as patches and bf16 matrix
+ * products (src/dnnl/col_mm.c) against the direct convolution: a double
+ * reference over the same bf16-rounded x and dy (only the f32 summation
+ * order differs: within 1e-5 of the gradient's scale), and oneDNN's own fp32
+ * backward-weights on the unrounded inputs (bf16 rounds each input by at most
+ * 2^-9 relative: within 1e-2 of the scale). The bias gradient is summed
+ * from f32 dy in both: within 1e-5. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dnnl/col_mm.h"
+#include "dnnl/dnn_op.h"
+#include "gannet/tensor.h"
+#include "kernels.h"
+#include "util.h"
+
+#define SUM_TOL 1e-5  /* same rounded inputs, f32 sums in another order */
+#define BF16_TOL 1e-2 /* bf16 inputs against fp32 ones */
+
+typedef struct shape {
+    int n, ih, iw, ic, oc, k, s, same;
+} shape;
+
+/* The spec of a convolution as gn_conv_out_size pads it ('same': extra pixel at the end). */
+static gn_dnn_spec spec_of(shape c) {
+    gn_dnn_spec p = {.kind = GN_DNN_CONV, .n = c.n, .ih = c.ih, .iw = c.iw, .ic = c.ic, .oc = c.oc,
+                     .kh = c.k, .kw = c.k, .sh = c.s, .sw = c.s};
+    if (c.same) {
+        p.oh = (c.ih + c.s - 1) / c.s;
+        p.ow = (c.iw + c.s - 1) / c.s;
+        int th = (p.oh - 1) * c.s + c.k - c.ih, tw = (p.ow - 1) * c.s + c.k - c.iw;
+        p.pad_t = th / 2, p.pad_b = th - th / 2, p.pad_l = tw / 2, p.pad_r = tw - tw / 2;
+    } else {
+        p.oh = (c.ih - c.k) / c.s + 1;
+        p.ow = (c.iw - c.k) / c.s + 1;
+    }
+    return p;
+}
+
+static float *bf16_round(const float *x, size_t n) {
+    uint16_t *h = malloc(n * sizeof *h);
+    float *r = malloc(n * sizeof *r);
+    gn_kern()->f32_to_bf16(h, x, n);
+    gn_kern()->bf16_to_f32(r, h, n);
+    free(h);
+    return r;
+}
+
+/* dw (OC, IC, KH, KW) of the direct convolution, summed in double. */
+static void reference(const gn_dnn_spec *p, const float *x, const float *dy, float *dw) {
+    for (int o = 0; o < p->oc; o++)
+        for (int i = 0; i < p->ic; i++)
+            for (int kh = 0; kh < p->kh; kh++)
+                for (int kw = 0; kw < p->kw; kw++) {
+                    double s = 0;
+                    for (int n = 0; n < p->n; n++)
+                        for (int oh = 0; oh < p->oh; oh++)
+                            for (int ow = 0; ow < p->ow; ow++) {
+                                int ih = oh * p->sh - p->pad_t + kh, iw = ow * p->sw - p->pad_l + kw;
+                                if (ih < 0 || ih >= p->ih || iw < 0 || iw >= p->iw) continue;
+                                s += (double)x[((size_t)(n * p->ih + ih) * p->iw + iw) * p->ic + i] *
+                                     dy[((size_t)(n * p->oh + oh) * p->ow + ow) * p->oc + o];
+                            }
+                    dw[((size_t)(o * p->ic + i) * p->kh + kh) * p->kw + kw] = (float)s;
+                }
+}
+
+/* max |a - b| / max |b| */
+static double scaled_err(const float *a, const float *b, size_t n) {
+    double e = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fabs(a[i] - b[i]) > e) e = fabs(a[i] - b[i]);
+        if (fabs(b[i]) > m) m = fabs(b[i]);
+    }
+    return e / (m > 0 ? m : 1);
+}
+
+/* One shape through gn_dnn_op: fp32 (oneDNN's direct pass) and bf16 backward-weights. */
+static void check_op(shape c) {
+    gn_dnn_spec p = spec_of(c);
+    size_t xn = (size_t)p.n * p.ih * p.iw * p.ic, yn = (size_t)p.n * p.oh * p.ow * p.oc,
+           wn = (size_t)p.oc * p.ic * p.kh * p.kw;
+    float *x = malloc(xn * 4), *dy = malloc(yn * 4), *dw[2], *db[2], *ref = malloc(wn * 4);
+    tu_fill(x, xn, 11, -1, 1);
+    tu_fill(dy, yn, 12, -1, 1);
+    for (int h = 0; h < 2; h++) {
+        gn_dnn_cache *cache = gn_dnn_cache_new();
+        gn_dnn_op *op;
+        p.bf16 = h ? GN_DNN_BF16_BWD_WEIGHTS : 0;
+        ck_assert_int_eq(gn_dnn_op_create(&op, &p, cache), GN_OK);
+        dw[h] = malloc(wn * 4), db[h] = malloc(p.oc * 4);
+        ck_assert_int_eq(gn_dnn_op_backward_weights(op, x, dy, dw[h], db[h]), GN_OK);
+        if (h) ck_assert_str_eq(gn_dnn_op_impl(op, 2), "im2col+matmul");
+        gn_dnn_op_free(op);
+        gn_dnn_cache_free(cache);
+    }
+    float *xr = bf16_round(x, xn), *dyr = bf16_round(dy, yn);
+    reference(&p, xr, dyr, ref);
+    double e_sum = scaled_err(dw[1], ref, wn), e_bf16 = scaled_err(dw[1], dw[0], wn),
+           e_db = scaled_err(db[1], db[0], p.oc);
+    printf("%dx%d/%d %s %d->%d, batch %d: against rounded inputs %.1e, against oneDNN fp32 %.1e, "
+           "bias %.1e\n", c.k, c.k, c.s, c.same ? "same" : "valid", c.ic, c.oc, c.n, e_sum, e_bf16, e_db);
+    ck_assert_msg(e_sum < SUM_TOL, "bf16 weight gradients differ from the direct sum");
+    ck_assert_msg(e_bf16 < BF16_TOL, "bf16 weight gradients differ from oneDNN's fp32");
+    ck_assert_msg(e_bf16 > 0, "bf16 weight gradients equal fp32's: bf16 is not in effect");
+    ck_assert_msg(e_db < SUM_TOL, "bias gradients differ");
+    free(x), free(dy), free(ref), free(xr), free(dyr);
+    for (int h = 0; h < 2; h++) free(dw[h]), free(db[h]);
+}
+
+START_TEST(against_direct) {
+    check_op((shape){3, 14, 14, 32, 48, 5, 2, 1}); /* D's 5x5/2, odd padding (1 before, 2 after) */
+    check_op((shape){2, 9, 7, 16, 24, 4, 2, 1});   /* dcgan's 4x4/2, odd sizes */
+    check_op((shape){1, 11, 11, 20, 17, 3, 2, 0}); /* valid, batch 1 */
+    check_op((shape){2, 10, 10, 16, 16, 3, 3, 1}); /* stride 3 */
+}
+END_TEST
+
+/* Several products summed (chunks of samples) give the one product's gradients. */
+START_TEST(chunks_sum) {
+    gn_dnn_spec p = spec_of((shape){6, 9, 9, 16, 32, 5, 2, 1});
+    size_t xn = (size_t)p.n * p.ih * p.iw * p.ic, yn = (size_t)p.n * p.oh * p.ow * p.oc,
+           wn = (size_t)p.oc * p.ic * p.kh * p.kw;
+    float *x = malloc(xn * 4), *dy = malloc(yn * 4), *dw = malloc(wn * 4), *ref = malloc(wn * 4);
+    uint16_t *dyh = malloc(yn * 2);
+    tu_fill(x, xn, 21, -1, 1);
+    tu_fill(dy, yn, 22, -1, 1);
+    gn_kern()->f32_to_bf16(dyh, dy, yn);
+    gn_col_mm m = {.n = p.n, .ih = p.ih, .iw = p.iw, .ic = p.ic, .oh = p.oh, .ow = p.ow, .oc = p.oc,
+                   .kh = p.kh, .kw = p.kw, .sh = p.sh, .sw = p.sw, .pad_t = p.pad_t, .pad_l = p.pad_l};
+    m.max_bytes = (size_t)2 * p.oh * p.ow * p.kh * p.kw * p.ic * sizeof(uint16_t); /* 2 samples */
+    ck_assert_int_eq(gn_col_mm_init(&m), GN_OK);
+    ck_assert_int_eq(m.chunk, 2);
+    ck_assert_int_eq(gn_col_mm_run(&m, x, dyh, dy, dw, NULL), GN_OK);
+    float *xr = bf16_round(x, xn), *dyr = bf16_round(dy, yn);
+    reference(&p, xr, dyr, ref);
+    double e = scaled_err(dw, ref, wn);
+    printf("3 products of 2 samples: against rounded inputs %.1e\n", e);
+    ck_assert_msg(e < SUM_TOL, "chunked bf16 weight gradients differ from the direct sum");
+    gn_col_mm_free(&m);
+    free(x), free(dy), free(dw), free(ref), free(dyh), free(xr), free(dyr);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("col_mm");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, against_direct);
+    tcase_add_test(tc, chunks_sum);
+    suite_add_tcase(s, tc);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? 1 : 0;
+}
