@@ -20,13 +20,22 @@
 #define BF16_TOL 1e-2 /* bf16 inputs against fp32 ones */
 
 typedef struct shape {
-    int n, ih, iw, ic, oc, k, s, same;
+    int n, ih, iw, ic, oc, k, s, same, deconv;
 } shape;
 
 /* The spec of a convolution as gn_conv_out_size pads it ('same': extra pixel at the end). */
 static gn_dnn_spec spec_of(shape c) {
     gn_dnn_spec p = {.kind = GN_DNN_CONV, .n = c.n, .ih = c.ih, .iw = c.iw, .ic = c.ic, .oc = c.oc,
                      .kh = c.k, .kw = c.k, .sh = c.s, .sw = c.s};
+    if (c.deconv) { /* the convolution it transposes maps the output back to the input */
+        gn_dnn_spec t = spec_of((shape){c.n, c.ih * c.s, c.iw * c.s, c.oc, c.ic, c.k, c.s, c.same, 0});
+        if (!c.same) t = spec_of((shape){c.n, (c.ih - 1) * c.s + c.k, (c.iw - 1) * c.s + c.k, c.oc,
+                                         c.ic, c.k, c.s, 0, 0});
+        p = t;
+        p.kind = GN_DNN_DECONV;
+        p.ih = t.oh, p.iw = t.ow, p.ic = t.oc, p.oh = t.ih, p.ow = t.iw, p.oc = t.ic;
+        return p;
+    }
     if (c.same) {
         p.oh = (c.ih + c.s - 1) / c.s;
         p.ow = (c.iw + c.s - 1) / c.s;
@@ -48,8 +57,18 @@ static float *bf16_round(const float *x, size_t n) {
     return r;
 }
 
-/* dw (OC, IC, KH, KW) of the direct convolution, summed in double. */
-static void reference(const gn_dnn_spec *p, const float *x, const float *dy, float *dw) {
+/* dw (OC, IC, KH, KW) of the direct convolution, summed in double; a
+ * transposed convolution as the convolution it transposes (x and dy swap
+ * roles, and so do OC and IC, which its weights keep in the same order). */
+static void reference(const gn_dnn_spec *q, const float *x, const float *dy, float *dw) {
+    gn_dnn_spec t = *q;
+    const gn_dnn_spec *p = &t;
+    if (q->kind == GN_DNN_DECONV) {
+        const float *sw = x;
+        x = dy, dy = sw;
+        t.ih = q->oh, t.iw = q->ow, t.ic = q->oc, t.oh = q->ih, t.ow = q->iw, t.oc = q->ic;
+    }
+    int dc = q->kind == GN_DNN_DECONV;
     for (int o = 0; o < p->oc; o++)
         for (int i = 0; i < p->ic; i++)
             for (int kh = 0; kh < p->kh; kh++)
@@ -63,7 +82,8 @@ static void reference(const gn_dnn_spec *p, const float *x, const float *dy, flo
                                 s += (double)x[((size_t)(n * p->ih + ih) * p->iw + iw) * p->ic + i] *
                                      dy[((size_t)(n * p->oh + oh) * p->ow + ow) * p->oc + o];
                             }
-                    dw[((size_t)(o * p->ic + i) * p->kh + kh) * p->kw + kw] = (float)s;
+                    size_t at = dc ? (size_t)i * p->oc + o : (size_t)o * p->ic + i;
+                    dw[(at * p->kh + kh) * p->kw + kw] = (float)s;
                 }
 }
 
@@ -100,8 +120,8 @@ static void check_op(shape c) {
     reference(&p, xr, dyr, ref);
     double e_sum = scaled_err(dw[1], ref, wn), e_bf16 = scaled_err(dw[1], dw[0], wn),
            e_db = scaled_err(db[1], db[0], p.oc);
-    printf("%dx%d/%d %s %d->%d, batch %d: against rounded inputs %.1e, against oneDNN fp32 %.1e, "
-           "bias %.1e\n", c.k, c.k, c.s, c.same ? "same" : "valid", c.ic, c.oc, c.n, e_sum, e_bf16, e_db);
+    printf("%s %dx%d/%d %s %d->%d, batch %d: against rounded inputs %.1e, against oneDNN fp32 %.1e, "
+           "bias %.1e\n", c.deconv ? "transposed" : "conv", c.k, c.k, c.s, c.same ? "same" : "valid", c.ic, c.oc, c.n, e_sum, e_bf16, e_db);
     ck_assert_msg(e_sum < SUM_TOL, "bf16 weight gradients differ from the direct sum");
     ck_assert_msg(e_bf16 < BF16_TOL, "bf16 weight gradients differ from oneDNN's fp32");
     ck_assert_msg(e_bf16 > 0, "bf16 weight gradients equal fp32's: bf16 is not in effect");
@@ -111,16 +131,18 @@ static void check_op(shape c) {
 }
 
 START_TEST(against_direct) {
-    check_op((shape){3, 14, 14, 32, 48, 5, 2, 1}); /* D's 5x5/2, odd padding (1 before, 2 after) */
-    check_op((shape){2, 9, 7, 16, 24, 4, 2, 1});   /* dcgan's 4x4/2, odd sizes */
-    check_op((shape){1, 11, 11, 20, 17, 3, 2, 0}); /* valid, batch 1 */
-    check_op((shape){2, 10, 10, 16, 16, 3, 3, 1}); /* stride 3 */
+    check_op((shape){3, 14, 14, 32, 48, 5, 2, 1, 0}); /* D's 5x5/2, odd padding (1 before, 2 after) */
+    check_op((shape){2, 9, 7, 16, 24, 4, 2, 1, 0});   /* dcgan's 4x4/2, odd sizes */
+    check_op((shape){1, 11, 11, 20, 17, 3, 2, 0, 0}); /* valid, batch 1 */
+    check_op((shape){2, 10, 10, 16, 16, 3, 3, 1, 0}); /* stride 3 */
+    check_op((shape){3, 7, 7, 32, 24, 4, 2, 1, 1});  /* transposed 4x4/2 (G's up-convolution) */
+    check_op((shape){2, 5, 6, 16, 20, 3, 2, 0, 1});  /* transposed 3x3/2 valid */
 }
 END_TEST
 
 /* Several products summed (chunks of samples) give the one product's gradients. */
 START_TEST(chunks_sum) {
-    gn_dnn_spec p = spec_of((shape){6, 9, 9, 16, 32, 5, 2, 1});
+    gn_dnn_spec p = spec_of((shape){6, 9, 9, 16, 32, 5, 2, 1, 0});
     size_t xn = (size_t)p.n * p.ih * p.iw * p.ic, yn = (size_t)p.n * p.oh * p.ow * p.oc,
            wn = (size_t)p.oc * p.ic * p.kh * p.kw;
     float *x = malloc(xn * 4), *dy = malloc(yn * 4), *dw = malloc(wn * 4), *ref = malloc(wn * 4);
@@ -133,7 +155,7 @@ START_TEST(chunks_sum) {
     m.max_bytes = (size_t)2 * p.oh * p.ow * p.kh * p.kw * p.ic * sizeof(uint16_t); /* 2 samples */
     ck_assert_int_eq(gn_col_mm_init(&m), GN_OK);
     ck_assert_int_eq(m.chunk, 2);
-    ck_assert_int_eq(gn_col_mm_run(&m, x, dyh, dy, dw, NULL), GN_OK);
+    ck_assert_int_eq(gn_col_mm_run(&m, x, dyh, dw), GN_OK);
     float *xr = bf16_round(x, xn), *dyr = bf16_round(dy, yn);
     reference(&p, xr, dyr, ref);
     double e = scaled_err(dw, ref, wn);

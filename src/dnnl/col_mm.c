@@ -7,7 +7,7 @@
 /* The patches of one product at most this large: the product runs as fast
  * with 8 samples of D's 5x5/2 256->512 convolution as with all 256. */
 #define COL_MM_BYTES (16u << 20)
-/* Output channels per work item of the bias sum. */
+/* Channels per work item of the bias sum. */
 #define BIAS_BLOCK 64
 
 int gn_col_mm_wanted(int sh, int sw) { return sh > 1 || sw > 1; }
@@ -105,44 +105,41 @@ static void patches(const gn_col_mm *m, const float *x, int n0) {
     }
 }
 
-/* dw (OC, IC, KH, KW) from dwt (OC, KH, KW, IC). */
+/* dw from dwt (OC, KH, KW, IC): (OC, IC, KH, KW), or (IC, OC, KH, KW) when transposed. */
 static void untranspose(const gn_col_mm *m, float *dw) {
     int taps = m->kh * m->kw;
+    size_t os = m->transposed ? (size_t)taps : (size_t)m->ic * taps, is = m->transposed ? (size_t)m->oc * taps : (size_t)taps;
 #pragma omp parallel for schedule(static)
     for (int o = 0; o < m->oc; o++)
         for (int t = 0; t < taps; t++)
             for (int i = 0; i < m->ic; i++)
-                dw[((size_t)o * m->ic + i) * taps + t] = m->dwt[((size_t)o * taps + t) * m->ic + i];
+                dw[o * os + i * is + t] = m->dwt[((size_t)o * taps + t) * m->ic + i];
 }
 
-/* db (OC) = the sum of dy (rows, OC) over its rows, in row order for every thread count. */
-static void bias_sum(const gn_col_mm *m, const float *dy, float *db) {
-    size_t rows = (size_t)m->n * rows_per_sample(m);
-    int blocks = (m->oc + BIAS_BLOCK - 1) / BIAS_BLOCK;
+void gn_col_mm_bias(const float *a, size_t rows, int C, float *out) {
+    int blocks = (C + BIAS_BLOCK - 1) / BIAS_BLOCK;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < blocks; b++) {
-        int o0 = b * BIAS_BLOCK, o1 = o0 + BIAS_BLOCK < m->oc ? o0 + BIAS_BLOCK : m->oc;
+        int c0 = b * BIAS_BLOCK, c1 = c0 + BIAS_BLOCK < C ? c0 + BIAS_BLOCK : C;
         float acc[BIAS_BLOCK] = {0};
         for (size_t r = 0; r < rows; r++)
-            for (int o = o0; o < o1; o++) acc[o - o0] += dy[r * m->oc + o];
-        memcpy(db + o0, acc, (size_t)(o1 - o0) * sizeof(float));
+            for (int c = c0; c < c1; c++) acc[c - c0] += a[r * C + c];
+        memcpy(out + c0, acc, (size_t)(c1 - c0) * sizeof(float));
     }
 }
 
-gn_status gn_col_mm_run(gn_col_mm *m, const float *x, const uint16_t *dyh, const float *dy,
-                        float *dw, float *db) {
-    size_t dy_chunk = (size_t)m->chunk * rows_per_sample(m) * m->oc;
+gn_status gn_col_mm_run(gn_col_mm *m, const float *x, const uint16_t *g, float *dw) {
+    size_t g_chunk = (size_t)m->chunk * rows_per_sample(m) * m->oc;
     dnnl_memory_set_data_handle(m->mem[1], m->cols);
     dnnl_memory_set_data_handle(m->mem[2], m->dwt);
     for (int n0 = 0; n0 < m->n; n0 += m->chunk) {
         patches(m, x, n0);
-        dnnl_memory_set_data_handle(m->mem[0], (void *)(dyh + (size_t)(n0 / m->chunk) * dy_chunk));
+        dnnl_memory_set_data_handle(m->mem[0], (void *)(g + (size_t)(n0 / m->chunk) * g_chunk));
         dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, m->mem[0]}, {DNNL_ARG_WEIGHTS, m->mem[1]},
                                    {DNNL_ARG_DST, m->mem[2]}};
         gn_status s = gn_dnn_exec(m->mm[n0 ? 1 : 0], 3, args, "weight-gradient product");
         if (s) return s;
     }
     untranspose(m, dw);
-    if (db) bias_sum(m, dy, db);
     return GN_OK;
 }

@@ -15,6 +15,7 @@ typedef struct gn_col_mm {
     int n, ih, iw, ic;          /* input x (N, IH, IW, IC), NHWC */
     int oh, ow, oc;             /* gradient dy (N, OH, OW, OC), NHWC */
     int kh, kw, sh, sw, pad_t, pad_l;
+    int transposed;             /* dw for a transposed convolution (see gn_col_mm_run) */
     size_t max_bytes;           /* patches of one product at most this large; 0: the default */
     int chunk;                  /* samples per product; divides n */
     uint16_t *cols;             /* (chunk * OH * OW, KH * KW * IC) bf16 patches of x */
@@ -30,11 +31,16 @@ int gn_col_mm_wanted(int sh, int sw);
 gn_status gn_col_mm_init(gn_col_mm *m);
 void gn_col_mm_free(gn_col_mm *m);
 
-/* dw (OC, IC, KH, KW) = sum over samples and output pixels of dy x patch,
- * with x (f32) and dy (its bf16 copy dyh) rounded to bf16 and the sums in
- * f32; db (OC) = the sum of dy (f32) over samples and pixels, or none when
- * NULL. */
-gn_status gn_col_mm_run(gn_col_mm *m, const float *x, const uint16_t *dyh, const float *dy,
-                        float *dw, float *db);
+/* dw = sum over samples and output pixels of g x patch of x, with x (f32)
+ * and g (bf16) rounded to bf16 and the sums in f32: x (N, IH, IW, IC) and g
+ * (N, OH, OW, OC) as the convolution sees them. A convolution: x its input,
+ * g its output gradient, dw (OC, IC, KH, KW). A transposed convolution: x
+ * its output gradient, g its input, dw (IC, OC, KH, KW) (its weights' own
+ * order), set by `transposed`. */
+gn_status gn_col_mm_run(gn_col_mm *m, const float *x, const uint16_t *g, float *dw);
+
+/* out (C) = the sum of a (rows, C) over its rows, in row order whatever the
+ * thread count: a bias gradient. */
+void gn_col_mm_bias(const float *a, size_t rows, int C, float *out);
 
 #endif

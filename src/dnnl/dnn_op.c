@@ -57,7 +57,7 @@ static gn_status make_mem(dnnl_memory_t *m, const dnnl_memory_desc_t *md, const 
 static int pass_bf16(const gn_dnn_op *op, int which) { return (op->s.bf16 >> which) & 1; }
 /* Whether backward-weights runs as patches and bf16 products (col_mm.h). */
 static int col_path(const gn_dnn_op *op) {
-    return op->s.kind == GN_DNN_CONV && pass_bf16(op, 2) && gn_col_mm_wanted(op->s.sh, op->s.sw);
+    return op->s.kind != GN_DNN_DENSE && pass_bf16(op, 2) && gn_col_mm_wanted(op->s.sh, op->s.sw);
 }
 static size_t x_count(const gn_dnn_op *op) {
     return (size_t)op->s.n * op->s.ih * op->s.iw * op->s.ic;
@@ -157,13 +157,14 @@ static gn_status hint_for(gn_dnn_op *op, int which, const_dnnl_primitive_desc_t 
 static gn_status make_staging(gn_dnn_op *op) {
     unsigned b = op->s.bf16;
     gn_status s = GN_OK;
-    if (b & GN_DNN_BF16_FWD || (b & GN_DNN_BF16_BWD_WEIGHTS && !col_path(op))) {
+    /* a transposed convolution's patches come from dy, the products' other side is bf16 x */
+    if (b & GN_DNN_BF16_FWD || (b & GN_DNN_BF16_BWD_WEIGHTS && (!col_path(op) || op->s.kind == GN_DNN_DECONV))) {
         op->xh_buf = gn_alloc(x_count(op) * sizeof(uint16_t));
         if (!op->xh_buf) return gn_fail(GN_ERR_NOMEM, "out of memory for a bf16 copy of a layer input");
         s = make_mem(&op->xh, &op->xh_md, "bf16 x");
         if (!s) dnnl_memory_set_data_handle(op->xh, op->xh_buf);
     }
-    if (!s && (b & (GN_DNN_BF16_BWD_DATA | GN_DNN_BF16_BWD_WEIGHTS))) {
+    if (!s && (b & GN_DNN_BF16_BWD_DATA || (b & GN_DNN_BF16_BWD_WEIGHTS && !(col_path(op) && op->s.kind == GN_DNN_DECONV)))) {
         op->dyh_buf = gn_alloc(y_count(op) * sizeof(uint16_t));
         if (!op->dyh_buf) return gn_fail(GN_ERR_NOMEM, "out of memory for a bf16 copy of a gradient");
         s = make_mem(&op->dyh, &op->yh_md, "bf16 dy");
@@ -369,12 +370,19 @@ gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w
     return gn_dnn_exec(op->prim[1], 3, args, "backward-data");
 }
 
-/* The patches and products of a strided convolution's bf16 backward-weights. */
+/* The patches and products of a strided convolution's bf16 backward-weights:
+ * patches of x and products with dy; for a transposed convolution, the
+ * convolution it transposes: patches of dy and products with x. */
 static gn_status build_col_path(gn_dnn_op *op) {
     const gn_dnn_spec *p = &op->s;
-    op->cm = (gn_col_mm){.n = p->n, .ih = p->ih, .iw = p->iw, .ic = p->ic, .oh = p->oh, .ow = p->ow,
-                         .oc = p->oc, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
-                         .pad_t = p->pad_t, .pad_l = p->pad_l};
+    if (p->kind == GN_DNN_DECONV)
+        op->cm = (gn_col_mm){.n = p->n, .ih = p->oh, .iw = p->ow, .ic = p->oc, .oh = p->ih, .ow = p->iw,
+                             .oc = p->ic, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
+                             .pad_t = p->pad_t, .pad_l = p->pad_l, .transposed = 1};
+    else
+        op->cm = (gn_col_mm){.n = p->n, .ih = p->ih, .iw = p->iw, .ic = p->ic, .oh = p->oh, .ow = p->ow,
+                             .oc = p->oc, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
+                             .pad_t = p->pad_t, .pad_l = p->pad_l};
     gn_status s = gn_col_mm_init(&op->cm);
     op->cm_on = !s;
     if (!s && !op->dy) s = make_mem(&op->dy, &op->y_md, "dy");
@@ -413,16 +421,32 @@ static gn_status build_bwd_weights(gn_dnn_op *op) {
     return s;
 }
 
+/* Backward-weights as patches and bf16 products (col_mm.h); the bias
+ * gradient summed from f32 dy. */
+static gn_status col_backward_weights(gn_dnn_op *op, const float *x, const float *dy, float *dw,
+                                      float *db) {
+    gn_status s;
+    if (op->s.kind == GN_DNN_DECONV) {
+        if (op->xh_of != x) { /* the forward ran in fp32, or on another x */
+            to_bf16(op->xh_buf, x, x_count(op));
+            op->xh_of = x;
+        }
+        s = gn_col_mm_run(&op->cm, dy, op->xh_buf, dw);
+    } else {
+        dy_in(op, dy, 1);
+        s = gn_col_mm_run(&op->cm, x, op->dyh_buf, dw);
+    }
+    if (!s && !op->s.no_bias) gn_col_mm_bias(dy, y_count(op) / (size_t)op->s.oc, op->s.oc, db);
+    return s;
+}
+
 gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float *dy, float *dw,
                                      float *db) {
     if (!op->prim[2] && !op->cm_on) {
         gn_status s = build_bwd_weights(op);
         if (s) return s;
     }
-    if (op->cm_on) {
-        dy_in(op, dy, 1);
-        return gn_col_mm_run(&op->cm, x, op->dyh_buf, dy, dw, op->s.no_bias ? NULL : db);
-    }
+    if (op->cm_on) return col_backward_weights(op, x, dy, dw, db);
     dnnl_memory_t xm = op->x;
     dnnl_memory_set_data_handle(op->x, (void *)x);
     if (pass_bf16(op, 2)) {
