@@ -140,8 +140,9 @@ START_TEST(against_direct) {
 }
 END_TEST
 
-/* Several products summed (chunks of samples) give the one product's gradients. */
-START_TEST(chunks_sum) {
+/* Products over groups of taps (disjoint columns of dw), and over chunks of
+ * samples (summed), give the one product's gradients. */
+static void check_split(size_t max_taps, int want_chunk, int want_taps) {
     gn_dnn_spec p = spec_of((shape){6, 9, 9, 16, 32, 5, 2, 1, 0});
     size_t xn = (size_t)p.n * p.ih * p.iw * p.ic, yn = (size_t)p.n * p.oh * p.ow * p.oc,
            wn = (size_t)p.oc * p.ic * p.kh * p.kw;
@@ -152,17 +153,23 @@ START_TEST(chunks_sum) {
     gn_kern()->f32_to_bf16(dyh, dy, yn);
     gn_col_mm m = {.n = p.n, .ih = p.ih, .iw = p.iw, .ic = p.ic, .oh = p.oh, .ow = p.ow, .oc = p.oc,
                    .kh = p.kh, .kw = p.kw, .sh = p.sh, .sw = p.sw, .pad_t = p.pad_t, .pad_l = p.pad_l};
-    m.max_bytes = (size_t)2 * p.oh * p.ow * p.kh * p.kw * p.ic * sizeof(uint16_t); /* 2 samples */
+    m.max_bytes = max_taps * p.oh * p.ow * p.ic * sizeof(uint16_t); /* sample-taps */
     ck_assert_int_eq(gn_col_mm_init(&m), GN_OK);
-    ck_assert_int_eq(m.chunk, 2);
+    ck_assert_int_eq(m.chunk, want_chunk);
+    ck_assert_int_eq(m.taps, want_taps);
     ck_assert_int_eq(gn_col_mm_run(&m, x, dyh, dw), GN_OK);
     float *xr = bf16_round(x, xn), *dyr = bf16_round(dy, yn);
     reference(&p, xr, dyr, ref);
     double e = scaled_err(dw, ref, wn);
-    printf("3 products of 2 samples: against rounded inputs %.1e\n", e);
-    ck_assert_msg(e < SUM_TOL, "chunked bf16 weight gradients differ from the direct sum");
+    printf("products of %d samples and %d taps: against rounded inputs %.1e\n", m.chunk, m.taps, e);
+    ck_assert_msg(e < SUM_TOL, "split bf16 weight gradients differ from the direct sum");
     gn_col_mm_free(&m);
     free(x), free(dy), free(dw), free(ref), free(dyh), free(xr), free(dyr);
+}
+
+START_TEST(splits_sum) {
+    check_split(6 * 5, 6, 5); /* all 6 samples, 5 groups of 5 taps */
+    check_split(2, 2, 1);     /* 3 chunks of 2 samples, one tap at a time */
 }
 END_TEST
 
@@ -171,7 +178,7 @@ int main(void) {
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, against_direct);
-    tcase_add_test(tc, chunks_sum);
+    tcase_add_test(tc, splits_sum);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

@@ -4,8 +4,11 @@
 #include "gannet/tensor.h"
 #include "kernels.h"
 
-/* The patches of one product at most this large: the product runs as fast
- * with 8 samples of D's 5x5/2 256->512 convolution as with all 256. */
+/* The patches of one product at most this large. Products over all the
+ * samples and a group of taps write disjoint columns of dw; products over
+ * fewer samples must add to what the others wrote, and those sums cost more
+ * than the products on D's 5x5/2 256->512 convolution (1.5-2x fp32's time
+ * with 4 MiB chunks of samples, 0.6 with 64 MiB), so taps are split first. */
 #define COL_MM_BYTES (16u << 20)
 /* Channels per work item of the bias sum. */
 #define BIAS_BLOCK 64
@@ -15,24 +18,34 @@ int gn_col_mm_wanted(int sh, int sw) { return sh > 1 || sw > 1; }
 static size_t patch_len(const gn_col_mm *m) { return (size_t)m->kh * m->kw * m->ic; }
 static size_t rows_per_sample(const gn_col_mm *m) { return (size_t)m->oh * m->ow; }
 
-/* The largest divisor of n whose patches fit max_bytes (at least 1). */
-static int pick_chunk(const gn_col_mm *m) {
-    size_t per = rows_per_sample(m) * patch_len(m) * sizeof(uint16_t);
+/* The most samples (a divisor of n), then the most taps (a divisor of
+ * KH * KW) whose patches fit max_bytes; at least one of each. */
+static void pick_chunk(gn_col_mm *m) {
+    size_t per = rows_per_sample(m) * m->ic * sizeof(uint16_t); /* one sample, one tap */
     size_t most = m->max_bytes ? m->max_bytes : COL_MM_BYTES;
-    int best = 1;
-    for (int c = 1; c <= m->n; c++)
-        if (m->n % c == 0 && (size_t)c * per <= most) best = c;
-    return best;
+    int taps = m->kh * m->kw;
+    m->chunk = m->taps = 1;
+    for (int c = m->n; c >= 1; c--) {
+        if (m->n % c || (size_t)c * per > most) continue;
+        m->chunk = c;
+        for (int t = taps; t >= 1; t--)
+            if (taps % t == 0 && (size_t)c * t * per <= most) {
+                m->taps = t;
+                break;
+            }
+        return;
+    }
 }
 
-/* dwt (OC, P) (+)= dy^T (OC, K) . cols (K, P): dy (K, OC) as stored, read transposed. */
+/* A block of columns of dwt (OC, P) (+)= g^T (OC, K) . cols (K, taps * IC):
+ * g (K, OC) as stored, read transposed. */
 static gn_status make_products(gn_col_mm *m) {
-    dnnl_dim_t K = (dnnl_dim_t)m->chunk * rows_per_sample(m), P = (dnnl_dim_t)patch_len(m);
-    dnnl_dims_t ad = {m->oc, K}, bd = {K, P}, cd = {m->oc, P};
+    dnnl_dim_t K = (dnnl_dim_t)m->chunk * rows_per_sample(m), Pc = (dnnl_dim_t)m->taps * m->ic;
+    dnnl_dims_t ad = {m->oc, K}, bd = {K, Pc}, cd = {m->oc, Pc}, cs = {(dnnl_dim_t)patch_len(m), 1};
     dnnl_memory_desc_t a, b, c;
     dnnl_memory_desc_init_by_tag(&a, 2, ad, dnnl_bf16, dnnl_ba);
     dnnl_memory_desc_init_by_tag(&b, 2, bd, dnnl_bf16, dnnl_ab);
-    dnnl_memory_desc_init_by_tag(&c, 2, cd, dnnl_f32, dnnl_ab);
+    dnnl_memory_desc_init_by_strides(&c, 2, cd, dnnl_f32, cs);
     const dnnl_memory_desc_t *md[3] = {&a, &b, &c};
     gn_status s = GN_OK;
     for (int i = 0; i < 3 && !s; i++)
@@ -59,8 +72,8 @@ static gn_status make_products(gn_col_mm *m) {
 gn_status gn_col_mm_init(gn_col_mm *m) {
     gn_status s = gn_dnn_init();
     if (s) return s;
-    m->chunk = pick_chunk(m);
-    m->cols = gn_alloc((size_t)m->chunk * rows_per_sample(m) * patch_len(m) * sizeof(uint16_t));
+    pick_chunk(m);
+    m->cols = gn_alloc((size_t)m->chunk * rows_per_sample(m) * m->taps * m->ic * sizeof(uint16_t));
     m->dwt = gn_alloc((size_t)m->oc * patch_len(m) * sizeof(float));
     s = m->cols && m->dwt ? GN_OK
                           : gn_fail(GN_ERR_NOMEM, "out of memory for a convolution's patches");
@@ -82,9 +95,10 @@ void gn_col_mm_free(gn_col_mm *m) {
     m->dwt = NULL;
 }
 
-/* cols (chunk * OH * OW, KH, KW, IC) = bf16 of the patches of samples
- * [n0, n0 + chunk) of x, zero where a patch reaches into the padding. */
-static void patches(const gn_col_mm *m, const float *x, int n0) {
+/* cols (chunk * OH * OW, taps, IC) = bf16 of taps [t0, t0 + taps) of the
+ * patches of samples [n0, n0 + chunk) of x, zero where a patch reaches into
+ * the padding. */
+static void patches(const gn_col_mm *m, const float *x, int n0, int t0) {
     const gn_kernels *k = gn_kern();
     long rows = (long)m->chunk * (long)rows_per_sample(m);
     size_t C = (size_t)m->ic;
@@ -92,16 +106,16 @@ static void patches(const gn_col_mm *m, const float *x, int n0) {
     for (long r = 0; r < rows; r++) {
         int n = n0 + (int)(r / (long)rows_per_sample(m)), p = (int)(r % (long)rows_per_sample(m));
         int oh = p / m->ow, ow = p % m->ow;
-        uint16_t *row = m->cols + (size_t)r * patch_len(m);
-        for (int kh = 0; kh < m->kh; kh++)
-            for (int kw = 0; kw < m->kw; kw++) {
-                int ih = oh * m->sh - m->pad_t + kh, iw = ow * m->sw - m->pad_l + kw;
-                uint16_t *dst = row + ((size_t)kh * m->kw + kw) * C;
-                if (ih < 0 || ih >= m->ih || iw < 0 || iw >= m->iw)
-                    memset(dst, 0, C * sizeof(uint16_t));
-                else
-                    k->f32_to_bf16(dst, x + (((size_t)n * m->ih + ih) * m->iw + iw) * C, C);
-            }
+        uint16_t *row = m->cols + (size_t)r * m->taps * C;
+        for (int t = 0; t < m->taps; t++) {
+            int kh = (t0 + t) / m->kw, kw = (t0 + t) % m->kw;
+            int ih = oh * m->sh - m->pad_t + kh, iw = ow * m->sw - m->pad_l + kw;
+            uint16_t *dst = row + (size_t)t * C;
+            if (ih < 0 || ih >= m->ih || iw < 0 || iw >= m->iw)
+                memset(dst, 0, C * sizeof(uint16_t));
+            else
+                k->f32_to_bf16(dst, x + (((size_t)n * m->ih + ih) * m->iw + iw) * C, C);
+        }
     }
 }
 
@@ -131,15 +145,16 @@ void gn_col_mm_bias(const float *a, size_t rows, int C, float *out) {
 gn_status gn_col_mm_run(gn_col_mm *m, const float *x, const uint16_t *g, float *dw) {
     size_t g_chunk = (size_t)m->chunk * rows_per_sample(m) * m->oc;
     dnnl_memory_set_data_handle(m->mem[1], m->cols);
-    dnnl_memory_set_data_handle(m->mem[2], m->dwt);
-    for (int n0 = 0; n0 < m->n; n0 += m->chunk) {
-        patches(m, x, n0);
-        dnnl_memory_set_data_handle(m->mem[0], (void *)(g + (size_t)(n0 / m->chunk) * g_chunk));
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, m->mem[0]}, {DNNL_ARG_WEIGHTS, m->mem[1]},
-                                   {DNNL_ARG_DST, m->mem[2]}};
-        gn_status s = gn_dnn_exec(m->mm[n0 ? 1 : 0], 3, args, "weight-gradient product");
-        if (s) return s;
-    }
+    for (int n0 = 0; n0 < m->n; n0 += m->chunk)
+        for (int t0 = 0; t0 < m->kh * m->kw; t0 += m->taps) {
+            patches(m, x, n0, t0);
+            dnnl_memory_set_data_handle(m->mem[0], (void *)(g + (size_t)(n0 / m->chunk) * g_chunk));
+            dnnl_memory_set_data_handle(m->mem[2], m->dwt + (size_t)t0 * m->ic);
+            dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, m->mem[0]}, {DNNL_ARG_WEIGHTS, m->mem[1]},
+                                       {DNNL_ARG_DST, m->mem[2]}};
+            gn_status s = gn_dnn_exec(m->mm[n0 ? 1 : 0], 3, args, "weight-gradient product");
+            if (s) return s;
+        }
     untranspose(m, dw);
     return GN_OK;
 }

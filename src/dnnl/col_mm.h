@@ -18,7 +18,8 @@ typedef struct gn_col_mm {
     int transposed;             /* dw for a transposed convolution (see gn_col_mm_run) */
     size_t max_bytes;           /* patches of one product at most this large; 0: the default */
     int chunk;                  /* samples per product; divides n */
-    uint16_t *cols;             /* (chunk * OH * OW, KH * KW * IC) bf16 patches of x */
+    int taps;                   /* taps per product; divides KH * KW */
+    uint16_t *cols;             /* (chunk * OH * OW, taps * IC) bf16 patches of x */
     float *dwt;                 /* (OC, KH * KW * IC): the products' sum, before the transpose */
     dnnl_primitive_t mm[2];     /* the products: the first chunk's (writes dwt), the others' (add) */
     dnnl_memory_t mem[3];       /* their dy, cols and dwt memory objects */
