@@ -168,8 +168,8 @@ static void check_split(size_t max_taps, int want_chunk, int want_taps) {
 }
 
 START_TEST(splits_sum) {
-    check_split(6 * 5, 6, 5); /* all 6 samples, 5 groups of 5 taps */
-    check_split(2, 2, 1);     /* 3 chunks of 2 samples, one tap at a time */
+    check_split(2 * 25, 2, 25); /* 3 chunks of 2 samples, every tap */
+    check_split(5, 1, 5);       /* 6 chunks of 1 sample, 5 groups of 5 taps */
 }
 END_TEST
 

@@ -4,12 +4,13 @@
 #include "gannet/tensor.h"
 #include "kernels.h"
 
-/* The patches of one product at most this large. Products over all the
- * samples and a group of taps write disjoint columns of dw; products over
- * fewer samples must add to what the others wrote, and those sums cost more
- * than the products on D's 5x5/2 256->512 convolution (1.5-2x fp32's time
- * with 4 MiB chunks of samples, 0.6 with 64 MiB), so taps are split first. */
-#define COL_MM_BYTES (16u << 20)
+/* The patches of one product at most this large. Products over fewer
+ * samples add to what the others wrote, and those sums cost: D's 5x5/2
+ * 256->512 convolution took 1.5-2x fp32's time in chunks of 4 MiB of
+ * patches, 0.6-0.7x in 16-64 MiB. Products over all samples and a group of
+ * taps (disjoint columns of dw, no sums) ran no faster than 16 MiB chunks of
+ * samples: oneDNN copies the transposed dy again for every product. */
+#define COL_MM_BYTES (32u << 20)
 /* Channels per work item of the bias sum. */
 #define BIAS_BLOCK 64
 
@@ -18,23 +19,24 @@ int gn_col_mm_wanted(int sh, int sw) { return sh > 1 || sw > 1; }
 static size_t patch_len(const gn_col_mm *m) { return (size_t)m->kh * m->kw * m->ic; }
 static size_t rows_per_sample(const gn_col_mm *m) { return (size_t)m->oh * m->ow; }
 
-/* The most samples (a divisor of n), then the most taps (a divisor of
- * KH * KW) whose patches fit max_bytes; at least one of each. */
+/* Every tap and the most samples (a divisor of n) whose patches fit
+ * max_bytes; else one sample and the most taps (a divisor of KH * KW). */
 static void pick_chunk(gn_col_mm *m) {
     size_t per = rows_per_sample(m) * m->ic * sizeof(uint16_t); /* one sample, one tap */
     size_t most = m->max_bytes ? m->max_bytes : COL_MM_BYTES;
     int taps = m->kh * m->kw;
     m->chunk = m->taps = 1;
-    for (int c = m->n; c >= 1; c--) {
-        if (m->n % c || (size_t)c * per > most) continue;
-        m->chunk = c;
-        for (int t = taps; t >= 1; t--)
-            if (taps % t == 0 && (size_t)c * t * per <= most) {
-                m->taps = t;
-                break;
-            }
-        return;
-    }
+    for (int c = m->n; c >= 1; c--)
+        if (m->n % c == 0 && (size_t)c * taps * per <= most) {
+            m->chunk = c;
+            m->taps = taps;
+            return;
+        }
+    for (int t = taps; t >= 1; t--)
+        if (taps % t == 0 && (size_t)t * per <= most) {
+            m->taps = t;
+            return;
+        }
 }
 
 /* A block of columns of dwt (OC, P) (+)= g^T (OC, K) . cols (K, taps * IC):
