@@ -246,8 +246,9 @@ END_TEST
 
 /* --precision bf16's per-pass rule on seed-mnist (src/dnnl/dnn_op.c,
  * docs/precision.md): wide layers forward and backward-data in bf16,
- * backward-weights in bf16 only in stride-1 convolutions, narrow layers
- * (fewer than 16 channels in or out) wholly fp32. */
+ * backward-weights in bf16 in convolutions and, when they are large enough,
+ * strided and transposed ones (src/dnnl/col_mm.c), not in dense layers;
+ * narrow layers (fewer than 16 channels in or out) wholly fp32. */
 START_TEST(bf16_passes_follow_the_rule) {
     if (gn_precision_check(GN_PRECISION_BF16)) {
         printf("skipped: %s\n", gn_last_error());
@@ -275,11 +276,11 @@ START_TEST(bf16_passes_follow_the_rule) {
     }
     static const struct { int d, layer; const char *want[3]; } rule[] = {
         {0, 0, {"bf16", "bf16", "fp32"}},  /* G dense 100 -> 39200 */
-        {0, 5, {"bf16", "bf16", "fp32"}},  /* G up-convolution, a 4x4/2 transposed convolution */
+        {0, 5, {"bf16", "bf16", "bf16"}},  /* G up-convolution, a 4x4/2 transposed convolution */
         {0, 8, {"bf16", "bf16", "bf16"}},  /* G conv 3x3/1 100 -> 50 */
         {0, 11, {"fp32", "fp32", "fp32"}}, /* G conv 1x1 50 -> 1 */
         {1, 0, {"fp32", "", "fp32"}},      /* D conv 5x5/2 1 -> 256 (no input gradient in training) */
-        {1, 4, {"bf16", "bf16", "fp32"}},  /* D conv 5x5/2 256 -> 512 */
+        {1, 4, {"bf16", "bf16", "bf16"}},  /* D conv 5x5/2 256 -> 512 (patches and products) */
         {1, 12, {"fp32", "fp32", "fp32"}}, /* D dense 256 -> 2 */
     };
     for (size_t r = 0; r < sizeof rule / sizeof rule[0]; r++)

@@ -485,14 +485,24 @@ int gn_dnn_op_pass_bf16(const gn_dnn_op *op, int which) {
  *   stays fp32: bf16 dot products pair input channels, and such layers
  *   (G's 1x1 convolution to 1 channel, D's first convolution from 1, its
  *   dense layer to 2 logits) are too small to pay for converting their inputs;
- * - backward-weights stays fp32 except in stride-1 convolutions: oneDNN's
- *   bf16 backward-weights ran 2x (D's 5x5/2 256->512), 10x (G's 4x4/2
- *   transposed convolution) and 2-3x (dense) slower than fp32 here. */
+ * - backward-weights: oneDNN's own in bf16 only in stride-1 convolutions (it
+ *   ran 2x (D's 5x5/2 256->512), 10x (G's 4x4/2 transposed convolution) and
+ *   2-3x (dense) slower than fp32 here); a strided convolution's or
+ *   transposed convolution's as bf16 patches and products (col_mm.h), 0.6-0.8x
+ *   fp32's time, where its weights hold at least GN_BF16_MIN_COL_WEIGHTS
+ *   (dcgan's D 4x4/2 64->128, 131k weights, took 1.2-1.7x fp32's time:
+ *   its products are too small to pay for copying the patches); dense
+ *   layers' stays fp32. */
 #define GN_BF16_MIN_CHANNELS 16
+#define GN_BF16_MIN_COL_WEIGHTS (1L << 18)
 
 unsigned gn_dnn_bf16_passes(const gn_dnn_spec *spec) {
     if (spec->ic < GN_BF16_MIN_CHANNELS || spec->oc < GN_BF16_MIN_CHANNELS) return 0;
     unsigned passes = GN_DNN_BF16_FWD | GN_DNN_BF16_BWD_DATA;
-    if (spec->kind == GN_DNN_CONV && spec->sh == 1 && spec->sw == 1) passes |= GN_DNN_BF16_BWD_WEIGHTS;
+    long weights = (long)spec->ic * spec->oc * spec->kh * spec->kw;
+    int strided = gn_col_mm_wanted(spec->sh, spec->sw);
+    if (spec->kind == GN_DNN_CONV && !strided) passes |= GN_DNN_BF16_BWD_WEIGHTS;
+    if (spec->kind != GN_DNN_DENSE && strided && weights >= GN_BF16_MIN_COL_WEIGHTS)
+        passes |= GN_DNN_BF16_BWD_WEIGHTS;
     return passes;
 }
