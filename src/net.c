@@ -91,6 +91,7 @@ gn_status gn_net_share_workspace(gn_net *a, gn_net *b) {
 void gn_net_free(gn_net *net) {
     if (!net) return;
     free_plans(net);
+    gn_dnn_scratch_free(&net->dnn_scratch);
     gn_free(net->params);
     gn_free(net->state);
     gn_free(net->stats);
@@ -248,6 +249,7 @@ static gn_status equip_layer(gn_net *net, gn_plan *P, int i) {
     if (L->ops->dnn_spec) {
         gn_dnn_spec spec;
         L->ops->dnn_spec(L, P->n, &spec);
+        spec.scratch = &net->dnn_scratch;
         spec.bf16 = net->precision == GN_PRECISION_BF16_ALL ? GN_DNN_BF16_ALL
                     : net->precision == GN_PRECISION_BF16   ? gn_dnn_bf16_passes(&spec)
                                                             : 0;

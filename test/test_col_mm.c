@@ -157,7 +157,10 @@ static void check_split(size_t max_taps, int want_chunk, int want_taps) {
     ck_assert_int_eq(gn_col_mm_init(&m), GN_OK);
     ck_assert_int_eq(m.chunk, want_chunk);
     ck_assert_int_eq(m.taps, want_taps);
+    m.cols = malloc(gn_col_mm_bytes(&m, 0));
+    m.dwt = malloc(gn_col_mm_bytes(&m, 1));
     ck_assert_int_eq(gn_col_mm_run(&m, x, dyh, dw), GN_OK);
+    free(m.cols), free(m.dwt);
     float *xr = bf16_round(x, xn), *dyr = bf16_round(dy, yn);
     reference(&p, xr, dyr, ref);
     double e = scaled_err(dw, ref, wn);

@@ -75,13 +75,14 @@ gn_status gn_col_mm_init(gn_col_mm *m) {
     gn_status s = gn_dnn_init();
     if (s) return s;
     pick_chunk(m);
-    m->cols = gn_alloc((size_t)m->chunk * rows_per_sample(m) * m->taps * m->ic * sizeof(uint16_t));
-    m->dwt = gn_alloc((size_t)m->oc * patch_len(m) * sizeof(float));
-    s = m->cols && m->dwt ? GN_OK
-                          : gn_fail(GN_ERR_NOMEM, "out of memory for a convolution's patches");
-    if (!s) s = make_products(m);
+    s = make_products(m);
     if (s) gn_col_mm_free(m);
     return s;
+}
+
+size_t gn_col_mm_bytes(const gn_col_mm *m, int which) {
+    if (which == 0) return (size_t)m->chunk * rows_per_sample(m) * m->taps * m->ic * sizeof(uint16_t);
+    return (size_t)m->oc * patch_len(m) * sizeof(float);
 }
 
 void gn_col_mm_free(gn_col_mm *m) {
@@ -89,8 +90,6 @@ void gn_col_mm_free(gn_col_mm *m) {
         if (m->mm[i]) dnnl_primitive_destroy(m->mm[i]);
     for (int i = 0; i < 3; i++)
         if (m->mem[i]) dnnl_memory_destroy(m->mem[i]);
-    gn_free(m->cols);
-    gn_free(m->dwt);
     memset(m->mm, 0, sizeof m->mm);
     memset(m->mem, 0, sizeof m->mem);
     m->cols = NULL;

@@ -19,8 +19,9 @@ typedef struct gn_col_mm {
     size_t max_bytes;           /* patches of one product at most this large; 0: the default */
     int chunk;                  /* samples per product; divides n */
     int taps;                   /* taps per product; divides KH * KW */
-    uint16_t *cols;             /* (chunk * OH * OW, taps * IC) bf16 patches of x */
-    float *dwt;                 /* (OC, KH * KW * IC): the products' sum, before the transpose */
+    uint16_t *cols;             /* (chunk * OH * OW, taps * IC) bf16 patches of x, and */
+    float *dwt;                 /* (OC, KH * KW * IC) the products' sum before the transpose:
+                                   buffers of gn_col_mm_bytes bytes that the caller sets */
     dnnl_primitive_t mm[2];     /* the products: the first chunk's (writes dwt), the others' (add) */
     dnnl_memory_t mem[3];       /* their dy, cols and dwt memory objects */
 } gn_col_mm;
@@ -30,6 +31,8 @@ typedef struct gn_col_mm {
 int gn_col_mm_wanted(int sh, int sw);
 
 gn_status gn_col_mm_init(gn_col_mm *m);
+/* The bytes of cols (which = 0) and dwt (which = 1), once initialised. */
+size_t gn_col_mm_bytes(const gn_col_mm *m, int which);
 void gn_col_mm_free(gn_col_mm *m);
 
 /* dw = sum over samples and output pixels of g x patch of x, with x (f32)

@@ -24,7 +24,11 @@ struct gn_dnn_op {
     gn_dnn_view w_fwd, w_bwd, dw;
     dnnl_memory_t x, y, b, dx, dy, db;
     dnnl_memory_t xh, dyh;  /* the bf16 copies below, when a pass runs in bf16 */
-    uint16_t *xh_buf, *dyh_buf;
+    uint16_t *xh_buf;       /* x's copy, the op's own when backward-weights reads it too */
+    uint16_t *dyh_buf;      /* dy's copy, in the shared scratch (since the last dy_in) */
+    int xh_keep;            /* xh_buf is the op's own; else x's copy lives in the scratch */
+    gn_dnn_scratch *sc;     /* the network's, or own_sc */
+    gn_dnn_scratch own_sc;
     const float *xh_of;     /* the x whose copy xh_buf holds since the last forward, or NULL */
     const float *dyh_of;    /* the dy one backward pass converted for the other, or NULL */
     gn_dnn_cache *cache;
@@ -44,6 +48,32 @@ typedef union op_desc {
     dnnl_deconvolution_desc_t deconv;
     dnnl_inner_product_desc_t ip;
 } op_desc;
+
+/* From now on, slot k holds at least `bytes`. */
+static void scratch_reserve(gn_dnn_scratch *sc, int k, size_t bytes) {
+    if (bytes > sc->need[k]) sc->need[k] = bytes;
+}
+
+/* Slot k, grown to the largest need (its contents and owner lost when it
+ * grows); NULL when out of memory. */
+static void *scratch_get(gn_dnn_scratch *sc, int k) {
+    if (sc->bytes[k] < sc->need[k]) {
+        gn_free(sc->buf[k]);
+        sc->buf[k] = gn_alloc(sc->need[k]);
+        sc->bytes[k] = sc->buf[k] ? sc->need[k] : 0;
+        sc->owner[k] = NULL;
+    }
+    return sc->buf[k];
+}
+
+void gn_dnn_scratch_free(gn_dnn_scratch *sc) {
+    for (int k = 0; k < GN_DNN_SLOTS; k++) gn_free(sc->buf[k]);
+    memset(sc, 0, sizeof *sc);
+}
+
+static gn_status scratch_nomem(void) {
+    return gn_fail(GN_ERR_NOMEM, "out of memory for the bf16 copies of a layer's inputs");
+}
 
 /* Elements converted per OpenMP work item (256 KiB of floats). */
 #define CONVERT_CHUNK 65536
@@ -153,22 +183,28 @@ static gn_status hint_for(gn_dnn_op *op, int which, const_dnnl_primitive_desc_t 
     return GN_OK;
 }
 
-/* The bf16 copies of x and dy and their memory objects, for the passes that need them. */
+/* The bf16 copies of x and dy and their memory objects, for the passes that
+ * need them. x's copy is the op's own when backward-weights reads it too
+ * (oneDNN's bf16 pass, or a transposed convolution's products with x); else
+ * it, and dy's, live in the shared scratch. */
 static gn_status make_staging(gn_dnn_op *op) {
     unsigned b = op->s.bf16;
+    int deconv_col = col_path(op) && op->s.kind == GN_DNN_DECONV;
     gn_status s = GN_OK;
-    /* a transposed convolution's patches come from dy, the products' other side is bf16 x */
-    if (b & GN_DNN_BF16_FWD || (b & GN_DNN_BF16_BWD_WEIGHTS && (!col_path(op) || op->s.kind == GN_DNN_DECONV))) {
+    op->xh_keep = b & GN_DNN_BF16_BWD_WEIGHTS && (!col_path(op) || deconv_col);
+    if (op->xh_keep) {
         op->xh_buf = gn_alloc(x_count(op) * sizeof(uint16_t));
-        if (!op->xh_buf) return gn_fail(GN_ERR_NOMEM, "out of memory for a bf16 copy of a layer input");
-        s = make_mem(&op->xh, &op->xh_md, "bf16 x");
-        if (!s) dnnl_memory_set_data_handle(op->xh, op->xh_buf);
+        if (!op->xh_buf) return scratch_nomem();
+    } else if (b & GN_DNN_BF16_FWD) {
+        scratch_reserve(op->sc, GN_DNN_SLOT_X, x_count(op) * sizeof(uint16_t));
     }
-    if (!s && (b & GN_DNN_BF16_BWD_DATA || (b & GN_DNN_BF16_BWD_WEIGHTS && !(col_path(op) && op->s.kind == GN_DNN_DECONV)))) {
-        op->dyh_buf = gn_alloc(y_count(op) * sizeof(uint16_t));
-        if (!op->dyh_buf) return gn_fail(GN_ERR_NOMEM, "out of memory for a bf16 copy of a gradient");
+    if (op->xh_keep || b & GN_DNN_BF16_FWD) {
+        s = make_mem(&op->xh, &op->xh_md, "bf16 x");
+        if (!s && op->xh_buf) dnnl_memory_set_data_handle(op->xh, op->xh_buf);
+    }
+    if (!s && (b & GN_DNN_BF16_BWD_DATA || (b & GN_DNN_BF16_BWD_WEIGHTS && !deconv_col))) {
+        scratch_reserve(op->sc, GN_DNN_SLOT_DY, y_count(op) * sizeof(uint16_t));
         s = make_mem(&op->dyh, &op->yh_md, "bf16 dy");
-        if (!s) dnnl_memory_set_data_handle(op->dyh, op->dyh_buf);
     }
     return s;
 }
@@ -211,6 +247,7 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
     gn_dnn_op *op = calloc(1, sizeof *op);
     if (!op) return gn_fail(GN_ERR_NOMEM, "out of memory creating a oneDNN layer");
     op->s = *spec;
+    op->sc = spec->scratch ? spec->scratch : &op->own_sc;
     op->cache = cache;
     plain_mds(op);
     /* oneDNN's transposed convolution adds a bias through a scratch copy of
@@ -271,7 +308,9 @@ void gn_dnn_op_free(gn_dnn_op *op) {
     for (int i = 0; i < 2; i++) gn_scatter_mm_free(&op->sm[i]);
     gn_col_mm_free(&op->cm);
     gn_free(op->xh_buf);
-    gn_free(op->dyh_buf);
+    for (int k = 0; k < GN_DNN_SLOTS; k++)
+        if (op->sc->owner[k] == op) op->sc->owner[k] = NULL;
+    gn_dnn_scratch_free(&op->own_sc);
     dnnl_memory_t mems[8] = {op->x, op->y, op->b, op->dx, op->dy, op->db, op->xh, op->dyh};
     for (int i = 0; i < 8; i++)
         if (mems[i]) dnnl_memory_destroy(mems[i]);
@@ -296,8 +335,11 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
     if (op->sm_on[0]) return scatter_run(op, 0, x, w, y, wver, op->s.post_relu && !op->ones);
     dnnl_memory_t wm = weights_in(&op->w_fwd, w, wver), xm = op->x;
     if (pass_bf16(op, 0)) {
-        to_bf16(op->xh_buf, x, x_count(op));
-        op->xh_of = x;
+        uint16_t *xh = op->xh_keep ? op->xh_buf : scratch_get(op->sc, GN_DNN_SLOT_X);
+        if (!xh) return scratch_nomem();
+        to_bf16(xh, x, x_count(op));
+        dnnl_memory_set_data_handle(op->xh, xh);
+        op->xh_of = op->xh_keep ? x : NULL;
         xm = op->xh;
     }
     dnnl_memory_set_data_handle(op->x, (void *)x);
@@ -342,16 +384,21 @@ static gn_status build_bwd_data(gn_dnn_op *op) {
 }
 
 /* dy as a backward pass reads it: f32 as given, or its bf16 copy, converted
- * once for the pair of backward passes that follow one forward. */
+ * once for the pair of backward passes that follow one forward (unless
+ * another op wrote the shared copy in between). NULL when out of memory. */
 static dnnl_memory_t dy_in(gn_dnn_op *op, const float *dy, int bf16) {
     dnnl_memory_set_data_handle(op->dy, (void *)dy);
     if (!bf16) return op->dy;
-    if (op->dyh_of == dy) {
+    op->dyh_buf = scratch_get(op->sc, GN_DNN_SLOT_DY);
+    if (!op->dyh_buf) return NULL;
+    dnnl_memory_set_data_handle(op->dyh, op->dyh_buf);
+    if (op->dyh_of == dy && op->sc->owner[GN_DNN_SLOT_DY] == op) {
         op->dyh_of = NULL; /* the second of the pair: the copy is used up */
         return op->dyh;
     }
     to_bf16(op->dyh_buf, dy, y_count(op));
     op->dyh_of = dy;
+    op->sc->owner[GN_DNN_SLOT_DY] = op;
     return op->dyh;
 }
 
@@ -364,6 +411,7 @@ gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w
     }
     dnnl_memory_t wm = weights_in(&op->w_bwd, w, wver);
     dnnl_memory_t dym = dy_in(op, dy, pass_bf16(op, 1));
+    if (!dym) return scratch_nomem();
     dnnl_memory_set_data_handle(op->dx, dx);
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm},
                                {DNNL_ARG_DIFF_SRC, op->dx}};
@@ -385,6 +433,8 @@ static gn_status build_col_path(gn_dnn_op *op) {
                              .pad_t = p->pad_t, .pad_l = p->pad_l};
     gn_status s = gn_col_mm_init(&op->cm);
     op->cm_on = !s;
+    scratch_reserve(op->sc, GN_DNN_SLOT_COLS, gn_col_mm_bytes(&op->cm, 0));
+    scratch_reserve(op->sc, GN_DNN_SLOT_SUMS, gn_col_mm_bytes(&op->cm, 1));
     if (!s && !op->dy) s = make_mem(&op->dy, &op->y_md, "dy");
     return s;
 }
@@ -426,6 +476,9 @@ static gn_status build_bwd_weights(gn_dnn_op *op) {
 static gn_status col_backward_weights(gn_dnn_op *op, const float *x, const float *dy, float *dw,
                                       float *db) {
     gn_status s;
+    op->cm.cols = scratch_get(op->sc, GN_DNN_SLOT_COLS);
+    op->cm.dwt = scratch_get(op->sc, GN_DNN_SLOT_SUMS);
+    if (!op->cm.cols || !op->cm.dwt) return scratch_nomem();
     if (op->s.kind == GN_DNN_DECONV) {
         if (op->xh_of != x) { /* the forward ran in fp32, or on another x */
             to_bf16(op->xh_buf, x, x_count(op));
@@ -433,7 +486,7 @@ static gn_status col_backward_weights(gn_dnn_op *op, const float *x, const float
         }
         s = gn_col_mm_run(&op->cm, dy, op->xh_buf, dw);
     } else {
-        dy_in(op, dy, 1);
+        if (!dy_in(op, dy, 1)) return scratch_nomem();
         s = gn_col_mm_run(&op->cm, x, op->dyh_buf, dw);
     }
     if (!s && !op->s.no_bias) gn_col_mm_bias(dy, y_count(op) / (size_t)op->s.oc, op->s.oc, db);
@@ -457,6 +510,7 @@ gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float 
         xm = op->xh;
     }
     dnnl_memory_t dym = dy_in(op, dy, pass_bf16(op, 2));
+    if (!dym) return scratch_nomem();
     dnnl_memory_set_data_handle(op->db, db);
     dnnl_memory_t dwm = gn_dnn_view_out(&op->dw, dw);
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym},

@@ -13,6 +13,20 @@
 
 typedef enum gn_dnn_kind { GN_DNN_DENSE, GN_DNN_CONV, GN_DNN_DECONV } gn_dnn_kind;
 
+/* bf16 buffers that the ops of one network share, because each op needs
+ * them only within one call (or, for dy, the pair of backward calls of one
+ * layer, which run one after the other): the copies of x that only the
+ * forward reads, of dy, and the patches and sums of col_mm.h. Each slot
+ * grows to the largest need and remembers which op wrote it last. */
+enum { GN_DNN_SLOT_X, GN_DNN_SLOT_DY, GN_DNN_SLOT_COLS, GN_DNN_SLOT_SUMS, GN_DNN_SLOTS };
+typedef struct gn_dnn_scratch {
+    void *buf[GN_DNN_SLOTS];
+    size_t bytes[GN_DNN_SLOTS];    /* allocated */
+    size_t need[GN_DNN_SLOTS];     /* the largest any op asked for */
+    const void *owner[GN_DNN_SLOTS];
+} gn_dnn_scratch;
+void gn_dnn_scratch_free(gn_dnn_scratch *sc); /* its buffers; not sc itself */
+
 typedef struct gn_dnn_spec {
     gn_dnn_kind kind;
     int n;                    /* batch */
@@ -24,6 +38,8 @@ typedef struct gn_dnn_spec {
     int no_bias;              /* conv, deconv: no bias (nor its gradient) */
     unsigned bf16;            /* passes run in bf16 (GN_DNN_BF16_*): their inputs and weights
                                  are converted to bf16, their outputs stay f32 */
+    gn_dnn_scratch *scratch;  /* shared with the network's other ops and outliving them,
+                                 or NULL: the op keeps its own */
 } gn_dnn_spec;
 
 /* Bits of gn_dnn_spec.bf16, one per pass (1 << which, as gn_dnn_op_impl counts). */
