@@ -50,6 +50,7 @@ static void free_plans(gn_net *net) {
 
 static void ws_release(gn_workspace *ws) {
     if (ws && --ws->refs == 0) {
+        gn_dnn_scratch_free(&ws->dnn);
         gn_free(ws->p);
         gn_free(ws->grads);
         free(ws);
@@ -80,6 +81,7 @@ static gn_status ws_reserve_grads(gn_workspace *ws, size_t n) {
 gn_status gn_net_share_workspace(gn_net *a, gn_net *b) {
     if (!a->built || !b->built) return gn_fail(GN_ERR_ARG, "%s, %s: not built", a->name, b->name);
     if (a->ws == b->ws) return GN_OK;
+    free_plans(a); /* their oneDNN layers use the old workspace's scratch; remade when next needed */
     ws_release(a->ws);
     a->ws = b->ws;
     a->ws->refs++;
@@ -91,7 +93,6 @@ gn_status gn_net_share_workspace(gn_net *a, gn_net *b) {
 void gn_net_free(gn_net *net) {
     if (!net) return;
     free_plans(net);
-    gn_dnn_scratch_free(&net->dnn_scratch);
     gn_free(net->params);
     gn_free(net->state);
     gn_free(net->stats);
@@ -249,7 +250,7 @@ static gn_status equip_layer(gn_net *net, gn_plan *P, int i) {
     if (L->ops->dnn_spec) {
         gn_dnn_spec spec;
         L->ops->dnn_spec(L, P->n, &spec);
-        spec.scratch = &net->dnn_scratch;
+        spec.scratch = &net->ws->dnn;
         spec.bf16 = net->precision == GN_PRECISION_BF16_ALL ? GN_DNN_BF16_ALL
                     : net->precision == GN_PRECISION_BF16   ? gn_dnn_bf16_passes(&spec)
                                                             : 0;

@@ -27,6 +27,7 @@ typedef struct gn_workspace {
     size_t bytes;
     float *grads;  /* parameter gradients, as many as the largest sharer has parameters */
     size_t ngrads;
+    gn_dnn_scratch dnn; /* the bf16 copies the sharers' oneDNN layers share (dnn_op.h) */
     int refs;
 } gn_workspace;
 
@@ -70,7 +71,6 @@ struct gn_net {
     unsigned char *arena;
     size_t arena_bytes;
     gn_workspace *ws;
-    gn_dnn_scratch dnn_scratch; /* the bf16 copies its oneDNN layers share (dnn_op.h) */
     unsigned char *grad_written; /* per tensor t, at t + 1: its summed gradient has a first term */
     const float *x;         /* input of the last forward */
     int scratch_bn;         /* the transient BN whose output the scratch buffer holds, or GN_NONE */
