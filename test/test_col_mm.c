@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dnnl/col_mm.h"
 #include "dnnl/dnn_op.h"
@@ -141,7 +142,8 @@ START_TEST(against_direct) {
 END_TEST
 
 /* Products over groups of taps (disjoint columns of dw), and over chunks of
- * samples (summed), give the one product's gradients. */
+ * samples (summed), give the one product's gradients, and the same again
+ * when run again. */
 static void check_split(size_t max_taps, int want_chunk, int want_taps) {
     gn_dnn_spec p = spec_of((shape){6, 9, 9, 16, 32, 5, 2, 1, 0});
     size_t xn = (size_t)p.n * p.ih * p.iw * p.ic, yn = (size_t)p.n * p.oh * p.ow * p.oc,
@@ -159,8 +161,11 @@ static void check_split(size_t max_taps, int want_chunk, int want_taps) {
     ck_assert_int_eq(m.taps, want_taps);
     m.cols = malloc(gn_col_mm_bytes(&m, 0));
     m.dwt = malloc(gn_col_mm_bytes(&m, 1));
-    ck_assert_int_eq(gn_col_mm_run(&m, x, dyh, dw), GN_OK);
-    free(m.cols), free(m.dwt);
+    float *dw1 = malloc(wn * 4);
+    ck_assert_int_eq(gn_col_mm_run(&m, x, dyh, dw1), GN_OK);
+    ck_assert_int_eq(gn_col_mm_run(&m, x, dyh, dw), GN_OK); /* again: the sums start afresh */
+    ck_assert_msg(!memcmp(dw, dw1, wn * 4), "a second run gives other weight gradients");
+    free(m.cols), free(m.dwt), free(dw1);
     float *xr = bf16_round(x, xn), *dyr = bf16_round(dy, yn);
     reference(&p, xr, dyr, ref);
     double e = scaled_err(dw, ref, wn);
@@ -176,12 +181,52 @@ START_TEST(splits_sum) {
 }
 END_TEST
 
+/* Layers that share bf16 scratch (gn_dnn_scratch): a layer whose copy of dy
+ * another layer overwrote between its two backward passes converts dy again,
+ * and gets what a layer with its own scratch gets, bit for bit. */
+START_TEST(shared_scratch) {
+    gn_dnn_spec p = spec_of((shape){2, 10, 10, 16, 32, 4, 2, 1, 0});
+    size_t xn = (size_t)p.n * p.ih * p.iw * p.ic, yn = (size_t)p.n * p.oh * p.ow * p.oc,
+           wn = (size_t)p.oc * p.ic * p.kh * p.kw;
+    float *x = malloc(xn * 4), *dy = malloc(yn * 4), *dy2 = malloc(yn * 4), *w = malloc(wn * 4);
+    float *dx[3], *dw = malloc(wn * 4), *db = malloc(p.oc * 4);
+    tu_fill(x, xn, 31, -1, 1);
+    tu_fill(dy, yn, 32, -1, 1);
+    tu_fill(dy2, yn, 33, -1, 1);
+    tu_fill(w, wn, 34, -1, 1);
+    gn_dnn_scratch sc = {0};
+    gn_dnn_op *op[3];
+    gn_dnn_cache *cache[3];
+    for (int k = 0; k < 3; k++) {
+        gn_dnn_spec q = p;
+        q.bf16 = GN_DNN_BF16_ALL;
+        q.scratch = k < 2 ? &sc : NULL; /* op 2: its own scratch, the reference */
+        cache[k] = gn_dnn_cache_new();
+        ck_assert_int_eq(gn_dnn_op_create(&op[k], &q, cache[k]), GN_OK);
+        dx[k] = malloc(xn * 4);
+    }
+    ck_assert_int_eq(gn_dnn_op_backward_data(op[2], dy, w, dx[2], 0), GN_OK);
+    ck_assert_int_eq(gn_dnn_op_backward_weights(op[0], x, dy, dw, db), GN_OK); /* op 0 converts dy */
+    ck_assert_int_eq(gn_dnn_op_backward_data(op[1], dy2, w, dx[1], 0), GN_OK); /* op 1 overwrites it */
+    ck_assert_int_eq(gn_dnn_op_backward_data(op[0], dy, w, dx[0], 0), GN_OK);
+    ck_assert_msg(!memcmp(dx[0], dx[2], xn * 4), "a layer read another layer's bf16 dy");
+    for (int k = 0; k < 3; k++) {
+        gn_dnn_op_free(op[k]);
+        gn_dnn_cache_free(cache[k]);
+        free(dx[k]);
+    }
+    gn_dnn_scratch_free(&sc);
+    free(x), free(dy), free(dy2), free(w), free(dw), free(db);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("col_mm");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, against_direct);
     tcase_add_test(tc, splits_sum);
+    tcase_add_test(tc, shared_scratch);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

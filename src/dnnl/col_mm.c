@@ -123,7 +123,8 @@ static void patches(const gn_col_mm *m, const float *x, int n0, int t0) {
 /* dw from dwt (OC, KH, KW, IC): (OC, IC, KH, KW), or (IC, OC, KH, KW) when transposed. */
 static void untranspose(const gn_col_mm *m, float *dw) {
     int taps = m->kh * m->kw;
-    size_t os = m->transposed ? (size_t)taps : (size_t)m->ic * taps, is = m->transposed ? (size_t)m->oc * taps : (size_t)taps;
+    size_t os = m->transposed ? (size_t)taps : (size_t)m->ic * taps; /* strides of o and i in dw */
+    size_t is = m->transposed ? (size_t)m->oc * taps : (size_t)taps;
 #pragma omp parallel for schedule(static)
     for (int o = 0; o < m->oc; o++)
         for (int t = 0; t < taps; t++)
