@@ -13,12 +13,15 @@
 gn_status gn_augment_parse(const char *list, unsigned *mask) {
     static const char *const names[] = {"color", "translation", "cutout"};
     *mask = 0;
+    /* "none" says it on a command line, where an empty value is refused, and
+     * turns off a model file's augmentation */
+    if (!strcmp(list, GN_AUG_NONE)) return GN_OK;
     for (const char *p = list; *p;) {
         size_t n = strcspn(p, ",");
         int k = 0;
         while (k < 3 && !(strlen(names[k]) == n && !strncmp(p, names[k], n))) k++;
         if (k == 3)
-            return gn_fail(GN_ERR_ARG, "--augment: '%.*s' is not one of color, translation, cutout",
+            return gn_fail(GN_ERR_ARG, "--augment: '%.*s' is not one of color, translation, cutout (or " GN_AUG_NONE " alone)",
                            (int)(n < 40 ? n : 40), p);
         if (*mask & (1u << k)) return gn_fail(GN_ERR_ARG, "--augment: %s is given twice", names[k]);
         *mask |= 1u << k;

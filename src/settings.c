@@ -88,9 +88,9 @@ const gn_setting gn_settings[] = {
      "logit difference real - fake)", NULL, NULL},
     {"ema", "ema", GN_SET_FLOAT, FIELD(ema), 0, 1e12, NULL, 0, NULL, OPT | GN_SET_MODEL | GN_SET_OPTIONAL,
      "half-life in images of an average of G's weights that draws the samples (0: none)", NULL, NULL},
-    {"augment", "augment", GN_SET_TEXT, FIELD(augment), 0, 0, NULL, 0, "", OPT | GN_SET_OPTIONAL,
+    {"augment", "augment", GN_SET_TEXT, FIELD(augment), 0, 0, NULL, 0, "", OPT | MODEL | GN_SET_OPTIONAL,
      "differentiable augmentation of every image D sees: a comma-separated list of color, "
-     "translation, cutout (empty: none)", NULL, NULL},
+     "translation, cutout, or none", NULL, NULL},
     {"image-size", "image_size", GN_SET_INT, FIELD(image_size), 0, GN_IMAGE_SIZE_MAX, NULL, 0, NULL,
      OPT | GN_SET_RESUMABLE | GN_SET_OPTIONAL, "side S of the training images: each is centre-cropped to a "
      "square and resized to SxS (area average when shrinking; 0: 64 for a folder, an IDX file's own)", NULL, NULL},

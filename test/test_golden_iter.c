@@ -549,27 +549,25 @@ START_TEST(test_golden_iteration_bf16) {
 }
 END_TEST
 
-START_TEST(test_golden_iteration_bf16_detects_stale_noise) {
-    if (!have_bf16()) return;
+/* The comparison must see a G step that reuses the last D step's noise, in
+ * either precision. */
+static void expect_stale_noise_seen(int i, gn_precision precision, const char *what) {
     tu_golden g;
     tu_golden_load(&g, REF_FILE, REF_MAKER);
-    int bad = run_case(&g, &CASES[_i], 1, 0, GN_PRECISION_BF16_ALL);
-    printf("%s in bf16 with the G step on the D step's noise: %d elements out of tolerance\n",
-           CASES[_i].name, bad);
-    ck_assert_msg(bad > 0, "case %s in bf16: a G step on stale noise went unnoticed", CASES[_i].name);
+    int bad = run_case(&g, &CASES[i], 1, 0, precision);
+    printf("%s%s with the G step on the D step's noise: %d elements out of tolerance\n", CASES[i].name,
+           what, bad);
+    ck_assert_msg(bad > 0, "case %s%s: a G step on stale noise went unnoticed", CASES[i].name, what);
     tu_golden_free(&g);
+}
+
+START_TEST(test_golden_iteration_bf16_detects_stale_noise) {
+    if (have_bf16()) expect_stale_noise_seen(_i, GN_PRECISION_BF16_ALL, " in bf16");
 }
 END_TEST
 
-/* The comparison must see a G step that reuses the last D step's noise. */
 START_TEST(test_golden_iteration_detects_stale_noise) {
-    tu_golden g;
-    tu_golden_load(&g, REF_FILE, REF_MAKER);
-    int bad = run_case(&g, &CASES[_i], 1, 0, GN_PRECISION_FP32);
-    printf("%s with the G step on the D step's noise: %d elements out of tolerance\n",
-           CASES[_i].name, bad);
-    ck_assert_msg(bad > 0, "case %s: a G step on stale noise went unnoticed", CASES[_i].name);
-    tu_golden_free(&g);
+    expect_stale_noise_seen(_i, GN_PRECISION_FP32, "");
 }
 END_TEST
 

@@ -139,6 +139,10 @@ START_TEST(the_table_decides_what_a_model_file_sets) {
         if (s->type == GN_SET_FLOAT) *(float *)f = 0.25f;
         if (s->type == GN_SET_INT) *(int *)f = 7;
         if (s->type == GN_SET_ENUM) *(int *)f = ((int)s->def + 1) % n;
+        if (s->type == GN_SET_TEXT && (s->flags & GN_SET_MODEL)) {
+            ck_assert_str_eq(s->name, "augment"); /* the one text a model file sets: a valid value */
+            snprintf(f, s->size, "%s", "translation,cutout");
+        }
         gn_setting_format(s, &want, v, sizeof v);
         snprintf(text, sizeof text, "[settings]\n%s = %s\n" G_TINY D_TINY, s->name, v);
         gn_model *m = NULL;
@@ -178,7 +182,10 @@ static void doc_row(const gn_setting *s, char *row, size_t len) {
     char value[256] = "", def[64], lo[32], hi[32];
     gn_gan_config c;
     gn_settings_defaults(&c);
-    if (s->type == GN_SET_ENUM) {
+    if (s->type == GN_SET_TEXT) {
+        snprintf(value, sizeof value, "text");
+        snprintf(def, sizeof def, "%s", *s->def_text ? s->def_text : "(empty)");
+    } else if (s->type == GN_SET_ENUM) {
         int n = 0;
         while (s->choices[n]) n++;
         for (int i = 0; i < n; i++)
@@ -267,7 +274,7 @@ START_TEST(bad_files) {
     BAD(G_TINY "[discriminator]\ninput 1 1 3\nrelu kernel=3\n", "t.gnm:6:6: expected an argument of relu",
         "found 'kernel'");
     BAD("[settings]\ncolour = blue\n", "t.gnm:2:1: expected a setting (init, iters, batch, plot-every,",
-        "pixel-range, loss, ema), found 'colour'");
+        "pixel-range, loss, ema, augment), found 'colour'");
     BAD("[settings]\nseed = 3\n", "t.gnm:2:1: expected a setting (init,",
         "found 'seed' (a setting of the run, not of the model: gannet train --seed)");
     BAD("[settings]\nzdim = 3\n", "t.gnm:2:1: expected a setting (init,", "found 'zdim' (noise vector length");

@@ -417,6 +417,11 @@ START_TEST(bad_quality_options) {
     tu_gannet_expect("train --ema nan", 2, "--ema");
     tu_gannet_expect("train --augment color,flip --iters 1", 2, "'flip' is not one of color");
     tu_gannet_expect("train --augment cutout,cutout --iters 1", 2, "cutout is given twice");
+    tu_gannet_expect("train --augment none,color --iters 1", 2, "'none' is not one of color");
+    unsigned mask = 1;
+    ck_assert(gn_augment_parse("none", &mask) == GN_OK && mask == 0);
+    ck_assert(gn_augment_parse("", &mask) == GN_OK && mask == 0);
+    ck_assert(gn_augment_parse("translation", &mask) == GN_OK && mask == GN_AUG_TRANSLATION);
 }
 END_TEST
 

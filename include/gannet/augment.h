@@ -29,8 +29,11 @@ enum {
 #define GN_AUG_TRANSLATION_RATIO 0.125
 #define GN_AUG_CUTOUT_RATIO 0.5
 
-/* Parses a comma-separated list of "color", "translation", "cutout" (empty:
- * none) into GN_AUG_* bits; GN_ERR_ARG naming the unknown or repeated word. */
+/* The list that names no augmentation, as the empty one does. */
+#define GN_AUG_NONE "none"
+
+/* Parses a comma-separated list of "color", "translation", "cutout" (empty
+ * or GN_AUG_NONE: none) into GN_AUG_* bits; GN_ERR_ARG naming the unknown or repeated word. */
 GN_API gn_status gn_augment_parse(const char *list, unsigned *mask);
 
 /* x: (n, H, W, C) -> y: (n, H, W, C); image i's draws keyed by (seed, key, i).
