@@ -219,39 +219,57 @@ static int reference_features(gn_classifier *c, const scoring *sc, int given, fl
     return gn_cli_fail("eval");
 }
 
-/* Scores the n images x and the real column's, and prints the report; 0, or the exit status. */
-static int score_and_print(const scoring *sc, int ref_given, const float *x, int n, const char *what) {
+/* What scores the samples, loaded before they are drawn or read. */
+typedef struct scorer {
     gn_classifier *c;
-    if (gn_classifier_load(&c, sc->set.classifier)) return gn_cli_fail("eval");
-    float *ref = NULL, *real = NULL;
-    size_t nref = 0;
-    gn_dataset real_ds = {0};
-    int rc = reference_features(c, sc, ref_given, &ref, &nref);
-    if (!rc) rc = load_images(sc->set.real, sc->digits_real ? "the training split" : "--real", &real_ds);
-    if (!rc && !(real = malloc((size_t)n * IMG * sizeof(float)))) {
+    float *ref;          /* (nref, 128): the reference features */
+    size_t nref;
+    gn_dataset real_ds;  /* the real column's images */
+} scorer;
+
+static void scorer_free(scorer *k) {
+    gn_classifier_free(k->c);
+    free(k->ref);
+    gn_dataset_free(&k->real_ds);
+    memset(k, 0, sizeof *k);
+}
+
+/* Loads the classifier, the reference features and the real images; 0, or the exit status. */
+static int scorer_load(const scoring *sc, int ref_given, scorer *k) {
+    memset(k, 0, sizeof *k);
+    if (gn_classifier_load(&k->c, sc->set.classifier)) return gn_cli_fail("eval");
+    int rc = reference_features(k->c, sc, ref_given, &k->ref, &k->nref);
+    if (!rc) rc = load_images(sc->set.real, sc->digits_real ? "the training split" : "--real", &k->real_ds);
+    if (rc) scorer_free(k);
+    return rc;
+}
+
+/* Scores the n images x and the real column's, and prints the report; 0, or the exit status. */
+static int score_and_print(const scoring *sc, scorer *k, const float *x, int n, const char *what) {
+    float *real = malloc((size_t)n * IMG * sizeof(float));
+    if (!real) {
         fprintf(stderr, "gannet eval: out of memory\n");
-        rc = 1;
+        return 1;
     }
     char real_what[4400];
-    if (!rc) real_images(sc, &real_ds, n, real, real_what, sizeof real_what);
+    real_images(sc, &k->real_ds, n, real, real_what, sizeof real_what);
     gn_eval_scores s, rs;
-    if (!rc && (gn_eval_images(c, x, (size_t)n, ref, nref, &s) || gn_eval_images(c, real, (size_t)n, ref, nref, &rs)))
+    int rc = 0;
+    if (gn_eval_images(k->c, x, (size_t)n, k->ref, k->nref, &s) ||
+        gn_eval_images(k->c, real, (size_t)n, k->ref, k->nref, &rs))
         rc = gn_cli_fail("eval");
     if (!rc) {
-        printf("classifier  %s (held-out accuracy %.2f%%)\n", sc->set.classifier, 100 * c->heldout_acc);
+        printf("classifier  %s (held-out accuracy %.2f%%)\n", sc->set.classifier, 100 * k->c->heldout_acc);
         printf("samples     %d images from %s\n", n, what);
         printf("real        %s\n", real_what);
         if (sc->digits_ref)
-            printf("reference   the %zu held-out digits (items %zu..%zu of the bundled set)\n", nref,
-                   sc->set.ref_start, sc->set.ref_start + nref - 1);
+            printf("reference   the %zu held-out digits (items %zu..%zu of the bundled set)\n", k->nref,
+                   sc->set.ref_start, sc->set.ref_start + k->nref - 1);
         else
-            printf("reference   the first %zu %s\n", nref, sc->ref_label);
-        print_report(sc, &s, &rs, n, nref);
+            printf("reference   the first %zu %s\n", k->nref, sc->ref_label);
+        print_report(sc, &s, &rs, n, k->nref);
     }
     free(real);
-    free(ref);
-    gn_dataset_free(&real_ds);
-    gn_classifier_free(c);
     return rc;
 }
 
@@ -297,7 +315,9 @@ int gn_cmd_eval(int argc, char **argv) {
     char path[4200];
     if (checkpoint && gn_gan_open_checkpoint(checkpoint, seed, &gan, path, sizeof path)) return gn_cli_fail("eval");
     scoring sc;
+    scorer k = {0};
     int rc = choose_scoring(data, gan, cls_path, reference, realpath, &sc);
+    if (!rc) rc = scorer_load(&sc, reference != NULL, &k);
 
     /* the images to score */
     float *x = NULL;
@@ -310,7 +330,8 @@ int gn_cmd_eval(int argc, char **argv) {
         snprintf(what, sizeof what, "%s (preset %s, iteration %llu, noise seed %llu)", path, gan->cfg.preset,
                  (unsigned long long)gan->iter, (unsigned long long)seed);
     }
-    if (!rc) rc = score_and_print(&sc, reference != NULL, x, n, what);
+    if (!rc) rc = score_and_print(&sc, &k, x, n, what);
+    scorer_free(&k);
     free(x);
     gn_gan_free(gan);
     return rc;
