@@ -66,6 +66,11 @@ gn_status gn_eval_reference_features(gn_classifier *c, const gn_eval_set *set, f
     *n = 0;
     gn_dataset ds;
     gn_status s = gn_dataset_load(set->reference, NULL, &ds);
+    if (s == GN_ERR_IO && set->kind == GN_EVAL_FASHION && !strcmp(set->reference, GN_FASHION_MNIST_TEST_PATH)) {
+        char why[1024]; /* Fashion-MNIST's test images come with its package */
+        snprintf(why, sizeof why, "%s", gn_last_error());
+        return gn_fail(s, "%s (install Debian's package %s)", why, GN_FASHION_MNIST_PACKAGE);
+    }
     if (s) return s;
     if (ds.h != GN_CLS_SIDE || ds.w != GN_CLS_SIDE || ds.c != 1 || ds.n < set->ref_start + 2) {
         s = gn_fail(GN_ERR_SHAPE, "%s: %zu images of %dx%dx%d; the reference needs at least 2 of 28x28x1 "

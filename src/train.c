@@ -580,7 +580,7 @@ gn_status gn_train(const gn_train_opts *o) {
     if (!s) s = preset_for_data(o, images, &ds, &cfg, &model);
     if (!s) s = gn_gan_create(&gan, &cfg);
     if (!s) s = check_shape(images, &ds, gan);
-    gn_eval_set evset;
+    gn_eval_set evset = {0};
     if (!s && cfg.eval_every > 0) s = eval_set_for_run(gan, &cfg, &evset);
     if (!s && !rank) s = open_folder(o, sub, &lock, &made);
     if (!s) {
