@@ -72,7 +72,8 @@ const gn_setting gn_settings[] = {
     {"threads", "threads", GN_SET_INT, FIELD(threads), 0, 4096, NULL, 0, NULL, OPT,
      "OpenMP threads (0: OMP_NUM_THREADS or all cores)", NULL, NULL},
     {"eval-every", "eval_every", GN_SET_INT, FIELD(eval_every), 0, BIG, NULL, 0, NULL, OPT,
-     "score 1000 samples every K iterations (gannet eval's IS and FD; 0: never)", NULL, NULL},
+     "score 1000 samples every K iterations (gannet eval's IS and FD, with the classifier of the data: the "
+     "bundled digits or fashion-mnist; other data is refused; 0: never)", NULL, NULL},
     {"data", "data", GN_SET_TEXT, FIELD(data), 0, 0, NULL, 0, "", OPT | GN_SET_RESUMABLE | GN_SET_OPTIONAL,
      "a folder of PNG, JPEG, BMP, TGA and GIF images (searched recursively), an IDX image file, plain or .gz, "
      "or fashion-mnist (Debian's dataset-fashion-mnist) (default: the bundled MNIST; with --resume: the run's "

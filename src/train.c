@@ -194,10 +194,11 @@ static gn_status write_scores_plot(const char *dir, const gn_history *h) {
     return plot_history(dir, "scores.png", "Sample quality (gannet eval)", "score", h, c);
 }
 
-/* What --eval-every needs: the classifier and the held-out digits' features. */
+/* What --eval-every needs: the classifier and the reference images' features. */
 typedef struct evaluator {
     gn_classifier *cls;
-    float *ref;      /* (GN_CLS_HELDOUT, GN_CLS_FEATURES) */
+    float *ref;      /* (nref, GN_CLS_FEATURES) */
+    size_t nref;
     float *images;   /* (GN_EVAL_N, 28, 28, 1) in [0, 1] */
     float *z;        /* (batch, zdim) */
 } evaluator;
@@ -213,27 +214,30 @@ static void evaluator_free(evaluator *e) {
     memset(e, 0, sizeof *e);
 }
 
-static gn_status evaluator_init(evaluator *e, const gn_gan_config *cfg) {
+/* The images that score this run's samples (gannet/eval.h), or GN_ERR_ARG
+ * when no shipped classifier can: checked before the run folder is made. */
+static gn_status eval_set_for_run(const gn_gan *gan, const gn_gan_config *cfg, gn_eval_set *set) {
+    gn_shape o = gn_net_output_shape(gan->G);
+    if (o.h != GN_CLS_SIDE || o.w != GN_CLS_SIDE || o.c != 1)
+        return gn_fail(GN_ERR_ARG, "--eval-every: the generator makes %dx%dx%d images; the classifiers that "
+                       "score samples take 28x28x1 (the bundled digits or %s, unconverted): train without "
+                       "--eval-every", o.h, o.w, o.c, GN_FASHION_MNIST);
+    if (!gn_eval_set_for_data(cfg->data, cfg->data_size, cfg->data_crc32, set)) return GN_OK;
+    char why[1024];
+    snprintf(why, sizeof why, "%s", gn_last_error());
+    return gn_fail(GN_ERR_ARG, "--eval-every: %s; train without --eval-every (gannet eval --classifier, "
+                   "--reference and --real score samples against other images)", why);
+}
+
+static gn_status evaluator_init(evaluator *e, const gn_gan_config *cfg, const gn_eval_set *set) {
     memset(e, 0, sizeof *e);
-    char path[1024], ip[1024], lp[1024];
-    gn_default_classifier_path(path, sizeof path);
-    gn_status s = gn_classifier_load(&e->cls, path);
+    gn_status s = gn_classifier_load(&e->cls, set->classifier);
+    if (!s) s = gn_eval_reference_features(e->cls, set, &e->ref, &e->nref);
     if (s) return s;
-    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    gn_dataset mnist;
-    if ((s = gn_dataset_load(ip, lp, &mnist))) return s;
-    float *held = malloc((size_t)GN_CLS_HELDOUT * IMG * sizeof(float));
-    e->ref = malloc((size_t)GN_CLS_HELDOUT * GN_CLS_FEATURES * sizeof(float));
     e->images = malloc((size_t)GN_EVAL_N * IMG * sizeof(float));
     e->z = malloc((size_t)cfg->batch * cfg->zdim * sizeof(float));
-    if (!held || !e->ref || !e->images || !e->z) s = gn_fail(GN_ERR_NOMEM, "out of memory");
-    if (!s) {
-        gn_dataset_slice(&mnist, held, NULL, GN_CLS_HELDOUT_START, GN_CLS_HELDOUT, GN_RANGE_01);
-        s = gn_classifier_run(e->cls, held, GN_CLS_HELDOUT, NULL, e->ref);
-    }
-    free(held);
-    gn_dataset_free(&mnist);
-    return s;
+    if (!e->images || !e->z) return gn_fail(GN_ERR_NOMEM, "out of memory");
+    return GN_OK;
 }
 
 /* Scores GN_EVAL_N images from G (inference mode, a fixed noise stream). */
@@ -249,7 +253,7 @@ static gn_status evaluate(evaluator *e, gn_gan *gan, float *is, float *fd) {
             e->images[(size_t)done * IMG + i] = (gan->images[i] - lo) / (1.0f - lo);
     }
     gn_eval_scores sc;
-    if (!s) s = gn_eval_images(e->cls, e->images, GN_EVAL_N, e->ref, GN_CLS_HELDOUT, &sc);
+    if (!s) s = gn_eval_images(e->cls, e->images, GN_EVAL_N, e->ref, e->nref, &sc);
     if (s) return s;
     *is = (float)sc.inception;
     *fd = (float)sc.frechet;
@@ -576,6 +580,8 @@ gn_status gn_train(const gn_train_opts *o) {
     if (!s) s = preset_for_data(o, images, &ds, &cfg, &model);
     if (!s) s = gn_gan_create(&gan, &cfg);
     if (!s) s = check_shape(images, &ds, gan);
+    gn_eval_set evset = {0};
+    if (!s && cfg.eval_every > 0) s = eval_set_for_run(gan, &cfg, &evset);
     if (!s && !rank) s = open_folder(o, sub, &lock, &made);
     if (!s) {
         fixed_z = gn_alloc((size_t)GN_GRID * cfg.zdim * sizeof(float));
@@ -583,7 +589,7 @@ gn_status gn_train(const gn_train_opts *o) {
         if (!fixed_z || !grid) s = gn_fail(GN_ERR_NOMEM, "out of memory");
     }
     if (!s) s = gn_net_prepare(gan->G, GN_GRID);
-    if (!s && !rank && cfg.eval_every > 0) s = evaluator_init(&ev, &cfg);
+    if (!s && !rank && cfg.eval_every > 0) s = evaluator_init(&ev, &cfg, &evset);
     if (!s && o->resume) {
         s = gn_checkpoint_load(ckpt, gan, fixed_z, GN_GRID, &hist);
         if (!s && hist.n != gan->iter)

@@ -2,14 +2,16 @@
  * distance against closed forms, the Inception Score on known inputs, the
  * shipped classifier (accuracy, scores of real, noisy, repeated and blurred
  * digits in the expected order), the classifier file (round trip, corrupt
- * files), short training, and `gannet eval` / `gannet classifier` through
- * the command line. */
+ * files), short training, the choice of classifier and real images for a
+ * run's data (the bundled digits or Fashion-MNIST), and `gannet eval` /
+ * `gannet classifier` through the command line. */
 #include <check.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gannet/checkpoint.h"
 #include "gannet/eval.h"
@@ -431,6 +433,23 @@ static const char *figures(const char *out) {
     return p;
 }
 
+/* The figures' numbers alone: each line of the block up to the notes, from
+ * its 35th character (past the name), into buf. */
+static const char *figure_numbers(const char *out, char *buf, size_t len) {
+    const char *p = figures(out), *end = strstr(p, "\n\nreal:");
+    ck_assert_msg(end != NULL, "no notes in: %s", out);
+    size_t k = 0;
+    while (p < end && k + 1 < len) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) nl = end;
+        for (const char *q = p + 34; q < nl && k + 1 < len; q++) buf[k++] = *q;
+        if (k + 1 < len) buf[k++] = '\n';
+        p = nl + 1;
+    }
+    buf[k] = 0;
+    return buf;
+}
+
 START_TEST(cli_eval_idx_and_checkpoint_agree) {
     char *dir = tu_tmpdir(), ck[4200], idx[4200], cmd[9000];
     /* an untrained dcgan checkpoint is enough to generate images */
@@ -570,8 +589,12 @@ START_TEST(cli_eval_reference_and_real_files) {
     ck_assert_msg(tu_run(cmd, a, sizeof a) == 0, "%s", a);
     snprintf(cmd, sizeof cmd, "%s eval --samples %s --reference %s --real %s", tu_gannet_bin(), si, hi, ri);
     ck_assert_msg(tu_run(cmd, b, sizeof b) == 0, "%s", b);
-    ck_assert_str_eq(figures(a), figures(b));
+    static char fa[4096], fb[4096];
+    ck_assert_str_eq(figure_numbers(a, fa, sizeof fa), figure_numbers(b, fb, sizeof fb));
     ck_assert_msg(strstr(b, "the first 2000 images of ") && strstr(b, "the first 1500 images of "), "%s", b);
+    /* the classifier is still the digits', the reference no longer the held-out split */
+    ck_assert_msg(strstr(b, "predicted digits") && strstr(b, "real images\nagainst the reference") &&
+                  !strstr(b, "held-out digits") && !strstr(b, "held-out ones"), "%s", b);
     /* a reference of another size: the Frechet distance uses as many as it holds */
     write_split(&ds, dir, "held", GN_CLS_HELDOUT_START, 700, 0, hi, hl);
     snprintf(cmd, sizeof cmd, "%s eval --samples %s --reference %s", tu_gannet_bin(), si, hi);
@@ -591,6 +614,149 @@ START_TEST(cli_eval_reference_and_real_files) {
 }
 END_TEST
 
+/* Fashion-MNIST as Debian's dataset-fashion-mnist installs it; the tests
+ * that need it say so and pass when it is missing. */
+static int have_fashion(const char *test) {
+    if (!access(GN_FASHION_MNIST_PATH, R_OK) && !access(GN_FASHION_MNIST_TEST_PATH, R_OK)) return 1;
+    printf("%s: skipped the Fashion-MNIST part: %s is not installed (apt-get install %s)\n", test,
+           GN_FASHION_MNIST_PATH, GN_FASHION_MNIST_PACKAGE);
+    return 0;
+}
+
+/* Whether s ends in tail. */
+static int ends_with(const char *s, const char *tail) {
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && !strcmp(s + a - b, tail);
+}
+
+START_TEST(eval_set_told_by_fingerprint) {
+    gn_eval_set set;
+    /* the bundled digits, wherever their file lies; and a run that recorded no data */
+    gn_dataset ds = load_mnist();
+    ck_assert_int_eq(gn_eval_set_for_data("/elsewhere/digits.idx", ds.fp.size, ds.fp.crc32, &set), GN_OK);
+    ck_assert_int_eq(set.kind, GN_EVAL_DIGITS);
+    ck_assert_msg(ends_with(set.classifier, "/" GN_CLS_FILE), "%s", set.classifier);
+    ck_assert_uint_eq(set.ref_start, GN_CLS_HELDOUT_START);
+    ck_assert_uint_eq(set.ref_count, GN_CLS_HELDOUT);
+    ck_assert_uint_eq(set.real_count, GN_CLS_HELDOUT_START);
+    ck_assert_str_eq(set.reference, set.real);
+    ck_assert_str_eq(set.noun, "digits");
+    ck_assert_ptr_null(set.class_names);
+    ck_assert_int_eq(gn_eval_set_for_data("", 0, 0, &set), GN_OK);
+    ck_assert_int_eq(set.kind, GN_EVAL_DIGITS);
+    /* other images, or the digits converted (another fingerprint): refused, naming the data */
+    ck_assert_int_eq(gn_eval_set_for_data("/x/other.idx", ds.fp.size, ds.fp.crc32 ^ 1, &set), GN_ERR_ARG);
+    ck_assert_msg(strstr(gn_last_error(), "/x/other.idx") && strstr(gn_last_error(), "no shipped classifier"),
+                  "%s", gn_last_error());
+    ck_assert_int_eq(gn_eval_set_for_data("/x/other.idx", ds.fp.size + 1, ds.fp.crc32, &set), GN_ERR_ARG);
+    gn_dataset_free(&ds);
+    /* Fashion-MNIST: the shipped classifier, the test images as reference, the training images as real */
+    gn_eval_set_of(GN_EVAL_FASHION, &set);
+    ck_assert_msg(ends_with(set.classifier, "/" GN_FASHION_CLS_FILE), "%s", set.classifier);
+    ck_assert_str_eq(set.reference, GN_FASHION_MNIST_TEST_PATH);
+    ck_assert_str_eq(set.real, GN_FASHION_MNIST_PATH);
+    ck_assert_uint_eq(set.ref_start, 0);
+    ck_assert_uint_eq(set.ref_count, GN_CLS_HELDOUT);
+    ck_assert_uint_eq(set.real_count, 0);
+    ck_assert_str_eq(set.class_names[0], "T-shirt/top");
+    ck_assert_str_eq(set.class_names[9], "Ankle boot");
+    if (!have_fashion("eval_set_told_by_fingerprint")) return;
+    gn_dataset fa;
+    ck_assert_msg(gn_dataset_load(GN_FASHION_MNIST_PATH, NULL, &fa) == GN_OK, "%s", gn_last_error());
+    ck_assert_int_eq(gn_eval_set_for_data(GN_FASHION_MNIST_PATH, fa.fp.size, fa.fp.crc32, &set), GN_OK);
+    ck_assert_int_eq(set.kind, GN_EVAL_FASHION);
+    gn_dataset_free(&fa);
+}
+END_TEST
+
+START_TEST(shipped_fashion_classifier) {
+    gn_eval_set set;
+    gn_eval_set_of(GN_EVAL_FASHION, &set);
+    gn_classifier *c;
+    ck_assert_msg(gn_classifier_load(&c, set.classifier) == GN_OK, "%s", gn_last_error());
+    /* what data/README.md and docs/quality.md record of it */
+    ck_assert_double_eq_tol(c->heldout_acc, 0.8827, 5e-5);
+    ck_assert_uint_eq(c->iters, 8000);
+    ck_assert_uint_eq(c->seed, 1);
+    if (have_fashion("shipped_fashion_classifier")) {
+        gn_dataset test;
+        ck_assert_msg(gn_dataset_load(GN_FASHION_MNIST_TEST_PATH,
+                                      "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", &test) == GN_OK,
+                      "%s", gn_last_error());
+        double acc = 0;
+        ck_assert_int_eq(gn_classifier_accuracy(c, &test, 0, test.n, &acc), GN_OK);
+        /* another thread count or CPU sums in another order: a few images may change side */
+        ck_assert_msg(fabs(acc - c->heldout_acc) < 0.003, "test accuracy %.4f, file says %.4f", acc, c->heldout_acc);
+        gn_dataset_free(&test);
+        float *ref;
+        size_t n;
+        ck_assert_msg(gn_eval_reference_features(c, &set, &ref, &n) == GN_OK, "%s", gn_last_error());
+        ck_assert_uint_eq(n, GN_CLS_HELDOUT);
+        free(ref);
+    }
+    gn_classifier_free(c);
+}
+END_TEST
+
+/* The number in column col (0: samples, 1: real) of the figure line starting with name. */
+static double figure(const char *out, const char *name, int col) {
+    const char *p = strstr(out, name);
+    double a = NAN, b = NAN;
+    ck_assert_msg(p && sscanf(p + 34, "%lf %lf", &a, &b) == 2, "no %s in: %s", name, out);
+    return col ? b : a;
+}
+
+START_TEST(cli_fashion_run_scored_with_fashion) {
+    if (!have_fashion("cli_fashion_run_scored_with_fashion")) return;
+    char *dir = tu_tmpdir(), run[4200], idx[4200];
+    static char cmd[20000], out[16384], a[16384], b[16384], fa[4096], fb[4096];
+    snprintf(run, sizeof run, "%s/run", dir);
+    snprintf(idx, sizeof idx, "%s/s.idx", dir);
+    /* a Fashion run whose --eval-every scores it, then gannet eval of its checkpoint */
+    snprintf(cmd, sizeof cmd, "%s train --preset dcgan --data %s --batch 8 --iters 2 --plot-every 2 --eval-every 2 "
+             "--progress lines --out %s", tu_gannet_bin(), GN_FASHION_MNIST, run);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s eval --checkpoint %s --n 1000", tu_gannet_bin(), run);
+    ck_assert_msg(tu_run(cmd, a, sizeof a) == 0, "%s", a);
+    ck_assert_msg(strstr(a, "/" GN_FASHION_CLS_FILE " (held-out accuracy 88.27%)") &&
+                  strstr(a, "the first 2000 Fashion-MNIST test images (" GN_FASHION_MNIST_TEST_PATH ")") &&
+                  strstr(a, "Fashion-MNIST training images (" GN_FASHION_MNIST_PATH ")") &&
+                  strstr(a, "predicted classes") && strstr(a, "9 Ankle boot") && !strstr(a, "digit"), "%s", a);
+    /* --eval-every scored it the same way: its Frechet distance (1000 other samples of a
+     * generator that has barely moved) is near gannet eval's, far from the digits' */
+    char csv[4300], line[512] = "";
+    snprintf(csv, sizeof csv, "%s/losses.csv", run);
+    FILE *f = fopen(csv, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof line, f) && strncmp(line, "2,", 2)) {
+    }
+    fclose(f);
+    const char *last = strrchr(line, ',');
+    ck_assert_msg(!strncmp(line, "2,", 2) && last, "%s", line);
+    double fd_train = atof(last + 1), fd_eval = figure(a, "frechet distance", 0);
+    ck_assert_msg(fabs(fd_train - fd_eval) < 0.1 * fd_eval, "--eval-every FD %g, gannet eval FD %g", fd_train, fd_eval);
+    /* the same images through --samples: --data fashion-mnist, or the three files by hand */
+    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s --n 1000 --out %s", tu_gannet_bin(), run, idx);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s --data %s", tu_gannet_bin(), idx, GN_FASHION_MNIST);
+    ck_assert_msg(tu_run(cmd, b, sizeof b) == 0, "%s", b);
+    ck_assert_str_eq(figures(a), figures(b));
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s --classifier %s/%s --reference %s --real %s", tu_gannet_bin(),
+             idx, getenv("GANNET_DATA_DIR") ? getenv("GANNET_DATA_DIR") : "data", GN_FASHION_CLS_FILE,
+             GN_FASHION_MNIST_TEST_PATH, GN_FASHION_MNIST_PATH);
+    ck_assert_msg(tu_run(cmd, b, sizeof b) == 0, "%s", b);
+    ck_assert_str_eq(figure_numbers(a, fa, sizeof fa), figure_numbers(b, fb, sizeof fb));
+    ck_assert_msg(!strstr(b, "digit"), "%s", b);
+    /* without --data, --samples are digits: the digit classifier scores them */
+    snprintf(cmd, sizeof cmd, "%s eval --samples %s", tu_gannet_bin(), idx);
+    ck_assert_msg(tu_run(cmd, b, sizeof b) == 0, "%s", b);
+    ck_assert_msg(strstr(b, "/" GN_CLS_FILE) && strstr(b, "predicted digits"), "%s", b);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 0);
+    free(dir);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *eval_suite(void) {
     Suite *s = suite_create("eval");
@@ -606,12 +772,15 @@ static Suite *eval_suite(void) {
     tcase_add_test(t, classifier_file_round_trip);
     tcase_add_test(t, corrupt_classifier_files_fail_clearly);
     tcase_add_test(t, short_training_learns);
+    tcase_add_test(t, eval_set_told_by_fingerprint);
+    tcase_add_test(t, shipped_fashion_classifier);
     suite_add_tcase(s, t);
     t = tcase_create("cli");
     tcase_add_test(t, cli_eval_idx_and_checkpoint_agree);
     tcase_add_test(t, cli_eval_real_digits_reach_the_floor);
     tcase_add_test(t, cli_classifier_trains_on_other_files);
     tcase_add_test(t, cli_eval_reference_and_real_files);
+    tcase_add_test(t, cli_fashion_run_scored_with_fashion);
     suite_add_tcase(s, t);
     return s;
 }

@@ -128,4 +128,57 @@ typedef struct gn_eval_scores {
 GN_API gn_status gn_eval_images(gn_classifier *c, const float *x, size_t n, const float *ref_features,
                                 size_t nref, gn_eval_scores *out);
 
+/* ---- what scores a run's images ----
+ *
+ * gannet eval and --eval-every score samples against real images of the
+ * kind the run learnt: a classifier of that kind, the reference of every
+ * Frechet distance, and the real images of the "real" column. Two kinds
+ * ship with gannet:
+ *   digits:  data/mnist-classifier.gnc; reference the held-out items
+ *            8000..9999 of the bundled digits; real their items 0..7999.
+ *   fashion-mnist (Debian's dataset-fashion-mnist):
+ *            data/fashion-classifier.gnc; reference the first 2000 of the
+ *            10,000 test images; real the 60,000 training images. */
+
+/* The shipped Fashion-MNIST classifier (gannet classifier train on the
+ * training images, default settings, seed 1), and the test images that
+ * measure it and are its reference. */
+#define GN_FASHION_CLS_FILE "fashion-classifier.gnc"
+#define GN_FASHION_MNIST_TEST_PATH "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+/* The longest path a gn_eval_set holds, with its NUL. */
+#define GN_EVAL_PATH_MAX 4096
+
+typedef enum gn_eval_kind { GN_EVAL_DIGITS = 0, GN_EVAL_FASHION = 1 } gn_eval_kind;
+
+typedef struct gn_eval_set {
+    gn_eval_kind kind;
+    const char *name;                     /* "the bundled digits", "fashion-mnist" */
+    const char *noun;                     /* what a report calls the images: "digits", "Fashion-MNIST images" */
+    const char *const *class_names;       /* GN_CLS_CLASSES names, or NULL: the class numbers are the names */
+    char classifier[GN_EVAL_PATH_MAX];    /* classifier file */
+    char reference[GN_EVAL_PATH_MAX];     /* IDX file of 28x28x1 images: items [ref_start, ref_start + */
+    size_t ref_start, ref_count;          /*   ref_count) are the reference (fewer when it ends first) */
+    char real[GN_EVAL_PATH_MAX];          /* IDX file: items [0, real_count) make the "real" column */
+    size_t real_count;                    /*   (0: all of them) */
+} gn_eval_set;
+
+/* The set of a kind (paths found as gn_data_path finds shipped files; a
+ * missing file fails when it is loaded, naming it). */
+GN_API void gn_eval_set_of(gn_eval_kind kind, gn_eval_set *out);
+
+/* The set that scores a run's samples, told from the fingerprint of the
+ * images it trained on (gn_gan_config's data, data_size, data_crc32): the
+ * bundled digits' IDX bytes or Fashion-MNIST's training images, wherever
+ * their file lies. An empty data (a checkpoint made before runs recorded
+ * their data) is the bundled digits. Other images, and these converted by
+ * --image-size or --channels, are GN_ERR_ARG naming data: no shipped
+ * classifier knows them. */
+GN_API gn_status gn_eval_set_for_data(const char *data, uint64_t size, uint32_t crc32, gn_eval_set *out);
+
+/* The classifier features (*n, 128) of set's reference images into a fresh
+ * buffer *features (free() it): GN_ERR_SHAPE when the file's images are not
+ * 28x28x1 or it holds fewer than 2 from ref_start. */
+GN_API gn_status gn_eval_reference_features(gn_classifier *c, const gn_eval_set *set, float **features,
+                                            size_t *n);
+
 #endif
