@@ -19,16 +19,24 @@
 typedef struct gn_samples {
     uint64_t first, second;
     int split;
+    uint64_t step; /* a network run in slices (net_hooks.h): slice s holds first + s * step
+                      and second + s * step on */
 } gn_samples;
 
 /* Sums across the processes of a data-parallel run (synchronised batch
  * norm): sum(ctx, buf, n) replaces buf by its sum over `ranks` processes
  * (in double: the statistics' partial sums before they round to float);
- * this one is process `rank`, the one whose samples come first. */
+ * this one is process `rank`, the one whose samples come first.
+ * Or, in one process (sum NULL), the batch cut into `slices` equal slices
+ * that stand for that many ranks: each slice's sums taken as a rank takes
+ * its own, then added in slice order; each slice's gamma and beta
+ * gradients go to its own gradient slab, grad_stride floats apart. */
 typedef struct gn_sync {
     void (*sum)(void *ctx, double *buf, size_t n);
     void *ctx;
     int rank, ranks;
+    int slices;
+    size_t grad_stride;
 } gn_sync;
 
 /* Elementwise work is split into chunks of this many elements; chunk
