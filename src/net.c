@@ -463,10 +463,10 @@ static void average_slices(gn_net *net) {
 gn_status gn_net_set_slices(gn_net *net, int slices, float *grads) {
     for (int i = 0; slices > 1 && i < net->nlayers; i++)
         if (gn_sn_on(&net->layers[i]))
-            return gn_fail(GN_ERR_UNSUPPORTED, "%s: slices (--reduce-slices) do not run spectrally "
+            return gn_fail(GN_ERR_ARG, "%s: slices (--reduce-slices) do not run spectrally "
                            "normalised layers (their power iteration would step once per slice)", net->name);
     if (slices > 1 && net->precision != GN_PRECISION_FP32)
-        return gn_fail(GN_ERR_UNSUPPORTED, "%s: slices (--reduce-slices) run in fp32 only", net->name);
+        return gn_fail(GN_ERR_ARG, "%s: slices (--reduce-slices) run in fp32 only", net->name);
     net->sync.slices = slices > 1 ? slices : 0;
     net->sync.grad_stride = net->nparams;
     net->slice_grads = slices > 1 ? grads : NULL;

@@ -33,7 +33,7 @@ void gn_net_set_samples(gn_net *net, gn_samples samples);
  * in slice order (plus add's slabs when add is set, as
  * gn_reducer_begin adds them) and divides by `slices`: the average of the
  * ranks' gradients. slices 1: the whole batch at once (the default).
- * GN_ERR_UNSUPPORTED for spectrally normalised layers (their power
+ * GN_ERR_ARG for spectrally normalised layers (their power
  * iteration would run once per slice) and bf16 passes. */
 gn_status gn_net_set_slices(gn_net *net, int slices, float *grads);
 /* The slabs (slices x the parameter count) the next backward adds to the
