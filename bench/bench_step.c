@@ -141,8 +141,8 @@ int gn_bench_step(int argc, char **argv) {
     gn_dataset ds;
     gn_gan *gan = NULL;
     const char *path = NULL;
-    if ((r = open_bench(gn_preset_names[preset], data, size, channels, batch, (gn_precision)precision, slices, &cfg, &ds,
-                        &gan, &path)))
+    if ((r = open_bench(gn_preset_names[preset], data, size, channels, batch, (gn_precision)precision, slices,
+                        &cfg, &ds, &gan, &path)))
         return r;
     const char *precision_name = gn_setting_by_name("precision")->choices[precision];
     double *total = calloc(iters, sizeof(double));

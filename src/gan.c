@@ -373,7 +373,8 @@ static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, fl
     int B = gan->local;
     uint64_t r0 = (uint64_t)gan->rank * B; /* this rank's first image of each half */
     size_t img = gn_shape_size(ishape);
-    float *images = gan->slice_x && n > B ? rank_major(gan, d_images(gan), img) : d_images(gan) + (size_t)first * img;
+    float *images = gan->slice_x && n > B ? rank_major(gan, d_images(gan), img) /* [real; fake], sliced */
+                                          : d_images(gan) + (size_t)first * img;
     gn_tensor x = gn_tensor_f32(images, n, ishape);
     const gn_tensor *probs;
     if (n > B) place_samples(gan, gan->D, r0, B, (uint64_t)gan->cfg.batch + r0); /* [real; fake] */
@@ -382,7 +383,8 @@ static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, fl
     if (s) return s;
     const float *logits = gn_net_logits(gan->D, n)->data;
     int nreal = first < B ? (B - first < n ? B - first : n) : 0, H = gan->head;
-    d_loss_slices(gan, logits, gan->targets + (size_t)(H == 1 ? 1 : 2) * first, n, nreal, loss, real_p, fake_p);
+    const float *targets = gan->targets + (size_t)(H == 1 ? 1 : 2) * first;
+    d_loss_slices(gan, logits, targets, n, nreal, loss, real_p, fake_p);
     for (int i = 0; i < H * n; i++) gan->dlogits[i] *= scale;
     gn_tensor dl = gn_tensor_f32(gan->dlogits, n, (gn_shape){1, 1, H});
     return gn_net_backward(gan->D, &dl, 1, NULL); /* D's input gradient is never needed here */

@@ -91,7 +91,8 @@ void gn_channel_affine(float *y, const float *x, size_t rows, size_t C, const fl
  * writes mean, rstd (C) for backward and updates running_mean/var (C):
  * r = momentum * r + (1 - momentum) * batch. relu: fuse max(0, .).
  * work: gn_batchnorm_work_size(rows, C) floats. sync (NULL: none): the
- * statistics are those of the rows of every process (synchronised batch norm). */
+ * statistics are those of the rows of every process (synchronised batch norm),
+ * or of every slice of rows (sync->slices), added as the processes add theirs. */
 void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_mean,
                                 float *running_var, const float *x, const float *gamma,
                                 const float *beta, size_t rows, size_t C, float momentum,
@@ -109,7 +110,8 @@ void gn_batchnorm_forward_infer(float *y, const float *x, const float *gamma, co
 /* dy: (rows, C) -> dx: (rows, C) (may alias dy; NULL to skip), dgamma, dbeta: (C)
  * (NULL to skip). y: the forward output (for the fused ReLU); x: its input.
  * sync: as the forward's; dgamma and dbeta stay this process's sums (the
- * parameter gradients are averaged across processes afterwards). */
+ * parameter gradients are averaged across processes afterwards), with slices
+ * each slice's, sync->grad_stride floats apart (slice 0's at dgamma, dbeta). */
 void gn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                            const float *y, const float *x, const float *gamma, const float *mean,
                            const float *rstd, size_t rows, size_t C, int relu, float *work,
