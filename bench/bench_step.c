@@ -38,7 +38,8 @@ static double sample_time(const gn_dataset *ds, gn_gan *gan) {
  * --data as train reads it, or else (bench_model.c) the bundled MNIST or
  * random pixels of the --image-size and --channels asked for. */
 static int open_bench(const char *preset, const char *data, int size, int channels, int batch,
-                      gn_precision precision, gn_gan_config *cfg, gn_dataset *ds, gn_gan **gan, const char **path) {
+                      gn_precision precision, int slices, gn_gan_config *cfg, gn_dataset *ds, gn_gan **gan,
+                      const char **path) {
     static gn_data_report rep;
     int r;
     if (data) {
@@ -54,6 +55,7 @@ static int open_bench(const char *preset, const char *data, int size, int channe
     }
     cfg->batch = batch;
     cfg->precision = precision;
+    cfg->reduce_slices = slices;
     gn_status s = gn_gan_create(gan, cfg);
     free((char *)cfg->model);
     cfg->model = NULL;
@@ -99,6 +101,7 @@ static reduce_report measure_reduce(gn_gan *gan, int iters, const gn_reduce_stat
 
 int gn_bench_step(int argc, char **argv) {
     int preset = 0, batch = 128, threads = 0, iters = 5, warmup = 2, json = 0, size = 0, channels = 0, precision = 0;
+    int slices = 1;
     const char *data = NULL;
     gn_option opts[] = {
         {"data", GN_OPT_STR, &data, "training images as gannet train --data takes them (default: the bundled MNIST)",
@@ -115,6 +118,8 @@ int gn_bench_step(int argc, char **argv) {
         {"json", GN_OPT_FLAG, &json, "print JSON instead of a table", 0, 0, NULL, 0},
         {"precision", GN_OPT_CHOICE, &precision, "number format of the oneDNN layers (docs/precision.md)",
          0, 0, gn_setting_by_name("precision")->choices, 0},
+        {"reduce-slices", GN_OPT_INT, &slices, "as gannet train --reduce-slices: add as N ranks with --sync-bn "
+         "do (1: the whole batch at once)", 1, 1 << 16, NULL, 0},
         {0},
     };
     char err[512];
@@ -136,8 +141,8 @@ int gn_bench_step(int argc, char **argv) {
     gn_dataset ds;
     gn_gan *gan = NULL;
     const char *path = NULL;
-    if ((r = open_bench(gn_preset_names[preset], data, size, channels, batch, (gn_precision)precision, &cfg, &ds,
-                        &gan, &path)))
+    if ((r = open_bench(gn_preset_names[preset], data, size, channels, batch, (gn_precision)precision, slices,
+                        &cfg, &ds, &gan, &path)))
         return r;
     const char *precision_name = gn_setting_by_name("precision")->choices[precision];
     double *total = calloc(iters, sizeof(double));
@@ -190,16 +195,16 @@ int gn_bench_step(int argc, char **argv) {
                    cfg.preset, precision_name, batch, omp_get_max_threads(), iters, med * 1e3, batch / med,
                    gn_peak_rss_mib(), path, ds.h, ds.w, ds.c, sample * 1e3);
             for (int i = 0; i < 6; i++) printf("%s\"%s\": %.3f", i ? ", " : "", rows[i].name, rows[i].s * 1e3);
-            printf("}, \"ranks\": %d", gan->ranks);
+            printf("}, \"ranks\": %d, \"reduce_slices\": %d", gan->ranks, gan->slices);
             if (gan->ranks > 1)
                 printf(", \"reduce_mb\": %.1f, \"reduce_wait_ms\": %.3f, \"reduce_alone_ms\": %.3f, "
                        "\"reduce_hidden\": %.3f, \"rank_skew_ms\": %.3f", red.mb, red.wait_s * 1e3, red.alone_s * 1e3,
                        red.hidden, red.skew_s * 1e3);
             printf("}\n");
         } else {
-            printf("preset %s, images %dx%dx%d, %s, batch %d, %d threads%s, %d iterations after %d warm-up\n",
+            printf("preset %s, images %dx%dx%d, %s, batch %d, %d threads%s, %d iterations after %d warm-up%s\n",
                    cfg.preset, ds.h, ds.w, ds.c, precision_name, batch, omp_get_max_threads(),
-                   gan->ranks > 1 ? " per rank" : "", iters, warmup);
+                   gan->ranks > 1 ? " per rank" : "", iters, warmup, gan->slices > 1 ? ", in slices" : "");
             printf("%-34s %10s %7s\n", "pass", "ms/iter", "share");
             for (int i = 0; i < 6; i++)
                 printf("%-34s %10.1f %6.1f%%\n", rows[i].name, rows[i].s * 1e3, 100 * rows[i].s / mean);

@@ -72,6 +72,25 @@ static void sum_over_ranks(void *ctx, double *buf, size_t n) {
     gn_dist_sum_double(buf, n);
 }
 
+/* One process that adds as cfg.reduce_slices ranks with --sync-bn would
+ * (net_hooks.h: gn_net_set_slices); the losses are the slices' averaged. */
+static gn_status setup_slices(gn_gan *gan) {
+    int k = gan->cfg.reduce_slices;
+    if (gan->ranks > 1)
+        return gn_fail(GN_ERR_ARG, "--reduce-slices %d makes one process add as %d ranks do; under "
+                       "mpirun (%d ranks) leave it at 1", k, k, gan->ranks);
+    if (gan->cfg.batch % k)
+        return gn_fail(GN_ERR_ARG, "--batch %d is not divisible by --reduce-slices %d", gan->cfg.batch, k);
+    if (gan->cfg.precision != GN_PRECISION_FP32)
+        return gn_fail(GN_ERR_ARG, "--reduce-slices %d runs in --precision fp32 only", k);
+    size_t np = gn_net_param_count(gan->G), nd = gn_net_param_count(gan->D);
+    gan->slice_grads = gn_alloc((size_t)k * (np > nd ? np : nd) * sizeof(float));
+    if (!gan->slice_grads) return gn_fail(GN_ERR_NOMEM, "out of memory for %d slices' gradients", k);
+    gan->slices = k;
+    gn_status s = gn_net_set_slices(gan->G, k, gan->slice_grads);
+    return s ? s : gn_net_set_slices(gan->D, k, gan->slice_grads);
+}
+
 /* This process's share of each batch; under mpirun, the gradient averaging
  * and (--sync-bn) batch norm over every rank. */
 static gn_status setup_ranks(gn_gan *gan) {
@@ -83,9 +102,11 @@ static gn_status setup_ranks(gn_gan *gan) {
         return gn_fail(GN_ERR_ARG, "--batch %d is not divisible by the %d ranks of this job (mpirun -np): "
                        "each rank trains on an equal share of the batch", c->batch, gan->ranks);
     gan->local = c->batch / gan->ranks;
+    gan->slices = 1;
+    if (c->reduce_slices > 1) return setup_slices(gan);
     if (gan->ranks == 1) return GN_OK;
     if (c->sync_bn) {
-        gn_sync sync = {sum_over_ranks, NULL, gan->rank, gan->ranks};
+        gn_sync sync = {sum_over_ranks, NULL, gan->rank, gan->ranks, 0, 0};
         gn_net_sync_batchnorm(gan->G, &sync);
         gn_net_sync_batchnorm(gan->D, &sync);
     }
@@ -98,7 +119,9 @@ static gn_status setup_ranks(gn_gan *gan) {
  * identity in one process. */
 static void place_samples(gn_gan *gan, gn_net *net, uint64_t first, int split, uint64_t second) {
     gn_samples at = {0};
-    if (gan->ranks > 1) at = (gn_samples){first, second, split};
+    if (gan->ranks > 1) at = (gn_samples){first, second, split, 0};
+    else if (gan->slices > 1) /* slice s: the samples of rank s */
+        at = (gn_samples){first, second, split / gan->slices, (uint64_t)(gan->local / gan->slices)};
     gn_net_set_samples(net, at);
 }
 
@@ -157,12 +180,12 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
             return gn_fail(GN_ERR_NOMEM, "out of memory for augmented images");
         }
     }
-    if (gan->d_split) {
-        gan->d_acc = gn_alloc(gn_net_param_count(gan->D) * sizeof(float));
-        if (!gan->d_acc) {
-            gn_gan_free(gan);
-            return gn_fail(GN_ERR_NOMEM, "out of memory");
-        }
+    if (gan->slices > 1 && !gan->d_split) gan->slice_x = gn_alloc(2 * B * img * sizeof(float));
+    if (gan->d_split) /* the slices': one slab each */
+        gan->d_acc = gn_alloc((size_t)gan->slices * gn_net_param_count(gan->D) * sizeof(float));
+    if ((gan->d_split && !gan->d_acc) || (gan->slices > 1 && !gan->d_split && !gan->slice_x)) {
+        gn_gan_free(gan);
+        return gn_fail(GN_ERR_NOMEM, "out of memory");
     }
     gn_net_set_precision(gan->G, cfg->precision);
     gn_net_set_precision(gan->D, cfg->precision);
@@ -172,6 +195,10 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
     if (!s) s = gn_net_prepare(gan->G, (int)B);
     if (!s && !gan->d_split) s = gn_net_prepare(gan->D, (int)(2 * B));
     if (!s) s = gn_net_prepare(gan->D, (int)B);
+    size_t b = B / gan->slices; /* slices: their primitives too */
+    if (!s && gan->slices > 1) s = gn_net_prepare(gan->G, (int)b);
+    if (!s && gan->slices > 1 && !gan->d_split) s = gn_net_prepare(gan->D, (int)(2 * b));
+    if (!s && gan->slices > 1) s = gn_net_prepare(gan->D, (int)b);
     if (s) {
         gn_gan_free(gan);
         return s;
@@ -270,6 +297,8 @@ void gn_gan_free(gn_gan *gan) {
     gn_free(gan->targets);
     gn_free(gan->dlogits);
     gn_free(gan->d_acc);
+    gn_free(gan->slice_grads);
+    gn_free(gan->slice_x);
     gn_free(gan->aug_x);
     gn_free(gan->aug_tmp);
     gn_free(gan->aug_dx);
@@ -299,6 +328,44 @@ static gn_tensor noise_tensor(gn_gan *gan, int n) {
 /* The images D reads: the 2B batch, or its augmented copy. */
 static float *d_images(gn_gan *gan) { return gan->augment ? gan->aug_x : gan->images; }
 
+/* The 2B images x, [real; fake], as the slices' batches one after the
+ * other, each its real images then its fakes: what each rank's D reads. */
+static float *rank_major(gn_gan *gan, const float *x, size_t img) {
+    size_t part = (size_t)(gan->local / gan->slices) * img, half = (size_t)gan->local * img;
+    for (int s = 0; s < gan->slices; s++) {
+        memcpy(gan->slice_x + 2 * s * part, x + s * part, part * sizeof(float));
+        memcpy(gan->slice_x + (2 * s + 1) * part, x + half + s * part, part * sizeof(float));
+    }
+    return gan->slice_x;
+}
+
+/* D's loss over n logits (nreal real images first), their gradient into
+ * dlogits and the mean D(x), D(G(z)): per slice, as each rank computes
+ * them, then the slices' averaged as the ranks' are (one slice: the batch's). */
+static void d_loss_slices(gn_gan *gan, const float *logits, const float *targets, int n, int nreal,
+                          float *loss, float *real_p, float *fake_p) {
+    int k = gan->slices, m = n / k, mreal = nreal / k, H = gan->head;
+    float l = 0, rp = 0, fp = 0;
+    for (int s = 0; s < k; s++) {
+        const float *lg = logits + (size_t)s * m * H;
+        float *dl = gan->dlogits + (size_t)s * m * H, ls, r = 0, f = 0;
+        if (gan->cfg.loss == GN_LOSS_HINGE)
+            ls = gn_hinge_d_loss_head(lg, m, H, mreal, dl);
+        else if (H == 1)
+            ls = gn_sigmoid_cross_entropy(lg, targets + (size_t)s * m, m, dl);
+        else
+            ls = gn_softmax_cross_entropy(lg, targets + (size_t)2 * s * m, m, 2, dl);
+        if (mreal) r = gn_mean_real_prob_head(lg, mreal, H);
+        if (m > mreal) f = gn_mean_real_prob_head(lg + (size_t)H * mreal, m - mreal, H);
+        l = s ? l + ls : ls;
+        rp = s ? rp + r : r;
+        fp = s ? fp + f : f;
+    }
+    *loss = k > 1 ? l / k : l;
+    if (nreal) *real_p = k > 1 ? rp / k : rp;
+    if (n > nreal) *fake_p = k > 1 ? fp / k : fp;
+}
+
 /* D forward and backward on images [first, first + n) of the 2B batch; the
  * logits' gradient is scaled by `scale`. Loss and D(x), D(G(z)) go into st. */
 static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, float scale,
@@ -306,7 +373,9 @@ static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, fl
     int B = gan->local;
     uint64_t r0 = (uint64_t)gan->rank * B; /* this rank's first image of each half */
     size_t img = gn_shape_size(ishape);
-    gn_tensor x = gn_tensor_f32(d_images(gan) + (size_t)first * img, n, ishape);
+    float *images = gan->slice_x && n > B ? rank_major(gan, d_images(gan), img) /* [real; fake], sliced */
+                                          : d_images(gan) + (size_t)first * img;
+    gn_tensor x = gn_tensor_f32(images, n, ishape);
     const gn_tensor *probs;
     if (n > B) place_samples(gan, gan->D, r0, B, (uint64_t)gan->cfg.batch + r0); /* [real; fake] */
     else place_samples(gan, gan->D, 0, 0, r0); /* one half, a batch of its own */
@@ -314,14 +383,8 @@ static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, fl
     if (s) return s;
     const float *logits = gn_net_logits(gan->D, n)->data;
     int nreal = first < B ? (B - first < n ? B - first : n) : 0, H = gan->head;
-    if (gan->cfg.loss == GN_LOSS_HINGE)
-        *loss = gn_hinge_d_loss_head(logits, n, H, nreal, gan->dlogits);
-    else if (H == 1)
-        *loss = gn_sigmoid_cross_entropy(logits, gan->targets + first, n, gan->dlogits);
-    else
-        *loss = gn_softmax_cross_entropy(logits, gan->targets + 2 * first, n, 2, gan->dlogits);
-    if (nreal) *real_p = gn_mean_real_prob_head(logits, nreal, H);
-    if (n > nreal) *fake_p = gn_mean_real_prob_head(logits + (size_t)H * nreal, n - nreal, H);
+    const float *targets = gan->targets + (size_t)(H == 1 ? 1 : 2) * first;
+    d_loss_slices(gan, logits, targets, n, nreal, loss, real_p, fake_p);
     for (int i = 0; i < H * n; i++) gan->dlogits[i] *= scale;
     gn_tensor dl = gn_tensor_f32(gan->dlogits, n, (gn_shape){1, 1, H});
     return gn_net_backward(gan->D, &dl, 1, NULL); /* D's input gradient is never needed here */
@@ -342,10 +405,14 @@ static gn_status d_pass_split(gn_gan *gan, gn_shape ishape, uint64_t key, gn_ste
     float lr, lf;
     gn_status s = d_pass_range(gan, ishape, 0, B, 0.5f, key, &lr, &st->d_real, &st->d_fake);
     if (s) return s;
-    memcpy(gan->d_acc, gn_net_grads(gan->D), np * sizeof(float));
+    int k = gan->slices; /* slices: each slice's share, added to its slab before they are summed */
+    memcpy(gan->d_acc, k > 1 ? gan->slice_grads : gn_net_grads(gan->D), k * np * sizeof(float));
     if (gan->rd) gn_reducer_begin(gan->rd, gan->d_acc); /* each bucket adds the real half's share */
-    if ((s = d_pass_range(gan, ishape, B, B, 0.5f, key, &lf, &st->d_real, &st->d_fake))) return s;
-    if (!gan->rd) gn_kern()->axpy(gn_net_grads(gan->D), gan->d_acc, np, 1.0f);
+    if (k > 1) gn_net_set_slice_add(gan->D, gan->d_acc);
+    s = d_pass_range(gan, ishape, B, B, 0.5f, key, &lf, &st->d_real, &st->d_fake);
+    gn_net_set_slice_add(gan->D, NULL);
+    if (s) return s;
+    if (!gan->rd && k == 1) gn_kern()->axpy(gn_net_grads(gan->D), gan->d_acc, np, 1.0f);
     st->d_loss = 0.5f * (lr + lf);
     return GN_OK;
 }
@@ -371,8 +438,9 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
     double t2 = now();
     /* 2. D on [real; fake] with labels [1; 0] (class 1 = real; one target
      * per image for a one-logit D) */
+    int per = gan->slice_x ? 2 * B / gan->slices : 2 * B; /* the images of a slice (of all) */
     for (int i = 0; i < 2 * B; i++) {
-        int real = i < B;
+        int real = i % per < per / 2;
         float smooth = real ? c->label_smoothing : 0.0f;
         if (gan->head == 1) {
             gan->targets[i] = real ? 1.0f - smooth : 0.0f;
@@ -404,6 +472,21 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
     return GN_OK;
 }
 
+/* G's loss over n logits and its gradient into dlogits: per slice, as each
+ * rank computes it, then the slices' averaged as the ranks' are. */
+static float g_loss_slices(gn_gan *gan, const float *logits, int n) {
+    int k = gan->slices, m = n / k, H = gan->head;
+    float l = 0;
+    for (int s = 0; s < k; s++) {
+        const float *lg = logits + (size_t)s * m * H;
+        float *dl = gan->dlogits + (size_t)s * m * H;
+        float ls = gan->cfg.loss == GN_LOSS_HINGE ? gn_hinge_g_loss_head(lg, m, H, dl)
+                                                 : gn_generator_loss_head(gan->cfg.g_loss, lg, m, H, dl);
+        l = s ? l + ls : ls;
+    }
+    return k > 1 ? l / k : l;
+}
+
 gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_stats *st) {
     const gn_gan_config *c = &gan->cfg;
     int B = gan->local;      /* this rank's share of the batch of c->batch */
@@ -424,9 +507,7 @@ gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_
     place_samples(gan, gan->D, 0, 0, r0);
     if ((s = gn_net_forward(gan->D, &seen, GN_TRAIN, c->seed, 4 * key + 2, &probs))) return s;
     const float *logits = gn_net_logits(gan->D, B)->data;
-    st->g_loss = c->loss == GN_LOSS_HINGE
-                     ? gn_hinge_g_loss_head(logits, B, gan->head, gan->dlogits)
-                     : gn_generator_loss_head(c->g_loss, logits, B, gan->head, gan->dlogits);
+    st->g_loss = g_loss_slices(gan, logits, B);
     gn_tensor dl = gn_tensor_f32(gan->dlogits, B, (gn_shape){1, 1, gan->head});
     if ((s = gn_net_backward(gan->D, &dl, 0, &dimg))) return s; /* D frozen: input gradient only */
     gn_tensor dfake = *dimg;

@@ -383,9 +383,101 @@ static gn_call call_for(gn_net *net, gn_plan *P, int i, uint64_t seed, uint64_t 
     if (L->ops->traits & GN_OP_RANDOM) c.key = layer_key(seed, step, i);
     c.version = net->version;
     c.samples = P->samples;
-    c.sync = net->sync.sum ? &net->sync : NULL;
+    c.sync = net->sync.sum || net->sync.slices > 1 ? &net->sync : NULL;
     return c;
 }
+
+/* ---- one process standing for several ranks (gn_net_set_slices) ---- */
+
+/* Whether layer L runs each slice as a batch of its own: the oneDNN layers
+ * (they sum weight gradients over their batch, and oneDNN picks kernels by
+ * batch size) and the random layers (each slice's samples stand elsewhere
+ * in the whole batch). The others work per sample or, batch norm, slice by
+ * slice themselves. */
+static int runs_sliced(const gn_net *net, const gn_layer *L) {
+    return net->sync.slices > 1 && (L->ops->dnn_spec || (L->ops->traits & GN_OP_RANDOM));
+}
+
+/* The plan of one slice of batch n, prepared (NULL without slices). */
+static gn_status slice_plan(gn_net *net, int n, gn_plan **S) {
+    int k = net->sync.slices;
+    *S = NULL;
+    if (k <= 1) return GN_OK;
+    if (n % k)
+        return gn_fail(GN_ERR_ARG, "%s: batch %d does not cut into %d equal slices", net->name, n, k);
+    gn_status s = gn_net_prepare(net, n / k);
+    *S = s ? NULL : find_plan(net, n / k);
+    return s;
+}
+
+/* Layer i's forward (backward when bw) on each slice of c's batch in turn,
+ * with the primitives of plan S (a slice's batch size); each slice's
+ * parameter gradients go to its own slab. */
+static gn_status run_slices(gn_net *net, gn_plan *S, int i, gn_call *c, int bw) {
+    gn_layer *L = &net->layers[i];
+    size_t in = gn_shape_size(L->in), out = in; /* floats per sample read and written */
+    if (L->ops->dnn_spec) {
+        gn_dnn_spec sp;
+        L->ops->dnn_spec(L, 1, &sp);
+        in = (size_t)sp.ih * sp.iw * sp.ic;
+        out = (size_t)sp.oh * sp.ow * sp.oc;
+    }
+    gn_status s = GN_OK;
+    for (int k = 0; k < net->sync.slices && !s; k++) {
+        gn_call t = *c;
+        size_t xi = (size_t)k * S->n * in, yo = (size_t)k * S->n * out, g = (size_t)k * net->nparams;
+        t.n = S->n;
+        t.op = S->rt[i].op;
+        t.x[0] = c->x[0] + xi;
+        t.y = c->y + yo;
+        t.samples.first += k * c->samples.step;
+        t.samples.second += k * c->samples.step;
+        if (bw) {
+            t.dy = c->dy + yo;
+            t.dx[0] = c->dx[0] ? c->dx[0] + xi : NULL;
+            t.dw = c->dw ? c->dw + g : NULL;
+            t.db = c->db ? c->db + g : NULL;
+        }
+        s = bw ? L->ops->backward(L, &t) : L->ops->forward(L, &t);
+        c->weights_seconds += t.weights_seconds;
+    }
+    return s;
+}
+
+/* The parameter gradients: the slices' (each plus its add slab) summed in
+ * slice order and divided by their number, as the ranks' are averaged. */
+static void average_slices(gn_net *net) {
+    int k = net->sync.slices;
+    size_t np = net->nparams;
+    const float *g = net->slice_grads, *a = net->slice_add;
+    float *out = net->ws->grads, inv = 1.0f / (float)k;
+#pragma omp parallel for schedule(static)
+    for (size_t j = 0; j < np; j++) {
+        float v = 0;
+        for (int s = 0; s < k; s++) {
+            float t = g[(size_t)s * np + j];
+            if (a) t += a[(size_t)s * np + j];
+            v = s ? v + t : t;
+        }
+        out[j] = v * inv;
+    }
+}
+
+gn_status gn_net_set_slices(gn_net *net, int slices, float *grads) {
+    for (int i = 0; slices > 1 && i < net->nlayers; i++)
+        if (gn_sn_on(&net->layers[i]))
+            return gn_fail(GN_ERR_ARG, "%s: slices (--reduce-slices) do not run spectrally "
+                           "normalised layers (their power iteration would step once per slice)", net->name);
+    if (slices > 1 && net->precision != GN_PRECISION_FP32)
+        return gn_fail(GN_ERR_ARG, "%s: slices (--reduce-slices) run in fp32 only", net->name);
+    net->sync.slices = slices > 1 ? slices : 0;
+    net->sync.grad_stride = net->nparams;
+    net->slice_grads = slices > 1 ? grads : NULL;
+    net->slice_add = NULL;
+    return GN_OK;
+}
+
+void gn_net_set_slice_add(gn_net *net, const float *add) { net->slice_add = add; }
 
 gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_t seed,
                          uint64_t step, const gn_tensor **yt) {
@@ -396,21 +488,24 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
     if (xt->shape.h != is.h || xt->shape.w != is.w || xt->shape.c != is.c)
         return gn_fail(GN_ERR_SHAPE, "%s: input is %dx%dx%d, expected %dx%dx%d", net->name,
                        xt->shape.h, xt->shape.w, xt->shape.c, is.h, is.w, is.c);
-    int n = xt->n;
-    gn_status s = gn_net_prepare(net, n);
+    int n = xt->n, train = mode == GN_TRAIN;
+    gn_plan *S = NULL;
+    gn_status s = train ? slice_plan(net, n, &S) : GN_OK;
+    if (!s) s = gn_net_prepare(net, n);
+    if (!s && S && !find_plan(net, S->n)) s = slice_plan(net, n, &S); /* dropped by that prepare */
     if (s) return s;
     gn_plan *P = find_plan(net, n);
     net->x = xt->data;
     net->scratch_bn = GN_NONE;
     P->samples = net->samples;
-    int train = mode == GN_TRAIN;
     for (int i = 0; i < net->nlayers; i++) {
         gn_layer *L = &net->layers[i];
         if (gn_graph_is_alias(L)) continue; /* its output is its input's buffer */
         double t0 = net->prof_fwd ? omp_get_wtime() : 0;
         gn_call c = call_for(net, P, i, seed, step);
         c.train = train;
-        if ((s = L->ops->forward(L, &c))) return s;
+        s = train && runs_sliced(net, L) ? run_slices(net, S, i, &c, 0) : L->ops->forward(L, &c);
+        if (s) return s;
         if (L->fuse & GN_FUSE_TRANSIENT) net->scratch_bn = train ? i : GN_NONE;
         if (net->prof_fwd) net->prof_fwd[i] += omp_get_wtime() - t0;
     }
@@ -479,14 +574,17 @@ static gn_status backward_layer(gn_net *net, gn_plan *P, int i, float **g, int p
     c.train = 1;
     size_t at = P->grad_off[i + 1];
     c.dy = at == GN_GRAD_PASSES ? *g : (float *)(net->ws->p + at);
-    c.dw = param_grads && L->w_len ? net->ws->grads + L->w_off : NULL;
-    c.db = param_grads && L->w_len ? net->ws->grads + L->b_off : NULL;
+    float *grads = net->slice_grads ? net->slice_grads : net->ws->grads; /* slices: slab 0's */
+    c.dw = param_grads && L->w_len ? grads + L->w_off : NULL;
+    c.db = param_grads && L->w_len ? grads + L->b_off : NULL;
     c.profile = net->prof_bw != NULL;
     int acc[GN_MAX_INPUTS];
     route_grads(net, P, i, &c, g, want_dx, acc);
     gn_status s = GN_OK;
     if (L->fuse & GN_FUSE_SKIPPED) /* the identity: a fused layer's gradient passes on */
         gn_pass_gradient(c.dx[0], c.dy, grad_in_count(L, P->n));
+    else if (runs_sliced(net, L))
+        s = run_slices(net, find_plan(net, P->n / net->sync.slices), i, &c, 1);
     else
         s = L->ops->backward(L, &c);
     for (int k = 0; k < L->ops->ninputs && !s; k++)
@@ -501,7 +599,7 @@ static gn_status backward_layer(gn_net *net, gn_plan *P, int i, float **g, int p
 gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, const gn_tensor **dxt) {
     int n = dyt->n;
     gn_plan *P = find_plan(net, n);
-    if (!P || !P->trained)
+    if (!P || !P->trained || (net->sync.slices > 1 && !find_plan(net, n / net->sync.slices)))
         return gn_fail(GN_ERR_ARG, "%s: backward needs a training forward with batch %d first",
                        net->name, n);
     int last = net->nlayers - 1;
@@ -526,6 +624,7 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
         if (s) return s;
         if (param_grads && net->grads_ready) net->grads_ready(net->grads_ctx, i);
     }
+    if (param_grads && net->slice_grads) average_slices(net);
     if (dxt) {
         size_t at = P->grad_off[0];
         P->dx = gn_tensor_f32(at == GN_GRAD_PASSES ? g : (float *)(net->ws->p + at), n, net->input);

@@ -82,6 +82,9 @@ struct gn_net {
     gn_sync sync;           /* batch-norm sums across processes when sync.sum is set */
     gn_grads_ready_fn grads_ready;
     void *grads_ctx;
+    /* one process standing for sync.slices ranks (gn_net_set_slices); unset: 0, NULL */
+    float *slice_grads;     /* the slices' parameter gradients, nparams apart */
+    const float *slice_add; /* added to them before they are summed, or NULL */
 };
 
 /* The shape of tensor t (a layer's output, or the network input). */

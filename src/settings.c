@@ -108,6 +108,11 @@ const gn_setting gn_settings[] = {
      OPT | GN_SET_RESUMABLE | GN_SET_OPTIONAL,
      "number format of the convolutions and dense layers: fp32, or bf16 (mixed precision: fp32 master "
      "weights, Adam, statistics and losses; needs AVX512_BF16 or AMX)", NULL, NULL},
+    {"reduce-slices", "reduce_slices", GN_SET_INT, FIELD(reduce_slices), 1, 1 << 16, NULL, 1, NULL,
+     OPT | GN_SET_RESUMABLE | GN_SET_OPTIONAL, "N > 1: one process adds as N ranks with --sync-bn do "
+     "(mpirun -np N): gradients, batch-norm sums and losses per slice of batch / N, then added in rank "
+     "order, to check an N-rank run against one process (docs/scaling.md); 1: the whole batch at once",
+     NULL, NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 

@@ -408,6 +408,7 @@ START_TEST(every_setting_reads_back_what_it_writes) {
     a.ranks = 3;
     a.sync_bn = 1;
     a.precision = GN_PRECISION_BF16;
+    a.reduce_slices = 4;
     static char text[GN_SETTINGS_TEXT_MAX];
     size_t n = gn_config_write(&a, text, sizeof text);
     ck_assert_uint_eq(n, strlen(text));
@@ -424,7 +425,8 @@ START_TEST(every_setting_reads_back_what_it_writes) {
                       strstr(text, "\"ema\": 12345.5,\n  \"augment\": \"cutout,color\"") &&
                       strstr(text, "\"image_size\": 64,\n  \"channels\": 3") &&
                       strstr(text, "\"ranks\": 3,\n  \"sync_bn\": 1") &&
-                      strstr(text, "\"precision\": \"bf16\"\n}"), "%s", text);
+                      strstr(text, "\"precision\": \"bf16\",") && strstr(text, "\"reduce_slices\": 4"),
+                  "%s", text);
 }
 END_TEST
 

@@ -51,6 +51,9 @@ typedef struct gn_gan_config {
                               images; recorded, not chosen: the job's size is used */
     int sync_bn;           /* batch norm over the whole batch of every rank, not each rank's share */
     gn_precision precision; /* number format of G's and D's oneDNN layers (gannet/net.h) */
+    int reduce_slices;     /* > 1: one process adds every batch-wide sum as that many ranks with
+                              sync_bn add theirs (per slice of batch / reduce_slices, then in
+                              rank order); 1: the whole batch at once */
 } gn_gan_config;
 
 /* The EMA ramp-up (StyleGAN2-ADA's ema_rampup): the half-life used after
@@ -98,6 +101,10 @@ typedef struct gn_gan {
      * [rank * local, (rank + 1) * local) of every batch of cfg.batch */
     int rank, ranks, local;
     struct gn_reducer *rg, *rd; /* G's and D's gradient averaging; NULL in one process */
+    int slices;             /* cfg.reduce_slices in one process, else 1 */
+    float *slice_grads;     /* the slices' gradient slabs (slices x the larger net's parameters) */
+    float *slice_x;         /* D's [real; fake] batch slice by slice, each slice's real images
+                               then its fakes (what each rank's D sees); NULL: not sliced */
 } gn_gan;
 
 /* Builds G and D from cfg->model (or the preset's model file) and the GAN

@@ -16,12 +16,13 @@
 static size_t nblocks(size_t rows) { return (rows + BN_BLOCK_ROWS - 1) / BN_BLOCK_ROWS; }
 
 /* Per-block partial sums (2C per block), then the two totals and the three
- * backward coefficients (5C), then (synchronised batch norm) 2C doubles. */
+ * backward coefficients (5C), then (synchronised batch norm) 2C doubles,
+ * and 2C more where slices' sums add up. */
 static size_t sync_at(size_t rows, size_t C) {
     size_t at = 2 * C * nblocks(rows) + 5 * C;
     return at + (at & 1); /* doubles on 8 bytes */
 }
-size_t gn_batchnorm_work_size(size_t rows, size_t C) { return sync_at(rows, C) + 4 * C; }
+size_t gn_batchnorm_work_size(size_t rows, size_t C) { return sync_at(rows, C) + 8 * C; }
 
 /* s1[c] = sum_r f1, s2[c] = sum_r f2 where, with d = x - centre[c],
  * (f1, f2) = (d, d^2), or the backward pair (g, g*d) when dy != NULL; the
@@ -95,6 +96,43 @@ static void sum_over_ranks(const gn_sync *sync, const double *dsum, float *s1, f
     }
 }
 
+/* The backward's parameter gradients from one share's sums (s1 = sum g,
+ * s2 = sum g (x - mean)): this process's, or one slice's. */
+static void share_grads(float *dgamma, float *dbeta, const float *s1, const float *s2,
+                        const float *rstd, size_t C) {
+    for (size_t c = 0; c < C; c++) { /* averaged with the other gradients */
+        if (dbeta) dbeta[c] = s1[c];
+        if (dgamma) dgamma[c] = (float)((double)rstd[c] * s2[c]);
+    }
+}
+
+/* channel_sums over the whole batch. Without sync: this process's rows.
+ * Synchronised over processes: this process's rows, then every process's
+ * double sums added. Over slices (one process standing for sync->slices
+ * ranks): each slice's rows as that rank sums them, the double sums added
+ * in slice order (for 2 slices a + b, as 2 ranks add). With dgamma or dbeta
+ * (backward): each share's gradients before the sums add up, a slice's in
+ * its own gradient slab. dsum: 4C doubles when synchronised, else NULL. */
+static void batch_sums(float *s1, float *s2, const float *x, const float *centre, const float *dy,
+                       const float *y, size_t rows, size_t C, int relu, float *work, double *dsum,
+                       const gn_sync *sync, const float *rstd, float *dgamma, float *dbeta) {
+    size_t k = sync && sync->slices > 1 ? (size_t)sync->slices : 1, r = rows / k;
+    double *acc = dsum ? dsum + 2 * C : NULL;
+    for (size_t s = 0; s < k; s++) {
+        size_t o = s * r * C, g = s * (k > 1 ? sync->grad_stride : 0);
+        channel_sums(s1, s2, x + o, centre, dy ? dy + o : NULL, y ? y + o : NULL, r, C, relu, work, dsum);
+        share_grads(dgamma ? dgamma + g : NULL, dbeta ? dbeta + g : NULL, s1, s2, rstd, C);
+        for (size_t c = 0; k > 1 && c < 2 * C; c++) acc[c] = s ? acc[c] + dsum[c] : dsum[c];
+    }
+    if (k > 1)
+        for (size_t c = 0; c < C; c++) {
+            s1[c] = (float)acc[c];
+            s2[c] = (float)acc[C + c];
+        }
+    else if (sync && sync->sum)
+        sum_over_ranks(sync, dsum, s1, s2, C);
+}
+
 /* x: (rows, C) -> y: (rows, C) = x * scale[c] + shift[c] (+ ReLU), over row
  * blocks in parallel; y may be x. */
 void gn_channel_affine(float *y, const float *x, size_t rows, size_t C, const float *scale,
@@ -128,7 +166,7 @@ void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *runni
     float *sum = work + 2 * C * nblocks(rows), *sumsq = sum + C;
     const float *first = rows ? x : NULL; /* x is not written before the end */
     double total = (double)rows, *dsum = sync ? (double *)(work + sync_at(rows, C)) : NULL;
-    if (sync) { /* every process centres on the first row of the whole batch: rank 0's */
+    if (sync && sync->sum) { /* every process centres on the first row of the whole batch: rank 0's */
         float *c0 = sumsq + C;
         for (size_t c = 0; c < C; c++) dsum[c] = sync->rank == 0 && rows ? x[c] : 0.0f;
         sync->sum(sync->ctx, dsum, C);
@@ -136,11 +174,9 @@ void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *runni
         first = c0;
         total *= sync->ranks;
     }
-    channel_sums(sum, sumsq, x, first, NULL, NULL, rows, C, 0, work, dsum);
-    if (sync) sum_over_ranks(sync, dsum, sum, sumsq, C);
+    batch_sums(sum, sumsq, x, first, NULL, NULL, rows, C, 0, work, dsum, sync, NULL, NULL, NULL);
     for (size_t c = 0; c < C; c++) mean[c] = (float)((first ? (double)first[c] : 0.0) + (double)sum[c] / total);
-    channel_sums(sum, sumsq, x, mean, NULL, NULL, rows, C, 0, work, dsum);
-    if (sync) sum_over_ranks(sync, dsum, sum, sumsq, C);
+    batch_sums(sum, sumsq, x, mean, NULL, NULL, rows, C, 0, work, dsum, sync, NULL, NULL, NULL);
     for (size_t c = 0; c < C; c++) {
         double d = (double)sum[c] / total;
         double var = (double)sumsq[c] / total - d * d;
@@ -186,16 +222,10 @@ void gn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
                            const gn_sync *sync) {
     float *sg = work + 2 * C * nblocks(rows), *sgx = sg + C;
     double *dsum = sync ? (double *)(work + sync_at(rows, C)) : NULL;
-    channel_sums(sg, sgx, x, mean, dy, relu ? y : NULL, rows, C, relu, work, dsum);
-    for (size_t c = 0; c < C; c++) { /* this process's share; averaged with the other gradients */
-        if (dbeta) dbeta[c] = sg[c];
-        if (dgamma) dgamma[c] = (float)((double)rstd[c] * sgx[c]);
-    }
+    /* dx depends on the sums over the whole batch; dgamma, dbeta are each share's */
+    batch_sums(sg, sgx, x, mean, dy, relu ? y : NULL, rows, C, relu, work, dsum, sync, rstd, dgamma, dbeta);
     double M = (double)rows;
-    if (sync) { /* dx depends on the sums over the whole batch */
-        sum_over_ranks(sync, dsum, sg, sgx, C);
-        M *= sync->ranks;
-    }
+    if (sync && sync->sum) M *= sync->ranks;
     float *a = sgx + C, *b = a + C, *k = b + C;
     for (size_t c = 0; c < C; c++) {
         double db = sg[c];

@@ -19,16 +19,24 @@
 typedef struct gn_samples {
     uint64_t first, second;
     int split;
+    uint64_t step; /* a network run in slices (net_hooks.h): slice s holds first + s * step
+                      and second + s * step on */
 } gn_samples;
 
 /* Sums across the processes of a data-parallel run (synchronised batch
  * norm): sum(ctx, buf, n) replaces buf by its sum over `ranks` processes
  * (in double: the statistics' partial sums before they round to float);
- * this one is process `rank`, the one whose samples come first. */
+ * this one is process `rank`, the one whose samples come first.
+ * Or, in one process (sum NULL), the batch cut into `slices` equal slices
+ * that stand for that many ranks: each slice's sums taken as a rank takes
+ * its own, then added in slice order; each slice's gamma and beta
+ * gradients go to its own gradient slab, grad_stride floats apart. */
 typedef struct gn_sync {
     void (*sum)(void *ctx, double *buf, size_t n);
     void *ctx;
     int rank, ranks;
+    int slices;
+    size_t grad_stride;
 } gn_sync;
 
 /* Elementwise work is split into chunks of this many elements; chunk
@@ -83,7 +91,8 @@ void gn_channel_affine(float *y, const float *x, size_t rows, size_t C, const fl
  * writes mean, rstd (C) for backward and updates running_mean/var (C):
  * r = momentum * r + (1 - momentum) * batch. relu: fuse max(0, .).
  * work: gn_batchnorm_work_size(rows, C) floats. sync (NULL: none): the
- * statistics are those of the rows of every process (synchronised batch norm). */
+ * statistics are those of the rows of every process (synchronised batch norm),
+ * or of every slice of rows (sync->slices), added as the processes add theirs. */
 void gn_batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_mean,
                                 float *running_var, const float *x, const float *gamma,
                                 const float *beta, size_t rows, size_t C, float momentum,
@@ -101,7 +110,8 @@ void gn_batchnorm_forward_infer(float *y, const float *x, const float *gamma, co
 /* dy: (rows, C) -> dx: (rows, C) (may alias dy; NULL to skip), dgamma, dbeta: (C)
  * (NULL to skip). y: the forward output (for the fused ReLU); x: its input.
  * sync: as the forward's; dgamma and dbeta stay this process's sums (the
- * parameter gradients are averaged across processes afterwards). */
+ * parameter gradients are averaged across processes afterwards), with slices
+ * each slice's, sync->grad_stride floats apart (slice 0's at dgamma, dbeta). */
 void gn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                            const float *y, const float *x, const float *gamma, const float *mean,
                            const float *rstd, size_t rows, size_t C, int relu, float *work,
