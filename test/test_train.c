@@ -186,6 +186,17 @@ START_TEST(train_writes_everything_and_resumes_exactly) {
 }
 END_TEST
 
+/* What the resume tests start from: a GAN of c after 2 iterations on ds,
+ * its checkpoint saved to path. */
+static gn_gan *trained_and_saved(const gn_gan_config *c, const gn_dataset *ds, const char *path) {
+    gn_gan *g;
+    ck_assert_int_eq(gn_gan_create(&g, c), GN_OK);
+    gn_step_stats st;
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(gn_gan_iteration(g, ds, &st), GN_OK);
+    ck_assert_msg(gn_checkpoint_save(path, g, NULL, 0, NULL) == GN_OK, "%s", gn_last_error());
+    return g;
+}
+
 /* A checkpoint taken mid-run (Adam step counts of G and D apart: --d-steps 2,
  * --d-pretrain 1) resumes exactly: settings, counters, moments, and the next
  * iteration bit for bit; a flipped byte is refused by its checksum. */
@@ -198,13 +209,10 @@ START_TEST(checkpoint_resumes_mid_run_exactly) {
     c.d_pretrain = 1;
     c.label_smoothing = 0.1234567f;
     c.g_loss = GN_GLOSS_MINIMAX;
-    gn_gan *a, *b;
-    ck_assert_int_eq(gn_gan_create(&a, &c), GN_OK);
-    gn_step_stats st;
-    for (int i = 0; i < 2; i++) ck_assert_int_eq(gn_gan_iteration(a, &ds, &st), GN_OK);
     char *tmp = tu_tmpdir(), path[4200];
     snprintf(path, sizeof path, "%s/ck.gnt", tmp);
-    ck_assert_msg(gn_checkpoint_save(path, a, NULL, 0, NULL) == GN_OK, "%s", gn_last_error());
+    gn_gan *a = trained_and_saved(&c, &ds, path), *b;
+    gn_step_stats st;
 
     gn_gan_config r;
     ck_assert_int_eq(gn_checkpoint_read_config(path, &r), GN_OK);
@@ -253,13 +261,10 @@ START_TEST(bf16_resumes_exactly_and_in_either_precision) {
     gn_preset_config("seed-mnist", &c);
     c.batch = 4;
     c.precision = GN_PRECISION_BF16;
-    gn_gan *a, *b;
-    ck_assert_int_eq(gn_gan_create(&a, &c), GN_OK);
-    gn_step_stats st;
-    for (int i = 0; i < 2; i++) ck_assert_int_eq(gn_gan_iteration(a, &ds, &st), GN_OK);
     char *tmp = tu_tmpdir(), path[4200], cmd[8400], out[16384];
     snprintf(path, sizeof path, "%s/ck.gnt", tmp);
-    ck_assert_msg(gn_checkpoint_save(path, a, NULL, 0, NULL) == GN_OK, "%s", gn_last_error());
+    gn_gan *a = trained_and_saved(&c, &ds, path), *b;
+    gn_step_stats st;
     gn_gan_config r;
     ck_assert_int_eq(gn_checkpoint_read_config(path, &r), GN_OK);
     ck_assert_int_eq(r.precision, GN_PRECISION_BF16);
