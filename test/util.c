@@ -1,8 +1,10 @@
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -25,12 +27,49 @@ double tu_max_rel_err(const float *a, const float *b, size_t n, double floor) {
     return worst;
 }
 
+/* Temporary folders are removed when the process that made them exits
+ * (Check runs each test in a child that ends with exit(), passed or failed),
+ * unless GANNET_KEEP_TMP is set; tu_run_suite points TMPDIR at one folder
+ * per suite and removes it afterwards, which also catches a test killed on
+ * timeout. A test run therefore leaves nothing under /tmp. */
+enum { TU_MAX_TMP = 64 };
+static char *tu_tmp[TU_MAX_TMP];
+static int tu_ntmp;
+static pid_t tu_tmp_owner;
+
+static int tu_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    remove(path);
+    return 0;
+}
+
+int tu_rm_rf(const char *path) {
+    return nftw(path, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void tu_tmp_cleanup(void) {
+    if (getpid() != tu_tmp_owner) return;  /* a forked child inherits the list, not the folders */
+    const char *keep = getenv("GANNET_KEEP_TMP");
+    for (int i = 0; i < tu_ntmp; i++) {
+        if (!(keep && *keep)) tu_rm_rf(tu_tmp[i]);
+        free(tu_tmp[i]);
+    }
+    tu_ntmp = 0;
+}
+
 char *tu_tmpdir(void) {
     const char *base = getenv("TMPDIR");
     char tmpl[4096];
     snprintf(tmpl, sizeof tmpl, "%s/gannet-test-XXXXXX", base && *base ? base : "/tmp");
     char *d = mkdtemp(tmpl);
-    return d ? strdup(d) : NULL;
+    if (!d) return NULL;
+    if (tu_tmp_owner != getpid()) {  /* first folder of this process: forget the parent's */
+        tu_tmp_owner = getpid();
+        tu_ntmp = 0;
+        atexit(tu_tmp_cleanup);
+    }
+    if (tu_ntmp < TU_MAX_TMP) tu_tmp[tu_ntmp++] = strdup(d);
+    return strdup(d);
 }
 
 int tu_write_file(const char *path, const void *data, size_t n) {
@@ -69,10 +108,17 @@ int tu_run(const char *cmd, char *out, size_t cap) {
 }
 
 int tu_run_suite(Suite *s) {
+    /* every test's folders (and its gannet runs' temporary files) under one folder */
+    char *root = tu_tmpdir();
+    const char *old_tmp = getenv("TMPDIR");
+    char *saved = old_tmp ? strdup(old_tmp) : NULL;
+    if (root) setenv("TMPDIR", root, 1);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    if (saved) { setenv("TMPDIR", saved, 1); free(saved); } else unsetenv("TMPDIR");
+    free(root);  /* removed at exit with the rest of this process's folders */
     return failed ? 1 : 0;
 }
 

@@ -11,8 +11,12 @@
 void tu_fill(float *x, size_t n, uint64_t seed, float lo, float hi);
 /* Largest |a-b| / max(|a|, |b|, floor) over n elements. */
 double tu_max_rel_err(const float *a, const float *b, size_t n, double floor);
-/* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); the caller frees the string. */
+/* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp), removed with
+ * everything in it when the calling process exits (kept when GANNET_KEEP_TMP
+ * is set); the caller frees the string. */
 char *tu_tmpdir(void);
+/* Removes path and everything under it (no links followed); 0 on success. */
+int tu_rm_rf(const char *path);
 /* Writes n bytes to path; returns 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t n);
 /* The gannet executable under test: $GANNET_BIN (meson sets it), else "gannet". */
