@@ -27,6 +27,50 @@ gn_status gn_run_set_dir(char *dst, const char *dir, const char *option) {
     return GN_OK;
 }
 
+/* path made absolute with its links resolved, for a path whose end may not
+ * exist yet: the longest part that exists goes through realpath(3), the rest
+ * is appended component by component ("." dropped, ".." taking one off).
+ * Returns 0, or -1 when no part can be resolved or the result is too long. */
+static int resolve_path(const char *path, char *out) {
+    char head[PATH_MAX], tail[PATH_MAX] = "";
+    if (snprintf(head, sizeof head, "%s", *path ? path : ".") >= (int)sizeof head) return -1;
+    while (!realpath(head, out)) {
+        if (errno != ENOENT) return -1;
+        char *slash = strrchr(head, '/');
+        const char *last = slash ? slash + 1 : head;
+        char t[PATH_MAX];
+        if (snprintf(t, sizeof t, "%s%s%s", last, *tail ? "/" : "", tail) >= (int)sizeof t) return -1;
+        memcpy(tail, t, sizeof t);
+        if (!slash) snprintf(head, sizeof head, ".");
+        else if (slash == head) snprintf(head, sizeof head, "/");
+        else *slash = 0;
+    }
+    for (char *c = strtok(tail, "/"); c; c = strtok(NULL, "/")) {
+        size_t n = strlen(out);
+        if (!strcmp(c, ".")) continue;
+        if (!strcmp(c, "..")) {
+            char *up = strrchr(out, '/');
+            if (up) up[up == out] = 0; /* "/a" -> "/", "/a/b" -> "/a" */
+            continue;
+        }
+        if (n + 1 + strlen(c) >= PATH_MAX) return -1;
+        snprintf(out + n, PATH_MAX - n, "%s%s", out[n - 1] == '/' ? "" : "/", c);
+    }
+    return 0;
+}
+
+gn_status gn_run_check_outside(const char *dir, const char *data) {
+    struct stat st;
+    char d[PATH_MAX], r[PATH_MAX];
+    if (stat(data, &st) || !S_ISDIR(st.st_mode)) return GN_OK;
+    if (!realpath(data, d) || resolve_path(dir, r)) return GN_OK; /* the load reports a folder it cannot read */
+    size_t n = strlen(d);
+    int under = n == 1 || (!strncmp(r, d, n) && (r[n] == 0 || r[n] == '/'));
+    if (!under) return GN_OK;
+    return gn_fail(GN_ERR_ARG, "run folder %s is inside the image folder %s: its sample grids would be read back "
+                   "as training images: train into (--out), or move the run to, a folder outside it", dir, data);
+}
+
 static gn_status make_dir(const char *path, int *made) {
     *made = mkdir(path, 0755) == 0;
     if (!*made && errno != EEXIST)

@@ -38,6 +38,11 @@ int gn_run_exists(const char *dir, char *first, size_t len);
 /* Removes the files of a run from dir (and samples/ when it is left empty);
  * any other file stays. */
 gn_status gn_run_clear(const char *dir);
+/* A run folder inside the image folder it trains on would have its sample
+ * grids read back as training images: refused (GN_ERR_ARG) before anything
+ * is loaded or made. `data` that is not a folder passes; `dir` need not
+ * exist yet (the part that exists is resolved, links and all). */
+gn_status gn_run_check_outside(const char *dir, const char *data);
 /* Undoes a start that failed before writing anything: removes the lock
  * file, samples/ and dir, each only when empty. */
 void gn_run_unmake(const char *dir);

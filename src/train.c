@@ -559,7 +559,8 @@ gn_status gn_train(const gn_train_opts *o) {
         images = ip;
     }
     gn_data_report rep;
-    s = load_data(o, &cfg, images, &ds, &rep);
+    s = gn_run_check_outside(run_dir, images);
+    if (!s) s = load_data(o, &cfg, images, &ds, &rep);
     if (s) {
         free(model);
         return s;

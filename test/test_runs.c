@@ -5,7 +5,8 @@
  * too long is refused, never cut; --resume to fewer iterations than done
  * changes nothing; data of the wrong shape leaves no folder behind; a run
  * trained on a stream resumes only with --data of a file holding the same
- * images, plain or gzip'd (the fingerprint is of the decoded bytes). And the
+ * images, plain or gzip'd (the fingerprint is of the decoded bytes); a run
+ * folder inside its image folder is refused. And the
  * settings table those rest on: every setting reads back what it writes,
  * with the command line's validation, and checkpoints of the format before
  * the table still read. */
@@ -390,6 +391,32 @@ START_TEST(data_of_the_wrong_shape_leaves_no_folder) {
 }
 END_TEST
 
+/* A run folder inside its image folder would read its own sample grids back
+ * as images (and its fingerprint would then refuse every resume): refused
+ * before anything is loaded or made, however the path reaches it. */
+START_TEST(a_run_folder_inside_its_image_folder_is_refused) {
+    char *t = tu_tmpdir(), *d = strdup(path(t, "imgs")), *link = strdup(path(t, "link"));
+    mkdir(d, 0755);
+    ck_assert_int_eq(symlink(d, link), 0);
+    const char *outs[] = {"%s/run", "%s/new/../run", "%s"};
+    for (int i = 0; i < 3; i++) {
+        char o[4096];
+        snprintf(o, sizeof o, outs[i], d);
+        int rc = gannet(TRAIN " --iters 1 --data %s --out %s", i == 1 ? link : d, o, 0);
+        ck_assert_msg(rc == 2 && strstr(out, "is inside the image folder"), "--out %s: %d: %s", o, rc, out);
+    }
+    ck_assert_msg(!exists(path(d, "run")) && !exists(path(d, "new")), "a refused start made a folder");
+    /* beside it, or in a folder whose name only begins like it: not inside */
+    char o[4096];
+    snprintf(o, sizeof o, "%s-run", d);
+    int rc = gannet(TRAIN " --iters 1 --data %s --out %s", d, o, 0);
+    ck_assert_msg(!strstr(out, "is inside the image folder"), "%d: %s", rc, out);
+    free(d);
+    free(link);
+    free(t);
+}
+END_TEST
+
 /* ---- the settings table ---- */
 
 START_TEST(every_setting_reads_back_what_it_writes) {
@@ -512,6 +539,7 @@ int main(void) {
     tcase_add_test(t, a_run_folder_path_too_long_is_refused);
     tcase_add_test(t, resume_below_the_iterations_done_changes_nothing);
     tcase_add_test(t, data_of_the_wrong_shape_leaves_no_folder);
+    tcase_add_test(t, a_run_folder_inside_its_image_folder_is_refused);
     tcase_add_test(t, dcgan_follows_rgb_data);
     tcase_add_test(t, every_setting_reads_back_what_it_writes);
     tcase_add_test(t, settings_are_validated_as_the_command_line_does);
