@@ -33,9 +33,8 @@ double tu_max_rel_err(const float *a, const float *b, size_t n, double floor) {
  * per suite and removes it afterwards, which also catches a test killed on
  * timeout. A test run therefore leaves nothing under /tmp. */
 enum { TU_MAX_TMP = 64 };
-static char *tu_tmp[TU_MAX_TMP];
-static int tu_ntmp;
-static pid_t tu_tmp_owner;
+static struct { char *path; pid_t pid; } tu_tmp[TU_MAX_TMP]; /* pid: the process that made it */
+static int tu_ntmp, tu_registered; /* a forked child inherits both, and the atexit call */
 
 static int tu_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st; (void)flag; (void)ftw;
@@ -48,11 +47,10 @@ int tu_rm_rf(const char *path) {
 }
 
 static void tu_tmp_cleanup(void) {
-    if (getpid() != tu_tmp_owner) return;  /* a forked child inherits the list, not the folders */
     const char *keep = getenv("GANNET_KEEP_TMP");
     for (int i = 0; i < tu_ntmp; i++) {
-        if (!(keep && *keep)) tu_rm_rf(tu_tmp[i]);
-        free(tu_tmp[i]);
+        if (tu_tmp[i].pid == getpid() && !(keep && *keep)) tu_rm_rf(tu_tmp[i].path);
+        free(tu_tmp[i].path);
     }
     tu_ntmp = 0;
 }
@@ -63,12 +61,14 @@ char *tu_tmpdir(void) {
     snprintf(tmpl, sizeof tmpl, "%s/gannet-test-XXXXXX", base && *base ? base : "/tmp");
     char *d = mkdtemp(tmpl);
     if (!d) return NULL;
-    if (tu_tmp_owner != getpid()) {  /* first folder of this process: forget the parent's */
-        tu_tmp_owner = getpid();
-        tu_ntmp = 0;
+    if (!tu_registered) {
         atexit(tu_tmp_cleanup);
+        tu_registered = 1;
     }
-    if (tu_ntmp < TU_MAX_TMP) tu_tmp[tu_ntmp++] = strdup(d);
+    if (tu_ntmp < TU_MAX_TMP) {
+        tu_tmp[tu_ntmp].path = strdup(d);
+        tu_tmp[tu_ntmp++].pid = getpid();
+    }
     return strdup(d);
 }
 
