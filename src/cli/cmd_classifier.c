@@ -97,9 +97,10 @@ static int cmd_train(int argc, char **argv) {
     int r = gn_args_parse("classifier train", opts, argc, argv, err, sizeof err);
     if (r == 1) {
         gn_args_usage("classifier train",
-                      "Trains the MNIST classifier of gannet eval on the bundled digits 0..7999\n"
-                      "(8000..9999 are held out) and writes its weights; with --data, on other\n"
-                      "labelled 28x28 images (Fashion-MNIST), measured on --test-data.", opts);
+                      "Trains a classifier for gannet eval and writes its weights: by default the\n"
+                      "digit classifier, on the bundled digits 0..7999 (8000..9999 are held out);\n"
+                      "with --data, on other labelled 28x28 images (Fashion-MNIST), measured on\n"
+                      "--test-data.", opts);
         return 0;
     }
     if (r) {
@@ -184,7 +185,8 @@ int gn_cmd_classifier(int argc, char **argv) {
     if (argc >= 1 && !strcmp(argv[0], "train")) return cmd_train(argc - 1, argv + 1);
     if (argc >= 1 && !strcmp(argv[0], "test")) return cmd_test(argc - 1, argv + 1);
     FILE *f = argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) ? stdout : stderr;
-    fprintf(f, "usage: gannet classifier train [options]   train the MNIST classifier of gannet eval\n"
+    fprintf(f, "usage: gannet classifier train [options]   train a classifier gannet eval scores with\n"
+               "                                           (the bundled digits, or --data such as Fashion-MNIST)\n"
                "       gannet classifier test [options]    its accuracy on the training and held-out splits\n"
                "'gannet classifier train --help' lists the options.\n");
     if (f == stdout) return 0;
