@@ -24,7 +24,7 @@ static const command commands[] = {
     {"check-model", gn_cmd_check_model, "read a model file, build its G and D, print OK or the error"},
     {"bench", gn_cmd_bench, "measure layers, kernels or the whole training step"},
     {"eval", gn_cmd_eval, "score generated images: Inception Score, Frechet distance, class coverage"},
-    {"classifier", gn_cmd_classifier, "train or test the MNIST classifier behind gannet eval"},
+    {"classifier", gn_cmd_classifier, "train or test a classifier behind gannet eval (digits, Fashion-MNIST)"},
     {NULL, NULL, NULL},
 };
 
