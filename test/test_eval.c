@@ -751,8 +751,7 @@ START_TEST(cli_fashion_run_scored_with_fashion) {
     snprintf(cmd, sizeof cmd, "%s eval --samples %s", tu_gannet_bin(), idx);
     ck_assert_msg(tu_run(cmd, b, sizeof b) == 0, "%s", b);
     ck_assert_msg(strstr(b, "/" GN_CLS_FILE) && strstr(b, "predicted digits"), "%s", b);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(tu_run(cmd, out, sizeof out), 0);
+    ck_assert_int_eq(tu_rm_rf(dir), 0);
     free(dir);
 }
 END_TEST

@@ -20,10 +20,7 @@ static void setup(void) {
 
 /* Removes the files a test left in its temporary directory, then the directory. */
 static void teardown(void) {
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    char out[256];
-    tu_run(cmd, out, sizeof out);
+    tu_rm_rf(tmp_dir);
     free(tmp_dir);
     tmp_dir = NULL;
 }

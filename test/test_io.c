@@ -46,21 +46,6 @@ static int count_entries(const char *dir) {
     return n;
 }
 
-// removes a directory and everything in it (one level of subdirectories is enough here)
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = join(dir, e->d_name);
-        if (unlink(p) != 0) remove_tree(p);
-        free(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 // true when a file exists at path
 static int exists(const char *path) {
     struct stat st;
@@ -151,7 +136,7 @@ START_TEST(grid_size_and_values) {
     ck_assert_int_eq(count_entries(dir), 1); // no temporary file left over
     stbi_image_free(q.p);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -168,7 +153,7 @@ START_TEST(grid_clamps_and_nan) {
         ck_assert_int_eq(px(&q, GUTTER + i % 4, GUTTER + i / 4, 0), want[i]);
     stbi_image_free(q.p);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -197,7 +182,7 @@ START_TEST(grid_rgb_channels) {
             }
     stbi_image_free(q.p);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -211,7 +196,7 @@ START_TEST(grid_empty_is_dark) {
         for (int x = 0; x < q.w; x++) ck_assert_int_lt(px(&q, x, y, 0), 64);
     stbi_image_free(q.p);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -226,7 +211,7 @@ START_TEST(grid_overwrites_in_place) {
     ck_assert_int_eq(count_entries(dir), 1);
     stbi_image_free(q.p);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -252,7 +237,7 @@ START_TEST(grid_io_errors) {
     ck_assert_int_eq(count_entries(dir), 1); // only the directory itself
     ck_assert_int_eq(count_entries(path), 0);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -280,7 +265,7 @@ START_TEST(grid_bad_arguments) {
     ck_assert(!exists(path));
     ck_assert_int_eq(count_entries(dir), 0);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -300,7 +285,7 @@ START_TEST(png_write_round_trip) {
     ck_assert_int_eq(gn_png_write(path, NULL, 3, 2, 4), GN_ERR_ARG);
     stbi_image_free(q.p);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -380,7 +365,7 @@ static void check_loss_plot(int width, int height) {
     ck_assert_int_gt(count_color(&q, 0xff7f0e), 200);
     stbi_image_free(q.p);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 
@@ -462,7 +447,7 @@ START_TEST(plot_odd_data) {
     ck_assert_int_eq(q.h, 120);
     stbi_image_free(q.p);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -496,7 +481,7 @@ START_TEST(plot_gaps) {
     ck_assert(hit[first + (int)(span * 22 / 29)]);
     free(hit);
     stbi_image_free(q.p);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -517,7 +502,7 @@ START_TEST(plot_bad_arguments) {
                   gn_last_error());
     ck_assert_int_eq(count_entries(dir), 0);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -533,7 +518,7 @@ START_TEST(plot_io_errors) {
                   gn_last_error());
     ck_assert_int_eq(count_entries(dir), 0);
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -570,7 +555,7 @@ START_TEST(atomic_replaces_whole_file) {
     ck_assert_int_eq(memcmp(buf, "new text", 8), 0);
     ck_assert_int_eq(count_entries(dir), 1); /* no temporary file left */
     free(path);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -606,7 +591,7 @@ START_TEST(atomic_full_disk_keeps_target) {
     }
     ck_assert_int_eq(count_entries(dir), 4); /* the four targets, no temporary file */
     free(data);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -645,7 +630,7 @@ START_TEST(atomic_removes_only_stale_temps) {
     ck_assert_int_ne(access(sp, F_OK), 0);
     ck_assert_int_eq(count_entries(dir), 4);
     free(sp);
-    remove_tree(dir);
+    tu_rm_rf(dir);
     free(dir);
 }
 END_TEST
