@@ -146,6 +146,17 @@ START_TEST(test_jpeg_huffman_overflow_refused) {
     bad[dht + 3] = 3;
     ck_assert_int_eq(gn_image_decode(bad, n, &out, &w, &h, &c, &why), -1);
     ck_assert_str_eq(why, "a JPEG Huffman table of more than 256 symbols");
+    /* fill bytes before SOI: stb_image reads the file as a JPEG still */
+    uint8_t *filled = malloc(n + 3);
+    memset(filled, 0xFF, 3);
+    memcpy(filled + 3, buf, n);
+    ck_assert_int_eq(gn_image_decode(filled, n + 3, &out, &w, &h, &c, &why), 0);
+    free(out);
+    memcpy(filled + 3, bad, n);
+    ck_assert_int_eq(gn_image_decode(filled, n + 3, &out, &w, &h, &c, &why), -1);
+    ck_assert_ptr_null(out);
+    ck_assert_str_eq(why, "a JPEG Huffman table of more than 256 symbols");
+    free(filled);
     free(px);
     free(m);
     free(bad);

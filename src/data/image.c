@@ -50,10 +50,14 @@ static int dht_ok(const uint8_t *b, size_t n, size_t p, long L) {
  * claims more is refused here, before stb_image reads it (its header scan for
  * stbi_info already builds the tables found before the frame). Walks the marker
  * segments by their lengths and steps over entropy-coded data byte by byte
- * (stuffed 0xFF00 and restart markers carry no length). */
+ * (stuffed 0xFF00 and restart markers carry no length). The fuzzer found
+ * the fill bytes stb_image skips before SOI, which this walk first missed. */
 static int jpeg_tables_ok(const uint8_t *b, size_t n) {
-    if (n < 2 || b[0] != JPEG_MARK || b[1] != JPEG_SOI) return 1; /* not a JPEG */
-    size_t i = 2;
+    /* stb_image takes fill bytes before SOI too (0xFF 0xFF ... 0xD8) */
+    size_t i = 1;
+    while (i < n && b[i] == JPEG_MARK) i++;
+    if (n < 2 || b[0] != JPEG_MARK || i >= n || b[i] != JPEG_SOI) return 1; /* not a JPEG */
+    i++;
     while (i + 4 <= n) {
         uint8_t m = b[i + 1];
         if (b[i] != JPEG_MARK || m == JPEG_MARK || m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
