@@ -163,6 +163,37 @@ START_TEST(test_jpeg_huffman_overflow_refused) {
 }
 END_TEST
 
+/* A run-length TGA needs at least one packet (1 byte and 1 pixel) per 128
+ * pixels: fewer bytes are refused as cut short, where stb_image would fill
+ * the picture with zeros (for a header that claims millions of pixels, for
+ * seconds). */
+START_TEST(test_tga_rle_cut_short_refused) {
+    uint8_t *px = picture(16, 16, 3, 2);
+    membuf *m = calloc(1, sizeof *m);
+    int rle = stbi_write_tga_with_rle;
+    stbi_write_tga_with_rle = 1;
+    ck_assert(stbi_write_tga_to_func(mem_sink, m, 16, 16, 3, px));
+    stbi_write_tga_with_rle = rle;
+    ck_assert_int_eq(m->b[2], 10); /* run-length true colour */
+    uint8_t *out;
+    int w, h, c;
+    const char *why;
+    ck_assert_int_eq(gn_image_decode(m->b, m->n, &out, &w, &h, &c, &why), 0);
+    ck_assert_int_eq(w, 16);
+    free(out);
+    /* 18 + 2 packets of 4 bytes is the least 256 pixels can take */
+    ck_assert_int_eq(gn_image_decode(m->b, 18 + 7, &out, &w, &h, &c, &why), -1);
+    ck_assert_ptr_null(out);
+    ck_assert_str_eq(why, "file cut short: fewer pixels than its header claims");
+    /* the whole file, its header claiming 4000 x 4000 pixels */
+    m->b[12] = 4000 & 255, m->b[13] = 4000 >> 8, m->b[14] = 4000 & 255, m->b[15] = 4000 >> 8;
+    ck_assert_int_eq(gn_image_decode(m->b, m->n, &out, &w, &h, &c, &why), -1);
+    ck_assert_str_eq(why, "file cut short: fewer pixels than its header claims");
+    free(px);
+    free(m);
+}
+END_TEST
+
 static char *dir;
 
 static void put(const char *rel, const void *data, size_t n) {
@@ -473,6 +504,7 @@ int main(void) {
     tcase_add_test(t, test_fit_against_reference);
     tcase_add_test(t, test_fit_matches_stb_box);
     tcase_add_test(t, test_jpeg_huffman_overflow_refused);
+    tcase_add_test(t, test_tga_rle_cut_short_refused);
     tcase_add_test(t, test_folder_order_skips_values);
     tcase_add_test(t, test_folder_threads_and_fingerprint);
     tcase_add_test(t, test_folder_strict_and_empty);

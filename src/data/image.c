@@ -79,21 +79,28 @@ static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
 #define BMP_RGB 0          /* uncompressed */
 #define BMP_BITFIELDS 3    /* uncompressed, with channel masks */
 #define TGA_HEADER 18
+#define TGA_RLE_RUN 128 /* pixels one run-length packet (1 byte + 1 pixel) repeats at most */
 
-/* Whether an uncompressed BMP or TGA holds all the pixels its header
- * claims: stb_image reads the missing ones as zeros, so a file cut short
- * would give a picture with a black part instead of an error. Other
- * formats (and compressed BMP and TGA) fail in stb_image when cut. */
+/* Whether a BMP or TGA holds all the pixels its header claims: stb_image
+ * reads the missing ones as zeros, so a file cut short would give a picture
+ * with a black part instead of an error. An uncompressed one needs them
+ * all; a run-length TGA at least one packet per 128 pixels (without that
+ * bound, 38 bytes that claim 50 megapixels decode for seconds into zeros,
+ * as fuzz_imagedir found). Other formats fail in stb_image when cut. */
 static int raw_size_ok(const uint8_t *b, size_t n, int w, int h) {
     uint64_t need = 0;
     if (n >= 34 && b[0] == 'B' && b[1] == 'M' && le32(b + 14) >= BMP_INFO_HEADER) {
         uint32_t bpp = le16(b + 28), comp = le32(b + 30);
         if (comp != BMP_RGB && comp != BMP_BITFIELDS) return 1;
         need = le32(b + 10) + ((uint64_t)bpp * (uint64_t)w + 31) / 32 * 4 * (uint64_t)h;
-    } else if (n >= TGA_HEADER && b[1] <= 1 && b[2] >= 1 && b[2] <= 3 && !(b[0] == 0x89 || b[0] == 0xFF || b[0] == 'G')) {
-        /* uncompressed TGA (types 1, 2, 3): id, colour map, pixels */
+    } else if (n >= TGA_HEADER && b[1] <= 1 && ((b[2] >= 1 && b[2] <= 3) || (b[2] >= 9 && b[2] <= 11)) &&
+               !(b[0] == 0x89 || b[0] == 0xFF || b[0] == 'G')) {
+        /* TGA, uncompressed (types 1, 2, 3) or run-length (9, 10, 11): id,
+         * colour map, pixels */
         uint64_t map = b[1] ? (uint64_t)le16(b + 5) * ((b[7] + 7u) / 8) : 0;
-        need = TGA_HEADER + b[0] + map + (uint64_t)w * (uint64_t)h * ((b[16] + 7u) / 8);
+        uint64_t px = (uint64_t)w * (uint64_t)h, bytes = (b[16] + 7u) / 8;
+        uint64_t data = b[2] <= 3 ? px * bytes : (px + TGA_RLE_RUN - 1) / TGA_RLE_RUN * (1 + bytes);
+        need = TGA_HEADER + b[0] + map + data;
     }
     return need <= n;
 }
