@@ -220,6 +220,78 @@ START_TEST(shared_scratch) {
 }
 END_TEST
 
+static size_t count_x(const gn_dnn_spec *p) { return (size_t)p->n * p->ih * p->iw * p->ic; }
+static size_t count_y(const gn_dnn_spec *p) { return (size_t)p->n * p->oh * p->ow * p->oc; }
+static size_t count_w(const gn_dnn_spec *p) { return (size_t)p->oc * p->ic * p->kh * p->kw; }
+
+/* Weight gradients of op after its forward on x, fills dw. */
+static void forward_then_weights(gn_dnn_op *op, const gn_dnn_spec *p, const float *x, const float *w,
+                                 const float *dy, float *dw) {
+    float *y = malloc(count_y(p) * 4), *b = calloc(p->oc, 4), *db = malloc(p->oc * 4);
+    ck_assert_int_eq(gn_dnn_op_forward(op, x, w, b, y, 0), GN_OK);
+    ck_assert_int_eq(gn_dnn_op_backward_weights(op, x, dy, dw, db), GN_OK);
+    free(y), free(b), free(db);
+}
+
+/* The bf16 copy of x in the shared scratch's X slot (with the strided
+ * products' sums after it): a layer's backward-weights uses the copy its
+ * forward made only while no other layer has used the slot since, and gets
+ * what a layer with its own scratch gets, bit for bit, when another layer's
+ * forward (or a convolution's patches and sums) overwrote it in between.
+ * Both of its readers: oneDNN's bf16 backward-weights of a stride-1
+ * convolution, and a transposed convolution's products with x. */
+START_TEST(shared_scratch_x) {
+    const shape shapes[2] = {{2, 8, 8, 16, 24, 3, 1, 1, 0}, {2, 5, 5, 32, 16, 4, 2, 1, 1}};
+    for (int c = 0; c < 2; c++) {
+        gn_dnn_spec p = spec_of(shapes[c]);
+        gn_dnn_spec q = spec_of((shape){2, 10, 10, 16, 32, 4, 2, 1, 0}); /* a convolution's patches */
+        size_t xn = count_x(&p), yn = count_y(&p), wn = count_w(&p);
+        float *x = malloc(xn * 4), *x2 = malloc(xn * 4), *dy = malloc(yn * 4), *w = malloc(wn * 4);
+        float *ref = malloc(wn * 4), *dw = malloc(wn * 4), *y = malloc(yn * 4), *b = calloc(p.oc, 4);
+        float *qx = malloc(count_x(&q) * 4), *qdy = malloc(count_y(&q) * 4), *qdw = malloc(count_w(&q) * 4);
+        float *qdb = malloc(q.oc * 4), *db = malloc(p.oc * 4);
+        tu_fill(x, xn, 41, -1, 1);
+        tu_fill(x2, xn, 42, -1, 1);
+        tu_fill(dy, yn, 43, -1, 1);
+        tu_fill(w, wn, 44, -1, 1);
+        tu_fill(qx, count_x(&q), 45, -1, 1);
+        tu_fill(qdy, count_y(&q), 46, -1, 1);
+        gn_dnn_scratch sc = {0};
+        gn_dnn_op *op[4];
+        gn_dnn_cache *cache[4];
+        for (int k = 0; k < 4; k++) {
+            gn_dnn_spec r = k == 3 ? q : p;
+            r.bf16 = GN_DNN_BF16_ALL;
+            r.scratch = k < 2 || k == 3 ? &sc : NULL; /* op 2: its own scratch, the reference */
+            cache[k] = gn_dnn_cache_new();
+            ck_assert_int_eq(gn_dnn_op_create(&op[k], &r, cache[k]), GN_OK);
+        }
+        ck_assert_str_eq(gn_dnn_op_impl(op[3], 2), ""); /* built on first use: */
+        ck_assert_int_eq(gn_dnn_op_backward_weights(op[3], qx, qdy, qdw, qdb), GN_OK);
+        ck_assert_str_eq(gn_dnn_op_impl(op[3], 2), "im2col+matmul");
+        forward_then_weights(op[2], &p, x, w, dy, ref);
+        forward_then_weights(op[0], &p, x, w, dy, dw); /* the copy used again */
+        ck_assert_msg(!memcmp(dw, ref, wn * 4), "shape %d: the copy of x differs when used again", c);
+        ck_assert_int_eq(gn_dnn_op_forward(op[0], x, w, b, y, 0), GN_OK);
+        ck_assert_int_eq(gn_dnn_op_forward(op[1], x2, w, b, y, 0), GN_OK); /* op 1 overwrites it */
+        ck_assert_int_eq(gn_dnn_op_backward_weights(op[0], x, dy, dw, db), GN_OK);
+        ck_assert_msg(!memcmp(dw, ref, wn * 4), "shape %d: a layer read another layer's bf16 x", c);
+        ck_assert_int_eq(gn_dnn_op_forward(op[0], x, w, b, y, 0), GN_OK);
+        ck_assert_int_eq(gn_dnn_op_backward_weights(op[3], qx, qdy, qdw, qdb), GN_OK); /* its sums */
+        ck_assert_int_eq(gn_dnn_op_backward_weights(op[0], x, dy, dw, db), GN_OK);
+        ck_assert_msg(!memcmp(dw, ref, wn * 4), "shape %d: a layer read the sums as its bf16 x", c);
+        if (c == 1) ck_assert_str_eq(gn_dnn_op_impl(op[0], 2), "im2col+matmul");
+        for (int k = 0; k < 4; k++) {
+            gn_dnn_op_free(op[k]);
+            gn_dnn_cache_free(cache[k]);
+        }
+        gn_dnn_scratch_free(&sc);
+        free(x), free(x2), free(dy), free(w), free(ref), free(dw), free(y), free(b);
+        free(qx), free(qdy), free(qdw), free(qdb), free(db);
+    }
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("col_mm");
     TCase *tc = tcase_create("core");
@@ -227,6 +299,7 @@ int main(void) {
     tcase_add_test(tc, against_direct);
     tcase_add_test(tc, splits_sum);
     tcase_add_test(tc, shared_scratch);
+    tcase_add_test(tc, shared_scratch_x);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

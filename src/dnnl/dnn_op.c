@@ -24,12 +24,10 @@ struct gn_dnn_op {
     gn_dnn_view w_fwd, w_bwd, dw;
     dnnl_memory_t x, y, b, dx, dy, db;
     dnnl_memory_t xh, dyh;  /* the bf16 copies below, when a pass runs in bf16 */
-    uint16_t *xh_buf;       /* x's copy, the op's own when backward-weights reads it too */
     uint16_t *dyh_buf;      /* dy's copy, in the shared scratch (since the last dy_in) */
-    int xh_keep;            /* xh_buf is the op's own; else x's copy lives in the scratch */
     gn_dnn_scratch *sc;     /* the network's, or own_sc */
     gn_dnn_scratch own_sc;
-    const float *xh_of;     /* the x whose copy xh_buf holds since the last forward, or NULL */
+    const float *xh_of;     /* the x whose copy this op last wrote to the X slot, or NULL */
     const float *dyh_of;    /* the dy one backward pass converted for the other, or NULL */
     gn_dnn_cache *cache;
     float *ones;     /* (oc) ones when the primitive leaves out the bias and ReLU */
@@ -183,24 +181,20 @@ static gn_status hint_for(gn_dnn_op *op, int which, const_dnnl_primitive_desc_t 
     return GN_OK;
 }
 
-/* The bf16 copies of x and dy and their memory objects, for the passes that
- * need them. x's copy is the op's own when backward-weights reads it too
- * (oneDNN's bf16 pass, or a transposed convolution's products with x); else
- * it, and dy's, live in the shared scratch. */
+static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
+static size_t xh_bytes(const gn_dnn_op *op) { return align64(x_count(op) * sizeof(uint16_t)); }
+
+/* The memory objects of the bf16 copies of x and dy, for the passes that
+ * read them (x: a bf16 forward, and a bf16 backward-weights but for a
+ * convolution's patches, which read f32 x), and their room in the shared
+ * scratch. */
 static gn_status make_staging(gn_dnn_op *op) {
     unsigned b = op->s.bf16;
     int deconv_col = col_path(op) && op->s.kind == GN_DNN_DECONV;
     gn_status s = GN_OK;
-    op->xh_keep = b & GN_DNN_BF16_BWD_WEIGHTS && (!col_path(op) || deconv_col);
-    if (op->xh_keep) {
-        op->xh_buf = gn_alloc(x_count(op) * sizeof(uint16_t));
-        if (!op->xh_buf) return scratch_nomem();
-    } else if (b & GN_DNN_BF16_FWD) {
-        scratch_reserve(op->sc, GN_DNN_SLOT_X, x_count(op) * sizeof(uint16_t));
-    }
-    if (op->xh_keep || b & GN_DNN_BF16_FWD) {
+    if (b & GN_DNN_BF16_FWD || (b & GN_DNN_BF16_BWD_WEIGHTS && (!col_path(op) || deconv_col))) {
+        scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op));
         s = make_mem(&op->xh, &op->xh_md, "bf16 x");
-        if (!s && op->xh_buf) dnnl_memory_set_data_handle(op->xh, op->xh_buf);
     }
     if (!s && (b & GN_DNN_BF16_BWD_DATA || (b & GN_DNN_BF16_BWD_WEIGHTS && !deconv_col))) {
         scratch_reserve(op->sc, GN_DNN_SLOT_DY, y_count(op) * sizeof(uint16_t));
@@ -307,7 +301,6 @@ void gn_dnn_op_free(gn_dnn_op *op) {
     gn_free(op->ones);
     for (int i = 0; i < 2; i++) gn_scatter_mm_free(&op->sm[i]);
     gn_col_mm_free(&op->cm);
-    gn_free(op->xh_buf);
     for (int k = 0; k < GN_DNN_SLOTS; k++)
         if (op->sc->owner[k] == op) op->sc->owner[k] = NULL;
     gn_dnn_scratch_free(&op->own_sc);
@@ -328,6 +321,23 @@ static dnnl_memory_t weights_in(gn_dnn_view *v, const float *w, uint64_t wver) {
     return v->prim;
 }
 
+/* x's bf16 copy in the X slot: the one this op wrote last from this x when
+ * no other op has used the slot since (the backward-weights right after its
+ * forward; a transient batch norm's output, which x may be, is remade bit
+ * for bit before that backward), else made now. A forward always makes it:
+ * it clears xh_of first. NULL when out of memory. */
+static uint16_t *x_in(gn_dnn_op *op, const float *x) {
+    uint16_t *xh = scratch_get(op->sc, GN_DNN_SLOT_X);
+    if (!xh) return NULL;
+    if (op->sc->owner[GN_DNN_SLOT_X] != op || op->xh_of != x) {
+        to_bf16(xh, x, x_count(op));
+        op->sc->owner[GN_DNN_SLOT_X] = op;
+        op->xh_of = x;
+    }
+    dnnl_memory_set_data_handle(op->xh, xh);
+    return xh;
+}
+
 gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const float *b,
                             float *y, uint64_t wver) {
     op->dyh_of = NULL; /* a new forward: the last backward's gradients are gone */
@@ -335,11 +345,7 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
     if (op->sm_on[0]) return scatter_run(op, 0, x, w, y, wver, op->s.post_relu && !op->ones);
     dnnl_memory_t wm = weights_in(&op->w_fwd, w, wver), xm = op->x;
     if (pass_bf16(op, 0)) {
-        uint16_t *xh = op->xh_keep ? op->xh_buf : scratch_get(op->sc, GN_DNN_SLOT_X);
-        if (!xh) return scratch_nomem();
-        to_bf16(xh, x, x_count(op));
-        dnnl_memory_set_data_handle(op->xh, xh);
-        op->xh_of = op->xh_keep ? x : NULL;
+        if (!x_in(op, x)) return scratch_nomem();
         xm = op->xh;
     }
     dnnl_memory_set_data_handle(op->x, (void *)x);
@@ -433,8 +439,10 @@ static gn_status build_col_path(gn_dnn_op *op) {
                              .pad_t = p->pad_t, .pad_l = p->pad_l};
     gn_status s = gn_col_mm_init(&op->cm);
     op->cm_on = !s;
+    /* the sums after a transposed convolution's copy of x, which its products read */
     scratch_reserve(op->sc, GN_DNN_SLOT_COLS, gn_col_mm_bytes(&op->cm, 0));
-    scratch_reserve(op->sc, GN_DNN_SLOT_SUMS, gn_col_mm_bytes(&op->cm, 1));
+    scratch_reserve(op->sc, GN_DNN_SLOT_X, (p->kind == GN_DNN_DECONV ? xh_bytes(op) : 0) +
+                                               gn_col_mm_bytes(&op->cm, 1));
     if (!s && !op->dy) s = make_mem(&op->dy, &op->y_md, "dy");
     return s;
 }
@@ -477,15 +485,15 @@ static gn_status col_backward_weights(gn_dnn_op *op, const float *x, const float
                                       float *db) {
     gn_status s;
     op->cm.cols = scratch_get(op->sc, GN_DNN_SLOT_COLS);
-    op->cm.dwt = scratch_get(op->sc, GN_DNN_SLOT_SUMS);
-    if (!op->cm.cols || !op->cm.dwt) return scratch_nomem();
+    unsigned char *slot = scratch_get(op->sc, GN_DNN_SLOT_X);
+    if (!op->cm.cols || !slot) return scratch_nomem();
     if (op->s.kind == GN_DNN_DECONV) {
-        if (op->xh_of != x) { /* the forward ran in fp32, or on another x */
-            to_bf16(op->xh_buf, x, x_count(op));
-            op->xh_of = x;
-        }
-        s = gn_col_mm_run(&op->cm, dy, op->xh_buf, dw);
+        const uint16_t *xh = x_in(op, x);
+        op->cm.dwt = (float *)(slot + xh_bytes(op));
+        s = gn_col_mm_run(&op->cm, dy, xh, dw);
     } else {
+        op->cm.dwt = (float *)slot;
+        op->sc->owner[GN_DNN_SLOT_X] = NULL; /* the sums overwrite the copy of x there */
         if (!dy_in(op, dy, 1)) return scratch_nomem();
         s = gn_col_mm_run(&op->cm, x, op->dyh_buf, dw);
     }
@@ -503,10 +511,7 @@ gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float 
     dnnl_memory_t xm = op->x;
     dnnl_memory_set_data_handle(op->x, (void *)x);
     if (pass_bf16(op, 2)) {
-        if (op->xh_of != x) { /* the forward ran in fp32 */
-            to_bf16(op->xh_buf, x, x_count(op));
-            op->xh_of = x;
-        }
+        if (!x_in(op, x)) return scratch_nomem();
         xm = op->xh;
     }
     dnnl_memory_t dym = dy_in(op, dy, pass_bf16(op, 2));

@@ -14,11 +14,13 @@
 typedef enum gn_dnn_kind { GN_DNN_DENSE, GN_DNN_CONV, GN_DNN_DECONV } gn_dnn_kind;
 
 /* bf16 buffers that the ops of one network share, because each op needs
- * them only within one call (or, for dy, the pair of backward calls of one
- * layer, which run one after the other): the copies of x that only the
- * forward reads, of dy, and the patches and sums of col_mm.h. Each slot
- * grows to the largest need and remembers which op wrote it last. */
-enum { GN_DNN_SLOT_X, GN_DNN_SLOT_DY, GN_DNN_SLOT_COLS, GN_DNN_SLOT_SUMS, GN_DNN_SLOTS };
+ * them only within one call (or the calls of one layer that follow each
+ * other): the copy of x (which backward-weights uses again while no other op
+ * has used the slot since, else it converts x again), with col_mm.h's sums
+ * after it; the copy of dy (for the pair of backward calls); col_mm.h's
+ * patches. Each slot grows to the largest need and remembers which op wrote
+ * it last. */
+enum { GN_DNN_SLOT_X, GN_DNN_SLOT_DY, GN_DNN_SLOT_COLS, GN_DNN_SLOTS };
 typedef struct gn_dnn_scratch {
     void *buf[GN_DNN_SLOTS];
     size_t bytes[GN_DNN_SLOTS];    /* allocated */
