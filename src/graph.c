@@ -1,7 +1,6 @@
 /* The layer list as a graph: readers, in-place rules, gradient buffers. */
+#include "align.h"
 #include "graph.h"
-
-static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 
 int gn_graph_readers(const gn_layer *layers, int n, int t) {
     int count = 0;
@@ -50,7 +49,7 @@ int gn_graph_runs_in_place(const gn_layer *layers, int n, int i) {
 static size_t tensor_bytes(const gn_layer *layers, int batch, int t) {
     gn_shape s = t == GN_NET_INPUT ? layers[0].in : layers[t].out;
     gn_dtype d = t == GN_NET_INPUT ? layers[0].dtype : layers[t].dtype;
-    return align64((size_t)batch * gn_shape_size(s) * gn_dtype_size(d));
+    return gn_align64((size_t)batch * gn_shape_size(s) * gn_dtype_size(d));
 }
 
 static int last_reader(const gn_layer *layers, int n, int t) {

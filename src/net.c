@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "align.h"
 #include "fuse.h"
 #include "gannet/net.h"
 #include "gannet/rng.h"
@@ -201,10 +202,9 @@ float *gn_net_layer_bias(gn_net *net, int i, size_t *count) {
 
 /* ---- plans: buffers and primitives per batch size ---- */
 
-static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 
 static size_t out_bytes(const gn_layer *L, int n) {
-    return align64((size_t)n * gn_shape_size(L->out) * gn_dtype_size(L->dtype));
+    return gn_align64((size_t)n * gn_shape_size(L->out) * gn_dtype_size(L->dtype));
 }
 
 /* Elements of layer i's first input gradient as its backward writes it (an
@@ -216,7 +216,7 @@ static size_t grad_in_count(const gn_layer *L, int n) {
 }
 
 static size_t grad_in_bytes(const gn_layer *L, int n) {
-    return align64(grad_in_count(L, n) * gn_dtype_size(L->dtype));
+    return gn_align64(grad_in_count(L, n) * gn_dtype_size(L->dtype));
 }
 
 /* Whether the backward of a layer writes its input gradient to a new buffer
@@ -240,7 +240,7 @@ static void place_layer(gn_net *net, gn_plan *P, int i, size_t *off) {
     size_t aux = L->ops->aux_bytes ? L->ops->aux_bytes(L, P->n) : 0;
     if (aux) {
         R->aux_off = *off;
-        *off += align64(aux);
+        *off += gn_align64(aux);
     }
 }
 

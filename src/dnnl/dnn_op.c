@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "align.h"
 #include "dnnl/col_mm.h"
 #include "dnnl/dnn_op.h"
 #include "dnnl/dnnl_util.h"
@@ -181,8 +182,7 @@ static gn_status hint_for(gn_dnn_op *op, int which, const_dnnl_primitive_desc_t 
     return GN_OK;
 }
 
-static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
-static size_t xh_bytes(const gn_dnn_op *op) { return align64(x_count(op) * sizeof(uint16_t)); }
+static size_t xh_bytes(const gn_dnn_op *op) { return gn_align64(x_count(op) * sizeof(uint16_t)); }
 
 /* The memory objects of the bf16 copies of x and dy, for the passes that
  * read them (x: a bf16 forward, and a bf16 backward-weights but for a
