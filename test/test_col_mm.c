@@ -49,6 +49,11 @@ static gn_dnn_spec spec_of(shape c) {
     return p;
 }
 
+/* Elements of x, y (dy) and the weights of a spec. */
+static size_t count_x(const gn_dnn_spec *p) { return (size_t)p->n * p->ih * p->iw * p->ic; }
+static size_t count_y(const gn_dnn_spec *p) { return (size_t)p->n * p->oh * p->ow * p->oc; }
+static size_t count_w(const gn_dnn_spec *p) { return (size_t)p->oc * p->ic * p->kh * p->kw; }
+
 static float *bf16_round(const float *x, size_t n) {
     uint16_t *h = malloc(n * sizeof *h);
     float *r = malloc(n * sizeof *r);
@@ -101,8 +106,7 @@ static double scaled_err(const float *a, const float *b, size_t n) {
 /* One shape through gn_dnn_op: fp32 (oneDNN's direct pass) and bf16 backward-weights. */
 static void check_op(shape c) {
     gn_dnn_spec p = spec_of(c);
-    size_t xn = (size_t)p.n * p.ih * p.iw * p.ic, yn = (size_t)p.n * p.oh * p.ow * p.oc,
-           wn = (size_t)p.oc * p.ic * p.kh * p.kw;
+    size_t xn = count_x(&p), yn = count_y(&p), wn = count_w(&p);
     float *x = malloc(xn * 4), *dy = malloc(yn * 4), *dw[2], *db[2], *ref = malloc(wn * 4);
     tu_fill(x, xn, 11, -1, 1);
     tu_fill(dy, yn, 12, -1, 1);
@@ -146,8 +150,7 @@ END_TEST
  * when run again. */
 static void check_split(size_t max_taps, int want_chunk, int want_taps) {
     gn_dnn_spec p = spec_of((shape){6, 9, 9, 16, 32, 5, 2, 1, 0});
-    size_t xn = (size_t)p.n * p.ih * p.iw * p.ic, yn = (size_t)p.n * p.oh * p.ow * p.oc,
-           wn = (size_t)p.oc * p.ic * p.kh * p.kw;
+    size_t xn = count_x(&p), yn = count_y(&p), wn = count_w(&p);
     float *x = malloc(xn * 4), *dy = malloc(yn * 4), *dw = malloc(wn * 4), *ref = malloc(wn * 4);
     uint16_t *dyh = malloc(yn * 2);
     tu_fill(x, xn, 21, -1, 1);
@@ -186,8 +189,7 @@ END_TEST
  * and gets what a layer with its own scratch gets, bit for bit. */
 START_TEST(shared_scratch) {
     gn_dnn_spec p = spec_of((shape){2, 10, 10, 16, 32, 4, 2, 1, 0});
-    size_t xn = (size_t)p.n * p.ih * p.iw * p.ic, yn = (size_t)p.n * p.oh * p.ow * p.oc,
-           wn = (size_t)p.oc * p.ic * p.kh * p.kw;
+    size_t xn = count_x(&p), yn = count_y(&p), wn = count_w(&p);
     float *x = malloc(xn * 4), *dy = malloc(yn * 4), *dy2 = malloc(yn * 4), *w = malloc(wn * 4);
     float *dx[3], *dw = malloc(wn * 4), *db = malloc(p.oc * 4);
     tu_fill(x, xn, 31, -1, 1);
@@ -219,10 +221,6 @@ START_TEST(shared_scratch) {
     free(x), free(dy), free(dy2), free(w), free(dw), free(db);
 }
 END_TEST
-
-static size_t count_x(const gn_dnn_spec *p) { return (size_t)p->n * p->ih * p->iw * p->ic; }
-static size_t count_y(const gn_dnn_spec *p) { return (size_t)p->n * p->oh * p->ow * p->oc; }
-static size_t count_w(const gn_dnn_spec *p) { return (size_t)p->oc * p->ic * p->kh * p->kw; }
 
 /* Weight gradients of op after its forward on x, fills dw. */
 static void forward_then_weights(gn_dnn_op *op, const gn_dnn_spec *p, const float *x, const float *w,
