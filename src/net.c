@@ -58,12 +58,16 @@ static void ws_release(gn_workspace *ws) {
     }
 }
 
-/* Grows the workspace to at least `bytes` (its contents are not kept). */
+/* Grows the workspace to at least `bytes` (its contents are not kept).
+ * Nothing in it is used during a forward pass, so the bf16 forward passes
+ * keep their copies of x there (dnn_op.h). */
 static gn_status ws_reserve(gn_workspace *ws, size_t bytes) {
     if (ws->bytes >= bytes) return GN_OK;
     gn_free(ws->p);
     ws->p = gn_alloc(bytes);
     ws->bytes = ws->p ? bytes : 0;
+    ws->dnn.fwd = ws->p;
+    ws->dnn.fwd_bytes = ws->bytes;
     return ws->p ? GN_OK : gn_fail(GN_ERR_NOMEM, "out of memory for %zu MB of gradients", bytes >> 20);
 }
 
@@ -244,19 +248,36 @@ static void place_layer(gn_net *net, gn_plan *P, int i, size_t *off) {
     }
 }
 
-/* The oneDNN primitive and the scratch a layer needs for batch n. */
+/* Whether layer i's output buffer is dead while layer i's backward runs:
+ * every layer that reads it comes later, so their backward passes (and the
+ * batch-norm remakes that read it) have run by then; but not the buffer of
+ * the network's output or of the logits the loss reads, which the caller
+ * may still look at. Once a backward pass has written there, the forward's
+ * activations are used up: another backward needs another forward. */
+static int dead_in_own_backward(const gn_net *net, const gn_plan *P, int i) {
+    int last = net->nlayers - 1, logits = last;
+    if (net->layers[last].ops->traits & GN_OP_FOLDS_INTO_LOSS) logits = net->layers[last].src[0];
+    if (net->layers[i].fuse & GN_FUSE_TRANSIENT || P->rt[i].y_off == AT_INPUT) return 0;
+    return P->rt[i].y_off != P->rt[last].y_off && (logits < 0 || P->rt[i].y_off != P->rt[logits].y_off);
+}
+
+/* The oneDNN primitive and the scratch a layer needs for batch n (the
+ * gradient workspace already planned: P->gbytes). */
 static gn_status equip_layer(gn_net *net, gn_plan *P, int i) {
     gn_layer *L = &net->layers[i];
     if (L->ops->dnn_spec) {
         gn_dnn_spec spec;
         L->ops->dnn_spec(L, P->n, &spec);
         spec.scratch = &net->ws->dnn;
+        spec.fwd_room = P->gbytes;
+        spec.spare_y = dead_in_own_backward(net, P, i);
         spec.bf16 = net->precision == GN_PRECISION_BF16_ALL ? GN_DNN_BF16_ALL
                     : net->precision == GN_PRECISION_BF16   ? gn_dnn_bf16_passes(&spec)
                                                             : 0;
         if (!L->cache && !(L->cache = gn_dnn_cache_new())) return gn_fail(GN_ERR_NOMEM, "out of memory");
         gn_status st = gn_dnn_op_create(&P->rt[i].op, &spec, L->cache);
         if (st) return st;
+        if (spec.spare_y && spec.bf16) P->uses_up = 1;
     }
     size_t need = L->ops->work_floats ? L->ops->work_floats(L, P->n) : 0;
     if (need > net->work_len) {
@@ -298,13 +319,11 @@ static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
     for (int i = 0; i < net->nlayers; i++)
         if (net->layers[i].fuse & GN_FUSE_TRANSIENT && out_bytes(&net->layers[i], n) > off)
             off = out_bytes(&net->layers[i], n);
-    for (int i = 0; i < net->nlayers; i++) {
-        place_layer(net, P, i, &off);
-        gn_status s = equip_layer(net, P, i);
-        if (s) return s;
-    }
+    for (int i = 0; i < net->nlayers; i++) place_layer(net, P, i, &off);
     P->bytes = off;
-    return plan_grads(net, P);
+    gn_status s = plan_grads(net, P);
+    for (int i = 0; i < net->nlayers && !s; i++) s = equip_layer(net, P, i);
+    return s;
 }
 
 static gn_plan *find_plan(gn_net *net, int n) {
@@ -600,8 +619,9 @@ gn_status gn_net_backward(gn_net *net, const gn_tensor *dyt, int param_grads, co
     int n = dyt->n;
     gn_plan *P = find_plan(net, n);
     if (!P || !P->trained || (net->sync.slices > 1 && !find_plan(net, n / net->sync.slices)))
-        return gn_fail(GN_ERR_ARG, "%s: backward needs a training forward with batch %d first",
-                       net->name, n);
+        return gn_fail(GN_ERR_ARG, "%s: backward needs a training forward with batch %d first%s",
+                       net->name, n, P && P->uses_up ? " (in bf16, one backward per forward)" : "");
+    if (P->uses_up) P->trained = 0; /* the backward passes write over activations (dead_in_own_backward) */
     int last = net->nlayers - 1;
     if (net->layers[last].ops->traits & GN_OP_FOLDS_INTO_LOSS) last--; /* dy: the logits' gradient */
     gn_shape gs = gn_net_tensor_shape(net, last);

@@ -41,6 +41,7 @@ typedef struct gn_plan {
     size_t bytes;            /* arena bytes needed */
     gn_tensor out, logits, dx;
     int trained;            /* the last forward was GN_TRAIN */
+    int uses_up;            /* a backward uses up the forward's activations (bf16 copies in them) */
     uint64_t seed, step;    /* its dropout key, which the backward draws the masks from again */
     gn_samples samples;     /* and where its samples stood in the whole batch */
 } gn_plan;

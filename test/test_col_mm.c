@@ -290,6 +290,73 @@ START_TEST(shared_scratch_x) {
 }
 END_TEST
 
+/* Where the bf16 copies live when the network has room for them (dnn_op.h):
+ * a forward's copy of x in scratch->fwd (the gradient workspace, free
+ * during a forward), and, with spec.spare_y, the backward passes' patches and
+ * copy of dy in the op's own output buffer, dead by then. Each op gets what
+ * an op with its own scratch gets, bit for bit, and the shared slots are not
+ * grown for what went elsewhere; a backward pass without y is refused. The
+ * shapes: a strided convolution whose patches and dy both fit in y (64
+ * output channels, 2x2 kernel on 16) and whose x is larger than its sums, a transposed convolution (its dy fits,
+ * its patches do not), and a stride-1 convolution (oneDNN's bf16
+ * backward-weights: its dy fits, its copy of x stays in the X slot). */
+START_TEST(copies_in_free_buffers) {
+    const shape shapes[3] = {{16, 8, 8, 16, 64, 2, 2, 1, 0}, {2, 5, 5, 32, 16, 4, 2, 1, 1},
+                             {2, 8, 8, 16, 24, 3, 1, 1, 0}};
+    for (int c = 0; c < 3; c++) {
+        gn_dnn_spec p = spec_of(shapes[c]);
+        p.bf16 = GN_DNN_BF16_ALL;
+        size_t xn = count_x(&p), yn = count_y(&p), wn = count_w(&p), fb = xn * 2 + 4096;
+        float *x = malloc(xn * 4), *dy = malloc(yn * 4), *w = malloc(wn * 4), *b = calloc(p.oc, 4);
+        float *y[2], *dx[2], *dw[2], *db[2], *fwd = malloc(fb), *y0 = malloc(yn * 4);
+        tu_fill(x, xn, 51, -1, 1);
+        tu_fill(dy, yn, 52, -1, 1);
+        tu_fill(w, wn, 53, -1, 1);
+        memset(fwd, 0xff, fb);
+        gn_dnn_scratch sc = {.fwd = fwd, .fwd_bytes = fb};
+        gn_dnn_op *op[2];
+        gn_dnn_cache *cache[2];
+        for (int k = 0; k < 2; k++) { /* op 0: its own scratch, the reference; op 1: the free buffers */
+            gn_dnn_spec q = p;
+            if (k) q.scratch = &sc, q.fwd_room = fb, q.spare_y = 1;
+            cache[k] = gn_dnn_cache_new();
+            ck_assert_int_eq(gn_dnn_op_create(&op[k], &q, cache[k]), GN_OK);
+            y[k] = malloc(yn * 4), dx[k] = malloc(xn * 4), dw[k] = malloc(wn * 4), db[k] = malloc(p.oc * 4);
+            ck_assert_int_eq(gn_dnn_op_forward(op[k], x, w, b, y[k], 0), GN_OK);
+        }
+        ck_assert_msg(!memcmp(y[0], y[1], yn * 4), "shape %d: the forward differs with x's copy in fwd", c);
+        ck_assert_msg(((unsigned char *)fwd)[0] != 0xff || ((unsigned char *)fwd)[1] != 0xff,
+                      "shape %d: the forward did not put x's copy in fwd", c);
+        ck_assert_uint_eq(sc.need[GN_DNN_SLOT_DY], 0);
+        memcpy(y0, y[1], yn * 4);
+        ck_assert_int_eq(gn_dnn_op_backward_weights(op[1], x, dy, dw[1], db[1]), GN_ERR_ARG); /* no y */
+        gn_dnn_op_spare(op[1], y[1]);
+        for (int k = 0; k < 2; k++) {
+            ck_assert_int_eq(gn_dnn_op_backward_weights(op[k], x, dy, dw[k], db[k]), GN_OK);
+            ck_assert_int_eq(gn_dnn_op_backward_data(op[k], dy, w, dx[k], 0), GN_OK);
+        }
+        ck_assert_msg(!memcmp(dw[0], dw[1], wn * 4), "shape %d: weight gradients differ", c);
+        ck_assert_msg(!memcmp(db[0], db[1], p.oc * 4), "shape %d: bias gradients differ", c);
+        ck_assert_msg(!memcmp(dx[0], dx[1], xn * 4), "shape %d: input gradients differ", c);
+        ck_assert_msg(memcmp(y0, y[1], yn * 4), "shape %d: the backward passes left y alone", c);
+        ck_assert_uint_eq(sc.need[GN_DNN_SLOT_DY], 0); /* dy's copy fits in y in all three */
+        if (c == 0) ck_assert_uint_eq(sc.need[GN_DNN_SLOT_COLS], 0);
+        if (c == 1) ck_assert_uint_gt(sc.need[GN_DNN_SLOT_COLS], 0);
+        /* the X slot: the sums (after a transposed convolution's copy of x), or the copy of x that
+         * oneDNN's backward-weights reads; never the forward's (larger than the sums in shape 0) */
+        size_t xh = (xn * 2 + 63) / 64 * 64, want[3] = {wn * 4, xh + wn * 4, xh};
+        ck_assert_uint_eq(sc.need[GN_DNN_SLOT_X], want[c]);
+        for (int k = 0; k < 2; k++) {
+            gn_dnn_op_free(op[k]);
+            gn_dnn_cache_free(cache[k]);
+            free(y[k]), free(dx[k]), free(dw[k]), free(db[k]);
+        }
+        gn_dnn_scratch_free(&sc);
+        free(x), free(dy), free(w), free(b), free(fwd), free(y0);
+    }
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("col_mm");
     TCase *tc = tcase_create("core");
@@ -298,6 +365,7 @@ int main(void) {
     tcase_add_test(tc, splits_sum);
     tcase_add_test(tc, shared_scratch);
     tcase_add_test(tc, shared_scratch_x);
+    tcase_add_test(tc, copies_in_free_buffers);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

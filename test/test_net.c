@@ -320,6 +320,43 @@ START_TEST(remade_batchnorm_matches_forward) {
 }
 END_TEST
 
+/* In bf16 the backward passes keep their copies of dy and their patches in
+ * the layers' own outputs, dead by then (src/net.c, dead_in_own_backward):
+ * a second backward after one forward is refused, not run on overwritten
+ * activations, and a new forward gives the same gradients again, bit for bit;
+ * the output and the logits, which the caller may still read, are left alone. */
+START_TEST(bf16_backward_uses_up_the_forward) {
+    if (gn_precision_check(GN_PRECISION_BF16)) {
+        printf("skipped: %s\n", gn_last_error());
+        return;
+    }
+    gn_net *n = fusable(1);
+    gn_net_set_precision(n, GN_PRECISION_BF16_ALL);
+    size_t np = gn_net_param_count(n);
+    float x[6 * 10], dy[6 * 2];
+    tu_fill(x, 60, 9, 0, 1);
+    tu_fill(dy, 12, 10, -1, 1);
+    gn_tensor xt = gn_tensor_f32(x, 6, (gn_shape){1, 1, 10}), dyt = gn_tensor_f32(dy, 6, (gn_shape){1, 1, 2});
+    const gn_tensor *y, *dx;
+    ck_assert_int_eq(gn_net_forward(n, &xt, GN_TRAIN, 1, 3, &y), GN_OK);
+    float out[6 * 2], logits[6 * 2];
+    memcpy(out, y->data, sizeof out);
+    memcpy(logits, gn_net_logits(n, 6)->data, sizeof logits);
+    ck_assert_int_eq(gn_net_backward(n, &dyt, 1, &dx), GN_OK);
+    ck_assert_msg(!memcmp(out, y->data, sizeof out), "the backward wrote over the output");
+    ck_assert_msg(!memcmp(logits, gn_net_logits(n, 6)->data, sizeof logits), "the backward wrote over the logits");
+    float *g1 = malloc(np * sizeof(float));
+    memcpy(g1, gn_net_grads(n), np * sizeof(float));
+    ck_assert_int_eq(gn_net_backward(n, &dyt, 1, &dx), GN_ERR_ARG);
+    ck_assert_msg(strstr(gn_last_error(), "one backward per forward"), "%s", gn_last_error());
+    ck_assert_int_eq(gn_net_forward(n, &xt, GN_TRAIN, 1, 3, &y), GN_OK);
+    ck_assert_int_eq(gn_net_backward(n, &dyt, 1, &dx), GN_OK);
+    ck_assert_msg(memcmp(g1, gn_net_grads(n), np * sizeof(float)) == 0, "parameter gradients differ");
+    free(g1);
+    gn_net_free(n);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("net");
@@ -333,6 +370,7 @@ int main(void) {
     tcase_add_test(tc, fusions_change_nothing_bf16);
     tcase_add_test(tc, bf16_passes_follow_the_rule);
     tcase_add_test(tc, remade_batchnorm_matches_forward);
+    tcase_add_test(tc, bf16_backward_uses_up_the_forward);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -160,7 +160,8 @@ GN_API gn_status gn_net_prepare(gn_net *net, int n);
  * backward pass works in, and the parameter-gradient slab, so a pair whose
  * backward passes and updates never interleave, like G and D, keeps one set.
  * The gradient a backward pass returns (dx) lives there until the next
- * backward pass of either network; the parameter gradients (gn_net_grads of
+ * backward pass of either network (or forward pass, in bf16: its copies of
+ * activations go there); the parameter gradients (gn_net_grads of
  * either) until the next backward pass of either that writes them. */
 GN_API gn_status gn_net_share_workspace(gn_net *a, gn_net *b);
 
@@ -176,8 +177,10 @@ GN_API const gn_tensor *gn_net_logits(gn_net *net, int n);
  * gradient of the output (of the logits, when the last layer is softmax).
  * param_grads: write parameter gradients into the gradient slab (overwriting);
  * 0 for a frozen network. dx: when not NULL, receives the input gradient
- * (owned by the network); when NULL, the first layer's input gradient is not
- * computed at all. */
+ * (owned by the network, valid until the next forward or backward pass); when
+ * NULL, the first layer's input gradient is not computed at all. In bf16 a
+ * backward pass uses up its forward (it keeps its bf16 copies in activations
+ * that are dead by then): another backward needs another forward. */
 GN_API gn_status gn_net_backward(gn_net *net, const gn_tensor *dy, int param_grads, const gn_tensor **dx);
 
 /* Per-layer profile: when set, forward and backward add the seconds each

@@ -21,7 +21,7 @@ static size_t rows_per_sample(const gn_col_mm *m) { return (size_t)m->oh * m->ow
 
 /* Every tap and the most samples (a divisor of n) whose patches fit
  * max_bytes; else one sample and the most taps (a divisor of KH * KW). */
-static void pick_chunk(gn_col_mm *m) {
+void gn_col_mm_plan(gn_col_mm *m) {
     size_t per = rows_per_sample(m) * m->ic * sizeof(uint16_t); /* one sample, one tap */
     size_t most = m->max_bytes ? m->max_bytes : COL_MM_BYTES;
     int taps = m->kh * m->kw;
@@ -74,7 +74,7 @@ static gn_status make_products(gn_col_mm *m) {
 gn_status gn_col_mm_init(gn_col_mm *m) {
     gn_status s = gn_dnn_init();
     if (s) return s;
-    pick_chunk(m);
+    gn_col_mm_plan(m);
     s = make_products(m);
     if (s) gn_col_mm_free(m);
     return s;

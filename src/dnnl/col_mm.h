@@ -30,8 +30,11 @@ typedef struct gn_col_mm {
  * backward-weights runs in bf16. */
 int gn_col_mm_wanted(int sh, int sw);
 
+/* Chooses chunk and taps (from the shape and max_bytes), so that
+ * gn_col_mm_bytes(m, 0) is known before the products are built. */
+void gn_col_mm_plan(gn_col_mm *m);
 gn_status gn_col_mm_init(gn_col_mm *m);
-/* The bytes of cols (which = 0) and dwt (which = 1), once initialised. */
+/* The bytes of cols (which = 0) and dwt (which = 1), once planned. */
 size_t gn_col_mm_bytes(const gn_col_mm *m, int which);
 void gn_col_mm_free(gn_col_mm *m);
 

@@ -10,10 +10,13 @@
 #include "kernels.h"
 
 /* Passes in bf16 (spec.bf16): their inputs x and dy are converted to bf16 by
- * the kernels (gn_kern()->f32_to_bf16) into buffers the op owns, their
- * weights by the cached reorder, once per weights version; every output (y,
- * dx, dw, db) is written f32 by oneDNN itself, so the rest of the network
- * never sees a bf16 value and a pass can run in either precision. */
+ * the kernels (gn_kern()->f32_to_bf16), their weights by the cached reorder,
+ * once per weights version; every output (y, dx, dw, db) is written f32 by
+ * oneDNN itself, so the rest of the network never sees a bf16 value and a
+ * pass can run in either precision. The copies live where nothing else is
+ * at the time: a forward's copy of x in the gradient workspace (scratch->fwd),
+ * the backward passes' copy of dy and patches in the op's own output buffer
+ * (spec.spare_y), else in the slots the network's ops share. */
 struct gn_dnn_op {
     gn_dnn_spec s;
     dnnl_memory_desc_t x_md, y_md, w_md, b_md; /* plain f32 user layouts */
@@ -40,6 +43,11 @@ struct gn_dnn_op {
     uint64_t sm_ver[2];
     gn_col_mm cm;    /* a strided convolution's bf16 backward-weights (col_mm.h) */
     int cm_on;
+    /* The backward passes' room in y (spec.spare_y): the patches at its start
+     * when cols_in_y, the copy of dy at dyh_off when dyh_in_y. */
+    unsigned char *spare;
+    int cols_in_y, dyh_in_y;
+    size_t dyh_off;
 };
 
 typedef union op_desc {
@@ -183,21 +191,58 @@ static gn_status hint_for(gn_dnn_op *op, int which, const_dnnl_primitive_desc_t 
 }
 
 static size_t xh_bytes(const gn_dnn_op *op) { return gn_align64(x_count(op) * sizeof(uint16_t)); }
+static size_t dyh_bytes(const gn_dnn_op *op) { return gn_align64(y_count(op) * sizeof(uint16_t)); }
+
+/* The patches and products of a strided convolution's bf16 backward-weights:
+ * patches of x and products with dy; for a transposed convolution, the
+ * convolution it transposes: patches of dy and products with x. Shapes and
+ * chunks only: the products are built on first use. */
+static void plan_col_path(gn_dnn_op *op) {
+    const gn_dnn_spec *p = &op->s;
+    if (p->kind == GN_DNN_DECONV)
+        op->cm = (gn_col_mm){.n = p->n, .ih = p->oh, .iw = p->ow, .ic = p->oc, .oh = p->ih, .ow = p->iw,
+                             .oc = p->ic, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
+                             .pad_t = p->pad_t, .pad_l = p->pad_l, .transposed = 1};
+    else
+        op->cm = (gn_col_mm){.n = p->n, .ih = p->ih, .iw = p->iw, .ic = p->ic, .oh = p->oh, .ow = p->ow,
+                             .oc = p->oc, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
+                             .pad_t = p->pad_t, .pad_l = p->pad_l};
+    gn_col_mm_plan(&op->cm);
+}
 
 /* The memory objects of the bf16 copies of x and dy, for the passes that
  * read them (x: a bf16 forward, and a bf16 backward-weights but for a
- * convolution's patches, which read f32 x), and their room in the shared
- * scratch. */
+ * convolution's patches, which read f32 x), and where they live: x's
+ * forward copy in scratch->fwd when it fits fwd_room, else in the X slot;
+ * with spec.spare_y, the patches, then the copy of dy, in y as far as they
+ * fit there (the patches first: they are the larger need of D's 5x5/2,
+ * whose y holds one of the two), the rest in the DY and COLS slots; the
+ * strided products' sums, after a transposed convolution's copy of x, in the
+ * X slot. The patches' and sums' slots are reserved on first use
+ * (build_col_path): D at the batch of the G step never computes them. */
 static gn_status make_staging(gn_dnn_op *op) {
     unsigned b = op->s.bf16;
-    int deconv_col = col_path(op) && op->s.kind == GN_DNN_DECONV;
+    int col = col_path(op), deconv_col = col && op->s.kind == GN_DNN_DECONV;
+    size_t room = op->s.spare_y ? y_count(op) * sizeof(float) : 0;
     gn_status s = GN_OK;
-    if (b & GN_DNN_BF16_FWD || (b & GN_DNN_BF16_BWD_WEIGHTS && (!col_path(op) || deconv_col))) {
-        scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op));
-        s = make_mem(&op->xh, &op->xh_md, "bf16 x");
+    if (col) {
+        plan_col_path(op);
+        size_t cols = gn_align64(gn_col_mm_bytes(&op->cm, 0));
+        if (cols <= room) {
+            op->cols_in_y = 1;
+            op->dyh_off = cols;
+            room -= cols;
+        }
     }
+    int x_fwd = (b & GN_DNN_BF16_FWD) != 0, x_bwd = b & GN_DNN_BF16_BWD_WEIGHTS && (!col || deconv_col);
+    if (x_fwd && xh_bytes(op) > op->s.fwd_room) scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op));
+    if (x_bwd) scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op));
+    if (x_fwd || x_bwd) s = make_mem(&op->xh, &op->xh_md, "bf16 x");
     if (!s && (b & GN_DNN_BF16_BWD_DATA || (b & GN_DNN_BF16_BWD_WEIGHTS && !deconv_col))) {
-        scratch_reserve(op->sc, GN_DNN_SLOT_DY, y_count(op) * sizeof(uint16_t));
+        if (y_count(op) * sizeof(uint16_t) <= room) /* the last in y: no alignment after it */
+            op->dyh_in_y = 1;
+        else
+            scratch_reserve(op->sc, GN_DNN_SLOT_DY, dyh_bytes(op));
         s = make_mem(&op->dyh, &op->yh_md, "bf16 dy");
     }
     return s;
@@ -321,12 +366,20 @@ static dnnl_memory_t weights_in(gn_dnn_view *v, const float *w, uint64_t wver) {
     return v->prim;
 }
 
-/* x's bf16 copy in the X slot: the one this op wrote last from this x when
- * no other op has used the slot since (the backward-weights right after its
- * forward; a transient batch norm's output, which x may be, is remade bit
- * for bit before that backward), else made now. A forward always makes it:
- * it clears xh_of first. NULL when out of memory. */
-static uint16_t *x_in(gn_dnn_op *op, const float *x) {
+/* x's bf16 copy. A forward's goes to scratch->fwd where it fits (nothing
+ * there outlives the forward pass), else to the X slot; in the X slot, the
+ * copy this op wrote last from this x is used again when no other op has
+ * used the slot since (the backward-weights right after its forward; a
+ * transient batch norm's output, which x may be, is remade bit for bit
+ * before that backward), else made now. A forward always makes it: it
+ * clears xh_of first. NULL when out of memory. */
+static uint16_t *x_in(gn_dnn_op *op, const float *x, int fwd) {
+    if (fwd && op->sc->fwd && xh_bytes(op) <= op->sc->fwd_bytes && xh_bytes(op) <= op->s.fwd_room) {
+        to_bf16(op->sc->fwd, x, x_count(op));
+        dnnl_memory_set_data_handle(op->xh, op->sc->fwd);
+        return op->sc->fwd;
+    }
+    scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op)); /* reserved at creation; kept safe here */
     uint16_t *xh = scratch_get(op->sc, GN_DNN_SLOT_X);
     if (!xh) return NULL;
     if (op->sc->owner[GN_DNN_SLOT_X] != op || op->xh_of != x) {
@@ -342,10 +395,11 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
                             float *y, uint64_t wver) {
     op->dyh_of = NULL; /* a new forward: the last backward's gradients are gone */
     op->xh_of = NULL;
+    op->spare = NULL;
     if (op->sm_on[0]) return scatter_run(op, 0, x, w, y, wver, op->s.post_relu && !op->ones);
     dnnl_memory_t wm = weights_in(&op->w_fwd, w, wver), xm = op->x;
     if (pass_bf16(op, 0)) {
-        if (!x_in(op, x)) return scratch_nomem();
+        if (!x_in(op, x, 1)) return scratch_nomem();
         xm = op->xh;
     }
     dnnl_memory_set_data_handle(op->x, (void *)x);
@@ -395,22 +449,30 @@ static gn_status build_bwd_data(gn_dnn_op *op) {
 static dnnl_memory_t dy_in(gn_dnn_op *op, const float *dy, int bf16) {
     dnnl_memory_set_data_handle(op->dy, (void *)dy);
     if (!bf16) return op->dy;
-    op->dyh_buf = scratch_get(op->sc, GN_DNN_SLOT_DY);
+    op->dyh_buf = op->dyh_in_y ? (uint16_t *)(op->spare + op->dyh_off) : scratch_get(op->sc, GN_DNN_SLOT_DY);
     if (!op->dyh_buf) return NULL;
     dnnl_memory_set_data_handle(op->dyh, op->dyh_buf);
-    if (op->dyh_of == dy && op->sc->owner[GN_DNN_SLOT_DY] == op) {
+    if (op->dyh_of == dy && (op->dyh_in_y || op->sc->owner[GN_DNN_SLOT_DY] == op)) {
         op->dyh_of = NULL; /* the second of the pair: the copy is used up */
         return op->dyh;
     }
     to_bf16(op->dyh_buf, dy, y_count(op));
     op->dyh_of = dy;
-    op->sc->owner[GN_DNN_SLOT_DY] = op;
+    if (!op->dyh_in_y) op->sc->owner[GN_DNN_SLOT_DY] = op;
     return op->dyh;
 }
+
+void gn_dnn_op_spare(gn_dnn_op *op, float *y) {
+    if (op->s.spare_y) op->spare = (unsigned char *)y;
+}
+
+/* A backward pass of an op that keeps its copies in y, called without y. */
+static int spare_missing(const gn_dnn_op *op) { return (op->cols_in_y || op->dyh_in_y) && !op->spare; }
 
 gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w, float *dx,
                                   uint64_t wver) {
     if (op->sm_on[1]) return scatter_run(op, 1, dy, w, dx, wver, 0);
+    if (spare_missing(op)) return gn_fail(GN_ERR_ARG, "a backward pass without its output buffer");
     if (!op->prim[1]) {
         gn_status s = build_bwd_data(op);
         if (s) return s;
@@ -424,24 +486,13 @@ gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w
     return gn_dnn_exec(op->prim[1], 3, args, "backward-data");
 }
 
-/* The patches and products of a strided convolution's bf16 backward-weights:
- * patches of x and products with dy; for a transposed convolution, the
- * convolution it transposes: patches of dy and products with x. */
+/* The products of the planned patch path (plan_col_path), and the slots of
+ * its patches (unless they live in y) and sums. */
 static gn_status build_col_path(gn_dnn_op *op) {
-    const gn_dnn_spec *p = &op->s;
-    if (p->kind == GN_DNN_DECONV)
-        op->cm = (gn_col_mm){.n = p->n, .ih = p->oh, .iw = p->ow, .ic = p->oc, .oh = p->ih, .ow = p->iw,
-                             .oc = p->ic, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
-                             .pad_t = p->pad_t, .pad_l = p->pad_l, .transposed = 1};
-    else
-        op->cm = (gn_col_mm){.n = p->n, .ih = p->ih, .iw = p->iw, .ic = p->ic, .oh = p->oh, .ow = p->ow,
-                             .oc = p->oc, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
-                             .pad_t = p->pad_t, .pad_l = p->pad_l};
     gn_status s = gn_col_mm_init(&op->cm);
     op->cm_on = !s;
-    /* the sums after a transposed convolution's copy of x, which its products read */
-    scratch_reserve(op->sc, GN_DNN_SLOT_COLS, gn_col_mm_bytes(&op->cm, 0));
-    scratch_reserve(op->sc, GN_DNN_SLOT_X, (p->kind == GN_DNN_DECONV ? xh_bytes(op) : 0) +
+    if (!op->cols_in_y) scratch_reserve(op->sc, GN_DNN_SLOT_COLS, gn_col_mm_bytes(&op->cm, 0));
+    scratch_reserve(op->sc, GN_DNN_SLOT_X, (op->s.kind == GN_DNN_DECONV ? xh_bytes(op) : 0) +
                                                gn_col_mm_bytes(&op->cm, 1));
     if (!s && !op->dy) s = make_mem(&op->dy, &op->y_md, "dy");
     return s;
@@ -484,11 +535,11 @@ static gn_status build_bwd_weights(gn_dnn_op *op) {
 static gn_status col_backward_weights(gn_dnn_op *op, const float *x, const float *dy, float *dw,
                                       float *db) {
     gn_status s;
-    op->cm.cols = scratch_get(op->sc, GN_DNN_SLOT_COLS);
+    op->cm.cols = op->cols_in_y ? (uint16_t *)op->spare : scratch_get(op->sc, GN_DNN_SLOT_COLS);
     unsigned char *slot = scratch_get(op->sc, GN_DNN_SLOT_X);
     if (!op->cm.cols || !slot) return scratch_nomem();
     if (op->s.kind == GN_DNN_DECONV) {
-        const uint16_t *xh = x_in(op, x);
+        const uint16_t *xh = x_in(op, x, 0);
         op->cm.dwt = (float *)(slot + xh_bytes(op));
         s = gn_col_mm_run(&op->cm, dy, xh, dw);
     } else {
@@ -503,6 +554,7 @@ static gn_status col_backward_weights(gn_dnn_op *op, const float *x, const float
 
 gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float *dy, float *dw,
                                      float *db) {
+    if (spare_missing(op)) return gn_fail(GN_ERR_ARG, "a backward pass without its output buffer");
     if (!op->prim[2] && !op->cm_on) {
         gn_status s = build_bwd_weights(op);
         if (s) return s;
@@ -511,7 +563,7 @@ gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float 
     dnnl_memory_t xm = op->x;
     dnnl_memory_set_data_handle(op->x, (void *)x);
     if (pass_bf16(op, 2)) {
-        if (!x_in(op, x)) return scratch_nomem();
+        if (!x_in(op, x, 0)) return scratch_nomem();
         xm = op->xh;
     }
     dnnl_memory_t dym = dy_in(op, dy, pass_bf16(op, 2));

@@ -19,13 +19,20 @@ typedef enum gn_dnn_kind { GN_DNN_DENSE, GN_DNN_CONV, GN_DNN_DECONV } gn_dnn_kin
  * has used the slot since, else it converts x again), with col_mm.h's sums
  * after it; the copy of dy (for the pair of backward calls); col_mm.h's
  * patches. Each slot grows to the largest need and remembers which op wrote
- * it last. */
+ * it last. The slots hold only what does not fit where nothing else is at
+ * the time: a forward's copy of x goes to `fwd`, a backward's copy of dy and
+ * patches to the op's own output (gn_dnn_spec.spare_y). */
 enum { GN_DNN_SLOT_X, GN_DNN_SLOT_DY, GN_DNN_SLOT_COLS, GN_DNN_SLOTS };
 typedef struct gn_dnn_scratch {
     void *buf[GN_DNN_SLOTS];
     size_t bytes[GN_DNN_SLOTS];    /* allocated */
     size_t need[GN_DNN_SLOTS];     /* the largest any op asked for */
     const void *owner[GN_DNN_SLOTS];
+    /* A buffer that nothing uses during a forward pass (the network's
+     * gradient workspace), or NULL: a bf16 forward puts its copy of x there
+     * when it fits, not in the X slot. */
+    void *fwd;
+    size_t fwd_bytes;
 } gn_dnn_scratch;
 void gn_dnn_scratch_free(gn_dnn_scratch *sc); /* its buffers; not sc itself */
 
@@ -42,6 +49,11 @@ typedef struct gn_dnn_spec {
                                  are converted to bf16, their outputs stay f32 */
     gn_dnn_scratch *scratch;  /* shared with the network's other ops and outliving them,
                                  or NULL: the op keeps its own */
+    size_t fwd_room;          /* scratch->fwd holds at least this many bytes whenever the op
+                                 runs: a forward copy of x that fits needs no X slot */
+    int spare_y;              /* the output y is dead during the backward passes (every
+                                 reader's backward has run): they keep their bf16 copy of dy
+                                 and their patches in it, where those fit (gn_dnn_op_spare) */
 } gn_dnn_spec;
 
 /* Bits of gn_dnn_spec.bf16, one per pass (1 << which, as gn_dnn_op_impl counts). */
@@ -74,6 +86,9 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
  * (exactly y + b) then max(0, .) when post_relu. (Transposed convolutions.) */
 const float *gn_dnn_op_unit_scale(const gn_dnn_op *op);
 const gn_dnn_spec *gn_dnn_op_spec(const gn_dnn_op *op);
+/* Before the backward passes of a spec.spare_y op: y, its output buffer of
+ * the last forward (n * oh * ow * oc floats), which they may overwrite. */
+void gn_dnn_op_spare(gn_dnn_op *op, float *y);
 /* dx = op^T(dy; w) */
 gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w, float *dx,
                                   uint64_t wver);
