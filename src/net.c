@@ -261,6 +261,37 @@ static int dead_in_own_backward(const gn_net *net, const gn_plan *P, int i) {
     return P->rt[i].y_off != P->rt[last].y_off && (logits < 0 || P->rt[i].y_off != P->rt[logits].y_off);
 }
 
+/* The bytes of the pair region (plan_grads) that layer i's backward leaves
+ * free between its dy at one end and its dx at the other, when its dy is
+ * there; at least that much when its dx goes elsewhere or is not wanted. */
+static size_t pair_room(const gn_net *net, const gn_plan *P, int i) {
+    const gn_layer *L = &net->layers[i];
+    if (P->grad_off[i + 1] != GN_GRAD_PASSES || !grad_moves(L)) return 0;
+    size_t used = out_bytes(L, P->n) + grad_in_bytes(L, P->n);
+    return P->pair_bytes > used ? P->pair_bytes - used : 0;
+}
+
+/* That free middle while layer i's backward runs: between the blocks of dy
+ * and dx that lie in the pair region. */
+static void pair_middle(gn_net *net, gn_plan *P, int i, gn_call *c) {
+    const gn_layer *L = &net->layers[i];
+    unsigned char *ws = net->ws->p, *end = ws + P->pair_bytes, *lo = ws, *hi = end;
+    const unsigned char *blk[2] = {(const unsigned char *)c->dy, (const unsigned char *)c->dx[0]};
+    size_t len[2] = {out_bytes(L, P->n), grad_in_bytes(L, P->n)};
+    c->mid = NULL;
+    c->mid_bytes = 0;
+    if (!pair_room(net, P, i)) return;
+    for (int k = 0; k < 2; k++) {
+        if (!blk[k] || blk[k] < ws || blk[k] >= end) continue;
+        if (blk[k] == ws) lo = ws + len[k];
+        else if (blk[k] < hi) hi = (unsigned char *)blk[k];
+    }
+    if (hi > lo) {
+        c->mid = lo;
+        c->mid_bytes = (size_t)(hi - lo);
+    }
+}
+
 /* The oneDNN primitive and the scratch a layer needs for batch n (the
  * gradient workspace already planned: P->gbytes). */
 static gn_status equip_layer(gn_net *net, gn_plan *P, int i) {
@@ -271,6 +302,7 @@ static gn_status equip_layer(gn_net *net, gn_plan *P, int i) {
         spec.scratch = &net->ws->dnn;
         spec.fwd_room = P->gbytes;
         spec.spare_y = dead_in_own_backward(net, P, i);
+        spec.bwd_room = pair_room(net, P, i);
         spec.bf16 = net->precision == GN_PRECISION_BF16_ALL ? GN_DNN_BF16_ALL
                     : net->precision == GN_PRECISION_BF16   ? gn_dnn_bf16_passes(&spec)
                                                             : 0;
@@ -599,6 +631,7 @@ static gn_status backward_layer(gn_net *net, gn_plan *P, int i, float **g, int p
     c.profile = net->prof_bw != NULL;
     int acc[GN_MAX_INPUTS];
     route_grads(net, P, i, &c, g, want_dx, acc);
+    pair_middle(net, P, i, &c);
     gn_status s = GN_OK;
     if (L->fuse & GN_FUSE_SKIPPED) /* the identity: a fused layer's gradient passes on */
         gn_pass_gradient(c.dx[0], c.dy, grad_in_count(L, P->n));

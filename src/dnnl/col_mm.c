@@ -1,3 +1,4 @@
+#include <omp.h>
 #include <string.h>
 
 #include "dnnl/col_mm.h"
@@ -9,8 +10,8 @@
  * 256->512 convolution took 1.5-2x fp32's time in chunks of 4 MiB of
  * patches, 0.6-0.7x in 16-64 MiB. Products over all samples and a group of
  * taps (disjoint columns of dw, no sums) ran no faster than 16 MiB chunks of
- * samples: oneDNN copies the transposed dy again for every product. */
-#define COL_MM_BYTES (32u << 20)
+ * samples: oneDNN copies the transposed dy again for every product. The
+ * default is GN_COL_MM_BYTES (col_mm.h). */
 /* Channels per work item of the bias sum. */
 #define BIAS_BLOCK 64
 
@@ -23,7 +24,7 @@ static size_t rows_per_sample(const gn_col_mm *m) { return (size_t)m->oh * m->ow
  * max_bytes; else one sample and the most taps (a divisor of KH * KW). */
 void gn_col_mm_plan(gn_col_mm *m) {
     size_t per = rows_per_sample(m) * m->ic * sizeof(uint16_t); /* one sample, one tap */
-    size_t most = m->max_bytes ? m->max_bytes : COL_MM_BYTES;
+    size_t most = m->max_bytes ? m->max_bytes : GN_COL_MM_BYTES;
     int taps = m->kh * m->kw;
     m->chunk = m->taps = 1;
     for (int c = m->n; c >= 1; c--)
@@ -120,6 +121,23 @@ static void patches(const gn_col_mm *m, const float *x, int n0, int t0) {
     }
 }
 
+/* dw (OC, IC, KH, KW) from the products' sums it holds as (OC, KH, KW, IC),
+ * one row of OC at a time through a copy per thread. */
+static gn_status untranspose_in_place(const gn_col_mm *m, float *dw) {
+    size_t taps = (size_t)m->kh * m->kw, row = taps * m->ic;
+    float *tmp = gn_alloc((size_t)omp_get_max_threads() * row * sizeof(float));
+    if (!tmp) return gn_fail(GN_ERR_NOMEM, "out of memory for a row of weight gradients");
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < m->oc; o++) {
+        float *r = dw + (size_t)o * row, *t = tmp + (size_t)omp_get_thread_num() * row;
+        memcpy(t, r, row * sizeof(float));
+        for (size_t k = 0; k < taps; k++)
+            for (int i = 0; i < m->ic; i++) r[i * taps + k] = t[k * m->ic + i];
+    }
+    gn_free(tmp);
+    return GN_OK;
+}
+
 /* dw from dwt (OC, KH, KW, IC): (OC, IC, KH, KW), or (IC, OC, KH, KW) when transposed. */
 static void untranspose(const gn_col_mm *m, float *dw) {
     int taps = m->kh * m->kw;
@@ -146,17 +164,20 @@ void gn_col_mm_bias(const float *a, size_t rows, int C, float *out) {
 
 gn_status gn_col_mm_run(gn_col_mm *m, const float *x, const uint16_t *g, float *dw) {
     size_t g_chunk = (size_t)m->chunk * rows_per_sample(m) * m->oc;
+    float *sums = m->dwt ? m->dwt : dw;
+    if (!m->dwt && m->transposed) return gn_fail(GN_ERR_ARG, "a transposed convolution's products need dwt");
     dnnl_memory_set_data_handle(m->mem[1], m->cols);
     for (int n0 = 0; n0 < m->n; n0 += m->chunk)
         for (int t0 = 0; t0 < m->kh * m->kw; t0 += m->taps) {
             patches(m, x, n0, t0);
             dnnl_memory_set_data_handle(m->mem[0], (void *)(g + (size_t)(n0 / m->chunk) * g_chunk));
-            dnnl_memory_set_data_handle(m->mem[2], m->dwt + (size_t)t0 * m->ic);
+            dnnl_memory_set_data_handle(m->mem[2], sums + (size_t)t0 * m->ic);
             dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, m->mem[0]}, {DNNL_ARG_WEIGHTS, m->mem[1]},
                                        {DNNL_ARG_DST, m->mem[2]}};
             gn_status s = gn_dnn_exec(m->mm[n0 ? 1 : 0], 3, args, "weight-gradient product");
             if (s) return s;
         }
+    if (!m->dwt) return untranspose_in_place(m, dw);
     untranspose(m, dw);
     return GN_OK;
 }

@@ -16,15 +16,20 @@ typedef struct gn_col_mm {
     int oh, ow, oc;             /* gradient dy (N, OH, OW, OC), NHWC */
     int kh, kw, sh, sw, pad_t, pad_l;
     int transposed;             /* dw for a transposed convolution (see gn_col_mm_run) */
-    size_t max_bytes;           /* patches of one product at most this large; 0: the default */
+    size_t max_bytes;           /* patches of one product at most this large; 0: GN_COL_MM_BYTES */
     int chunk;                  /* samples per product; divides n */
     int taps;                   /* taps per product; divides KH * KW */
     uint16_t *cols;             /* (chunk * OH * OW, taps * IC) bf16 patches of x, and */
     float *dwt;                 /* (OC, KH * KW * IC) the products' sum before the transpose:
-                                   buffers of gn_col_mm_bytes bytes that the caller sets */
+                                   buffers of gn_col_mm_bytes bytes that the caller sets;
+                                   dwt NULL (a convolution only): the products sum into dw
+                                   itself, transposed in place after */
     dnnl_primitive_t mm[2];     /* the products: the first chunk's (writes dwt), the others' (add) */
     dnnl_memory_t mem[3];       /* their dy, cols and dwt memory objects */
 } gn_col_mm;
+
+/* The patches of one product at most this large by default. */
+#define GN_COL_MM_BYTES (32u << 20)
 
 /* Whether a convolution of these strides takes this path when its
  * backward-weights runs in bf16. */

@@ -17,6 +17,13 @@
  * at the time: a forward's copy of x in the gradient workspace (scratch->fwd),
  * the backward passes' copy of dy and patches in the op's own output buffer
  * (spec.spare_y), else in the slots the network's ops share. */
+/* A backward buffer's place: a shared slot, or at `off` in y or in the middle. */
+enum { IN_SLOT, IN_Y, IN_MID };
+typedef struct gn_place {
+    int where;
+    size_t off;
+} gn_place;
+
 struct gn_dnn_op {
     gn_dnn_spec s;
     dnnl_memory_desc_t x_md, y_md, w_md, b_md; /* plain f32 user layouts */
@@ -43,11 +50,12 @@ struct gn_dnn_op {
     uint64_t sm_ver[2];
     gn_col_mm cm;    /* a strided convolution's bf16 backward-weights (col_mm.h) */
     int cm_on;
-    /* The backward passes' room in y (spec.spare_y): the patches at its start
-     * when cols_in_y, the copy of dy at dyh_off when dyh_in_y. */
-    unsigned char *spare;
-    int cols_in_y, dyh_in_y;
-    size_t dyh_off;
+    /* Where the backward passes keep their patches, copy of dy and copy of x
+     * (with a transposed convolution's sums after it): in y (spec.spare_y),
+     * in the gradient workspace's free middle (spec.bwd_room), or in a slot. */
+    gn_place cols_at, dyh_at, xb_at;
+    unsigned char *spare, *mid; /* y and that middle, for this backward (gn_dnn_op_spare) */
+    size_t mid_bytes, mid_need;
 };
 
 typedef union op_desc {
@@ -191,7 +199,6 @@ static gn_status hint_for(gn_dnn_op *op, int which, const_dnnl_primitive_desc_t 
 }
 
 static size_t xh_bytes(const gn_dnn_op *op) { return gn_align64(x_count(op) * sizeof(uint16_t)); }
-static size_t dyh_bytes(const gn_dnn_op *op) { return gn_align64(y_count(op) * sizeof(uint16_t)); }
 
 /* The patches and products of a strided convolution's bf16 backward-weights:
  * patches of x and products with dy; for a transposed convolution, the
@@ -199,6 +206,7 @@ static size_t dyh_bytes(const gn_dnn_op *op) { return gn_align64(y_count(op) * s
  * chunks only: the products are built on first use. */
 static void plan_col_path(gn_dnn_op *op) {
     const gn_dnn_spec *p = &op->s;
+    size_t most = op->cm.max_bytes;
     if (p->kind == GN_DNN_DECONV)
         op->cm = (gn_col_mm){.n = p->n, .ih = p->oh, .iw = p->ow, .ic = p->oc, .oh = p->ih, .ow = p->iw,
                              .oc = p->ic, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
@@ -207,45 +215,63 @@ static void plan_col_path(gn_dnn_op *op) {
         op->cm = (gn_col_mm){.n = p->n, .ih = p->ih, .iw = p->iw, .ic = p->ic, .oh = p->oh, .ow = p->ow,
                              .oc = p->oc, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
                              .pad_t = p->pad_t, .pad_l = p->pad_l};
+    op->cm.max_bytes = most;
     gn_col_mm_plan(&op->cm);
+}
+
+/* Puts `bytes` in the first of y (room[0]) and the middle (room[1]) with
+ * room left after what is there (used), else in a slot (IN_SLOT). */
+static gn_place put(size_t bytes, const size_t room[2], size_t used[2]) {
+    for (int k = 0; k < 2; k++)
+        if (used[k] <= room[k] && bytes <= room[k] - used[k]) {
+            gn_place p = {k ? IN_MID : IN_Y, used[k]};
+            used[k] += gn_align64(bytes);
+            return p;
+        }
+    return (gn_place){IN_SLOT, 0};
 }
 
 /* The memory objects of the bf16 copies of x and dy, for the passes that
  * read them (x: a bf16 forward, and a bf16 backward-weights but for a
- * convolution's patches, which read f32 x), and where they live: x's
- * forward copy in scratch->fwd when it fits fwd_room, else in the X slot;
- * with spec.spare_y, the patches, then the copy of dy, in y as far as they
- * fit there (the patches first: they are the larger need of D's 5x5/2,
- * whose y holds one of the two), the rest in the DY and COLS slots; the
- * strided products' sums, after a transposed convolution's copy of x, in the
- * X slot. The patches' and sums' slots are reserved on first use
- * (build_col_path): D at the batch of the G step never computes them. */
+ * convolution's patches, which read f32 x), and where they live. x's
+ * forward copy: in scratch->fwd when it fits fwd_room, else in the X slot.
+ * The backward passes' patches, copy of dy and copy of x (a transposed
+ * convolution's sums after it), in that order: in y (spec.spare_y), else in
+ * the middle of the gradient workspace (spec.bwd_room), else in the COLS, DY
+ * and X slots. A strided convolution's patches come in chunks that leave room
+ * in y for the copy of dy (at least 8 MiB of them; else the usual chunks),
+ * and its products sum into dw itself (col_mm.h). The COLS slot is reserved
+ * on first use (build_col_path): D at the batch of the G step never makes
+ * patches. */
 static gn_status make_staging(gn_dnn_op *op) {
     unsigned b = op->s.bf16;
     int col = col_path(op), deconv_col = col && op->s.kind == GN_DNN_DECONV;
-    size_t room = op->s.spare_y ? y_count(op) * sizeof(float) : 0;
-    gn_status s = GN_OK;
-    if (col) {
-        plan_col_path(op);
-        size_t cols = gn_align64(gn_col_mm_bytes(&op->cm, 0));
-        if (cols <= room) {
-            op->cols_in_y = 1;
-            op->dyh_off = cols;
-            room -= cols;
-        }
-    }
+    int need_dyh = b & GN_DNN_BF16_BWD_DATA || (b & GN_DNN_BF16_BWD_WEIGHTS && !deconv_col);
     int x_fwd = (b & GN_DNN_BF16_FWD) != 0, x_bwd = b & GN_DNN_BF16_BWD_WEIGHTS && (!col || deconv_col);
-    if (x_fwd && xh_bytes(op) > op->s.fwd_room) scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op));
-    if (x_bwd) scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op));
-    if (x_fwd || x_bwd) s = make_mem(&op->xh, &op->xh_md, "bf16 x");
-    if (!s && (b & GN_DNN_BF16_BWD_DATA || (b & GN_DNN_BF16_BWD_WEIGHTS && !deconv_col))) {
-        if (y_count(op) * sizeof(uint16_t) <= room) /* the last in y: no alignment after it */
-            op->dyh_in_y = 1;
-        else
-            scratch_reserve(op->sc, GN_DNN_SLOT_DY, dyh_bytes(op));
-        s = make_mem(&op->dyh, &op->yh_md, "bf16 dy");
+    size_t room[2] = {op->s.spare_y ? y_count(op) * sizeof(float) : 0, op->s.bwd_room}, used[2] = {0, 0};
+    size_t dyb = need_dyh ? y_count(op) * sizeof(uint16_t) : 0;
+    if (col) {
+        size_t left = room[0] > gn_align64(dyb) ? room[0] - gn_align64(dyb) : 0;
+        if (left >= (8u << 20)) op->cm.max_bytes = left < GN_COL_MM_BYTES ? left : GN_COL_MM_BYTES;
+        plan_col_path(op);
+        op->cols_at = put(gn_col_mm_bytes(&op->cm, 0), room, used);
     }
+    if (need_dyh) op->dyh_at = put(dyb, room, used);
+    size_t xb = xh_bytes(op) + (deconv_col ? gn_col_mm_bytes(&op->cm, 1) : 0);
+    if (x_bwd) op->xb_at = put(xb, room, used);
+    op->mid_need = used[1];
+    gn_status s = GN_OK;
+    if (x_fwd && xh_bytes(op) > op->s.fwd_room) scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op));
+    if (x_bwd && op->xb_at.where == IN_SLOT) scratch_reserve(op->sc, GN_DNN_SLOT_X, xb);
+    if (need_dyh && op->dyh_at.where == IN_SLOT) scratch_reserve(op->sc, GN_DNN_SLOT_DY, dyb);
+    if (x_fwd || x_bwd) s = make_mem(&op->xh, &op->xh_md, "bf16 x");
+    if (!s && need_dyh) s = make_mem(&op->dyh, &op->yh_md, "bf16 dy");
     return s;
+}
+
+/* Where place p is for this backward pass, or NULL for a slot. */
+static unsigned char *at(const gn_dnn_op *op, gn_place p) {
+    return p.where == IN_Y ? op->spare + p.off : p.where == IN_MID ? op->mid + p.off : NULL;
 }
 
 /* The scatter paths of this op: a transposed convolution's forward to few
@@ -379,6 +405,12 @@ static uint16_t *x_in(gn_dnn_op *op, const float *x, int fwd) {
         dnnl_memory_set_data_handle(op->xh, op->sc->fwd);
         return op->sc->fwd;
     }
+    if (!fwd && op->xb_at.where != IN_SLOT) {
+        uint16_t *xb = (uint16_t *)at(op, op->xb_at);
+        to_bf16(xb, x, x_count(op));
+        dnnl_memory_set_data_handle(op->xh, xb);
+        return xb;
+    }
     scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op)); /* reserved at creation; kept safe here */
     uint16_t *xh = scratch_get(op->sc, GN_DNN_SLOT_X);
     if (!xh) return NULL;
@@ -449,30 +481,39 @@ static gn_status build_bwd_data(gn_dnn_op *op) {
 static dnnl_memory_t dy_in(gn_dnn_op *op, const float *dy, int bf16) {
     dnnl_memory_set_data_handle(op->dy, (void *)dy);
     if (!bf16) return op->dy;
-    op->dyh_buf = op->dyh_in_y ? (uint16_t *)(op->spare + op->dyh_off) : scratch_get(op->sc, GN_DNN_SLOT_DY);
+    int own = op->dyh_at.where != IN_SLOT;
+    op->dyh_buf = own ? (uint16_t *)at(op, op->dyh_at) : scratch_get(op->sc, GN_DNN_SLOT_DY);
     if (!op->dyh_buf) return NULL;
     dnnl_memory_set_data_handle(op->dyh, op->dyh_buf);
-    if (op->dyh_of == dy && (op->dyh_in_y || op->sc->owner[GN_DNN_SLOT_DY] == op)) {
+    if (op->dyh_of == dy && (own || op->sc->owner[GN_DNN_SLOT_DY] == op)) {
         op->dyh_of = NULL; /* the second of the pair: the copy is used up */
         return op->dyh;
     }
     to_bf16(op->dyh_buf, dy, y_count(op));
     op->dyh_of = dy;
-    if (!op->dyh_in_y) op->sc->owner[GN_DNN_SLOT_DY] = op;
+    if (!own) op->sc->owner[GN_DNN_SLOT_DY] = op;
     return op->dyh;
 }
 
-void gn_dnn_op_spare(gn_dnn_op *op, float *y) {
-    if (op->s.spare_y) op->spare = (unsigned char *)y;
+void gn_dnn_op_spare(gn_dnn_op *op, float *y, void *mid, size_t mid_bytes) {
+    op->spare = op->s.spare_y ? (unsigned char *)y : NULL;
+    op->mid = op->s.bwd_room ? mid : NULL;
+    op->mid_bytes = op->s.bwd_room ? mid_bytes : 0;
 }
 
-/* A backward pass of an op that keeps its copies in y, called without y. */
-static int spare_missing(const gn_dnn_op *op) { return (op->cols_in_y || op->dyh_in_y) && !op->spare; }
+/* A backward pass of an op that keeps its copies in y or the middle, called
+ * without them (or with a middle smaller than planned). */
+static int spare_missing(const gn_dnn_op *op) {
+    int in_y = 0, in_mid = 0;
+    const gn_place *p[3] = {&op->cols_at, &op->dyh_at, &op->xb_at};
+    for (int k = 0; k < 3; k++) in_y |= p[k]->where == IN_Y, in_mid |= p[k]->where == IN_MID;
+    return (in_y && !op->spare) || (in_mid && (!op->mid || op->mid_bytes < op->mid_need));
+}
 
 gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w, float *dx,
                                   uint64_t wver) {
     if (op->sm_on[1]) return scatter_run(op, 1, dy, w, dx, wver, 0);
-    if (spare_missing(op)) return gn_fail(GN_ERR_ARG, "a backward pass without its output buffer");
+    if (spare_missing(op)) return gn_fail(GN_ERR_ARG, "a backward pass without the buffers it planned to use");
     if (!op->prim[1]) {
         gn_status s = build_bwd_data(op);
         if (s) return s;
@@ -486,14 +527,12 @@ gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w
     return gn_dnn_exec(op->prim[1], 3, args, "backward-data");
 }
 
-/* The products of the planned patch path (plan_col_path), and the slots of
- * its patches (unless they live in y) and sums. */
+/* The products of the planned patch path (plan_col_path), and the slot of
+ * its patches when they have no other place. */
 static gn_status build_col_path(gn_dnn_op *op) {
     gn_status s = gn_col_mm_init(&op->cm);
     op->cm_on = !s;
-    if (!op->cols_in_y) scratch_reserve(op->sc, GN_DNN_SLOT_COLS, gn_col_mm_bytes(&op->cm, 0));
-    scratch_reserve(op->sc, GN_DNN_SLOT_X, (op->s.kind == GN_DNN_DECONV ? xh_bytes(op) : 0) +
-                                               gn_col_mm_bytes(&op->cm, 1));
+    if (op->cols_at.where == IN_SLOT) scratch_reserve(op->sc, GN_DNN_SLOT_COLS, gn_col_mm_bytes(&op->cm, 0));
     if (!s && !op->dy) s = make_mem(&op->dy, &op->y_md, "dy");
     return s;
 }
@@ -535,16 +574,16 @@ static gn_status build_bwd_weights(gn_dnn_op *op) {
 static gn_status col_backward_weights(gn_dnn_op *op, const float *x, const float *dy, float *dw,
                                       float *db) {
     gn_status s;
-    op->cm.cols = op->cols_in_y ? (uint16_t *)op->spare : scratch_get(op->sc, GN_DNN_SLOT_COLS);
-    unsigned char *slot = scratch_get(op->sc, GN_DNN_SLOT_X);
-    if (!op->cm.cols || !slot) return scratch_nomem();
-    if (op->s.kind == GN_DNN_DECONV) {
+    op->cm.cols = op->cols_at.where != IN_SLOT ? (uint16_t *)at(op, op->cols_at)
+                                                : scratch_get(op->sc, GN_DNN_SLOT_COLS);
+    if (!op->cm.cols) return scratch_nomem();
+    if (op->s.kind == GN_DNN_DECONV) { /* the sums after the copy of x */
         const uint16_t *xh = x_in(op, x, 0);
-        op->cm.dwt = (float *)(slot + xh_bytes(op));
+        if (!xh) return scratch_nomem();
+        op->cm.dwt = (float *)((unsigned char *)xh + xh_bytes(op));
         s = gn_col_mm_run(&op->cm, dy, xh, dw);
-    } else {
-        op->cm.dwt = (float *)slot;
-        op->sc->owner[GN_DNN_SLOT_X] = NULL; /* the sums overwrite the copy of x there */
+    } else { /* the sums in dw itself */
+        op->cm.dwt = NULL;
         if (!dy_in(op, dy, 1)) return scratch_nomem();
         s = gn_col_mm_run(&op->cm, x, op->dyh_buf, dw);
     }
@@ -554,7 +593,7 @@ static gn_status col_backward_weights(gn_dnn_op *op, const float *x, const float
 
 gn_status gn_dnn_op_backward_weights(gn_dnn_op *op, const float *x, const float *dy, float *dw,
                                      float *db) {
-    if (spare_missing(op)) return gn_fail(GN_ERR_ARG, "a backward pass without its output buffer");
+    if (spare_missing(op)) return gn_fail(GN_ERR_ARG, "a backward pass without the buffers it planned to use");
     if (!op->prim[2] && !op->cm_on) {
         gn_status s = build_bwd_weights(op);
         if (s) return s;

@@ -20,8 +20,9 @@ typedef enum gn_dnn_kind { GN_DNN_DENSE, GN_DNN_CONV, GN_DNN_DECONV } gn_dnn_kin
  * after it; the copy of dy (for the pair of backward calls); col_mm.h's
  * patches. Each slot grows to the largest need and remembers which op wrote
  * it last. The slots hold only what does not fit where nothing else is at
- * the time: a forward's copy of x goes to `fwd`, a backward's copy of dy and
- * patches to the op's own output (gn_dnn_spec.spare_y). */
+ * the time: a forward's copy of x goes to `fwd`, a backward's copies and
+ * patches to the op's own output (gn_dnn_spec.spare_y) or the free middle of
+ * the gradient workspace (gn_dnn_spec.bwd_room). */
 enum { GN_DNN_SLOT_X, GN_DNN_SLOT_DY, GN_DNN_SLOT_COLS, GN_DNN_SLOTS };
 typedef struct gn_dnn_scratch {
     void *buf[GN_DNN_SLOTS];
@@ -52,8 +53,10 @@ typedef struct gn_dnn_spec {
     size_t fwd_room;          /* scratch->fwd holds at least this many bytes whenever the op
                                  runs: a forward copy of x that fits needs no X slot */
     int spare_y;              /* the output y is dead during the backward passes (every
-                                 reader's backward has run): they keep their bf16 copy of dy
-                                 and their patches in it, where those fit (gn_dnn_op_spare) */
+                                 reader's backward has run): they keep their bf16 copies and
+                                 patches in it, where those fit (gn_dnn_op_spare) */
+    size_t bwd_room;          /* during the backward passes, this many bytes of the gradient
+                                 workspace are free: what does not fit in y goes there */
 } gn_dnn_spec;
 
 /* Bits of gn_dnn_spec.bf16, one per pass (1 << which, as gn_dnn_op_impl counts). */
@@ -86,9 +89,10 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
  * (exactly y + b) then max(0, .) when post_relu. (Transposed convolutions.) */
 const float *gn_dnn_op_unit_scale(const gn_dnn_op *op);
 const gn_dnn_spec *gn_dnn_op_spec(const gn_dnn_op *op);
-/* Before the backward passes of a spec.spare_y op: y, its output buffer of
- * the last forward (n * oh * ow * oc floats), which they may overwrite. */
-void gn_dnn_op_spare(gn_dnn_op *op, float *y);
+/* Before the backward passes: y, the op's output buffer of the last forward
+ * (n * oh * ow * oc floats), which they may overwrite when spec.spare_y, and
+ * mid, mid_bytes (at least spec.bwd_room) of free gradient workspace. */
+void gn_dnn_op_spare(gn_dnn_op *op, float *y, void *mid, size_t mid_bytes);
 /* dx = op^T(dy; w) */
 gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w, float *dx,
                                   uint64_t wver);

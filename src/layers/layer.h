@@ -106,6 +106,8 @@ typedef struct gn_call {
     const float *dy;
     float *dx[GN_MAX_INPUTS];
     float *dw, *db;            /* NULL: no parameter gradients wanted */
+    void *mid;                 /* backward: gradient workspace free while it runs, or NULL */
+    size_t mid_bytes;
     int profile;               /* measure weights_seconds */
     double weights_seconds;    /* time spent on parameter gradients */
 } gn_call;
