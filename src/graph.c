@@ -46,10 +46,10 @@ int gn_graph_runs_in_place(const gn_layer *layers, int n, int i) {
     }
 }
 
+/* The bytes of tensor t's gradient (f32, whatever the tensor's dtype). */
 static size_t tensor_bytes(const gn_layer *layers, int batch, int t) {
     gn_shape s = t == GN_NET_INPUT ? layers[0].in : layers[t].out;
-    gn_dtype d = t == GN_NET_INPUT ? layers[0].dtype : layers[t].dtype;
-    return gn_align64((size_t)batch * gn_shape_size(s) * gn_dtype_size(d));
+    return gn_align64((size_t)batch * gn_shape_size(s) * sizeof(float));
 }
 
 static int last_reader(const gn_layer *layers, int n, int t) {

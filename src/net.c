@@ -207,8 +207,13 @@ float *gn_net_layer_bias(gn_net *net, int i, size_t *count) {
 /* ---- plans: buffers and primitives per batch size ---- */
 
 
+/* The bytes of layer L's output as stored (its dtype), and of its gradient
+ * (always f32). */
 static size_t out_bytes(const gn_layer *L, int n) {
     return gn_align64((size_t)n * gn_shape_size(L->out) * gn_dtype_size(L->dtype));
+}
+static size_t grad_out_bytes(const gn_layer *L, int n) {
+    return gn_align64((size_t)n * gn_shape_size(L->out) * sizeof(float));
 }
 
 /* Elements of layer i's first input gradient as its backward writes it (an
@@ -220,7 +225,7 @@ static size_t grad_in_count(const gn_layer *L, int n) {
 }
 
 static size_t grad_in_bytes(const gn_layer *L, int n) {
-    return gn_align64(grad_in_count(L, n) * gn_dtype_size(L->dtype));
+    return gn_align64(grad_in_count(L, n) * sizeof(float));
 }
 
 /* Whether the backward of a layer writes its input gradient to a new buffer
@@ -267,7 +272,7 @@ static int dead_in_own_backward(const gn_net *net, const gn_plan *P, int i) {
 static size_t pair_room(const gn_net *net, const gn_plan *P, int i) {
     const gn_layer *L = &net->layers[i];
     if (P->grad_off[i + 1] != GN_GRAD_PASSES || !grad_moves(L)) return 0;
-    size_t used = out_bytes(L, P->n) + grad_in_bytes(L, P->n);
+    size_t used = grad_out_bytes(L, P->n) + grad_in_bytes(L, P->n);
     return P->pair_bytes > used ? P->pair_bytes - used : 0;
 }
 
@@ -277,7 +282,7 @@ static void pair_middle(gn_net *net, gn_plan *P, int i, gn_call *c) {
     const gn_layer *L = &net->layers[i];
     unsigned char *ws = net->ws->p, *end = ws + P->pair_bytes, *lo = ws, *hi = end;
     const unsigned char *blk[2] = {(const unsigned char *)c->dy, (const unsigned char *)c->dx[0]};
-    size_t len[2] = {out_bytes(L, P->n), grad_in_bytes(L, P->n)};
+    size_t len[2] = {grad_out_bytes(L, P->n), grad_in_bytes(L, P->n)};
     c->mid = NULL;
     c->mid_bytes = 0;
     if (!pair_room(net, P, i)) return;
@@ -303,9 +308,12 @@ static gn_status equip_layer(gn_net *net, gn_plan *P, int i) {
         spec.fwd_room = P->gbytes;
         spec.spare_y = dead_in_own_backward(net, P, i);
         spec.bwd_room = pair_room(net, P, i);
+        spec.dx_room = L->src[0] != GN_NET_INPUT ? grad_in_bytes(L, P->n) : 0; /* always made then */
         spec.bf16 = net->precision == GN_PRECISION_BF16_ALL ? GN_DNN_BF16_ALL
                     : net->precision == GN_PRECISION_BF16   ? gn_dnn_bf16_passes(&spec)
                                                             : 0;
+        spec.y_bf16 = L->dtype == GN_BF16; /* choose_storage */
+        spec.x_bf16 = L->src[0] != GN_NET_INPUT && net->layers[L->src[0]].dtype == GN_BF16;
         if (!L->cache && !(L->cache = gn_dnn_cache_new())) return gn_fail(GN_ERR_NOMEM, "out of memory");
         gn_status st = gn_dnn_op_create(&P->rt[i].op, &spec, L->cache);
         if (st) return st;
@@ -331,7 +339,7 @@ static gn_status plan_grads(gn_net *net, gn_plan *P) {
     P->pair_bytes = 0;
     for (int i = 0; i < nl; i++) {
         const gn_layer *L = &net->layers[i];
-        size_t pair = out_bytes(L, P->n) + (grad_moves(L) ? grad_in_bytes(L, P->n) : 0);
+        size_t pair = grad_out_bytes(L, P->n) + (grad_moves(L) ? grad_in_bytes(L, P->n) : 0);
         if (pair > P->pair_bytes) P->pair_bytes = pair;
     }
     P->grad_off = malloc((nl + 1) * sizeof *P->grad_off);
@@ -341,7 +349,54 @@ static gn_status plan_grads(gn_net *net, gn_plan *P) {
     return GN_OK;
 }
 
+/* Whether layer k, a oneDNN layer, reads its x in bf16 in the forward and
+ * in backward-weights under the network's precision (dnn_op.c's rule). */
+static int reads_x_in_bf16(const gn_net *net, const gn_layer *K) {
+    if (!K->ops->dnn_spec || K->fuse & GN_FUSE_UPCONV || K->kind == GN_LAYER_DECONV2D) return 0;
+    gn_dnn_spec sp;
+    K->ops->dnn_spec(K, 1, &sp);
+    unsigned b = net->precision == GN_PRECISION_BF16_ALL ? GN_DNN_BF16_ALL : gn_dnn_bf16_passes(&sp);
+    return (b & GN_DNN_BF16_FWD) && (b & GN_DNN_BF16_BWD_WEIGHTS);
+}
+
+/* Which outputs are stored in bf16 (layer dtype): in bf16, a convolution's
+ * whose only reader, past the ReLU it applies itself, fused identities and
+ * dropout running over it, is a oneDNN layer that reads its x in bf16 in
+ * the forward and in backward-weights. The convolution writes bf16, the
+ * dropout works on it, the ReLU's backward reads its sign, the reader takes
+ * it as it is: no f32 tensor and no copy (seed-mnist: D's first
+ * convolution, 49 MiB of f32 become 24.5). Gradients stay f32. */
+static void choose_storage(gn_net *net) {
+    int nl = net->nlayers;
+    for (int i = 0; i < nl; i++) net->layers[i].dtype = GN_F32;
+    if (net->precision == GN_PRECISION_FP32) return;
+    for (int i = 0; i < nl; i++) {
+        const gn_layer *L = &net->layers[i];
+        if (L->kind != GN_LAYER_CONV2D || L->fuse & GN_FUSE_UPCONV || !L->ops->dnn_spec) continue;
+        int t = i, k;
+        for (;;) { /* the chain of layers that work on the convolution's buffer */
+            k = gn_graph_sole_reader(net->layers, nl, t);
+            if (k == GN_NONE || net->layers[k].src[0] != t) {
+                k = GN_NONE;
+                break;
+            }
+            const gn_layer *R = &net->layers[k];
+            int on_it = (R->kind == GN_LAYER_RELU && R->fuse & GN_FUSE_FWD_IN_OP) || R->fuse & GN_FUSE_IDENTITY ||
+                        R->kind == GN_LAYER_DROPOUT;
+            if (!on_it) break;
+            if (!gn_graph_is_alias(R) && !gn_graph_runs_in_place(net->layers, nl, k)) {
+                k = GN_NONE;
+                break;
+            }
+            t = k;
+        }
+        if (k == GN_NONE || !reads_x_in_bf16(net, &net->layers[k])) continue;
+        for (int j = i; j <= t; j++) net->layers[j].dtype = GN_BF16; /* the chain is i..t */
+    }
+}
+
 static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
+    choose_storage(net);
     memset(P, 0, sizeof *P);
     P->n = n;
     P->rt = calloc(net->nlayers, sizeof *P->rt);

@@ -298,16 +298,18 @@ END_TEST
 
 /* Where the bf16 copies live when the network has room for them (dnn_op.h):
  * a forward's copy of x in scratch->fwd (the gradient workspace, free
- * during a forward); the backward passes' patches, copy of dy and copy of x
- * (with a transposed convolution's sums) in the op's own output buffer, dead
- * by then (spec.spare_y), and what does not fit there in the free middle of
- * the gradient workspace (spec.bwd_room). Each op gets what an op with its
- * own scratch gets, bit for bit, the shared slots stay empty, and a backward
- * pass without its buffers (or with a middle smaller than planned) is
- * refused. The shapes: a strided convolution whose patches and dy fit in y
- * (64 output channels, 2x2 kernel on 16; its sums go into dw itself), a
- * transposed convolution (dy in y; patches, x and sums in the middle), and a
- * stride-1 convolution (oneDNN's bf16 backward-weights: dy and x in y). */
+ * during a forward); the patches and copy of x (with a transposed
+ * convolution's sums) that only backward-weights reads in dx, which
+ * backward-data writes after (spec.dx_room), else in the op's own output
+ * buffer, dead by then (spec.spare_y), else in the free middle of the
+ * gradient workspace (spec.bwd_room); the copy of dy in y, else the middle.
+ * Each op gets what an op with its own scratch gets, bit for bit, the shared
+ * slots stay empty, and a backward pass without its buffers (or with a
+ * middle smaller than planned) is refused. The shapes: a strided
+ * convolution (patches in dx, dy in y; its sums go into dw itself), a
+ * transposed convolution with a small dx (dy in y; patches, x and sums in
+ * the middle), and a stride-1 convolution (oneDNN's bf16 backward-weights:
+ * x in dx, dy in y). */
 START_TEST(copies_in_free_buffers) {
     const shape shapes[3] = {{16, 8, 8, 16, 64, 2, 2, 1, 0}, {2, 5, 5, 32, 16, 4, 2, 1, 1},
                              {2, 8, 8, 16, 24, 3, 1, 1, 0}};
@@ -329,7 +331,7 @@ START_TEST(copies_in_free_buffers) {
         gn_dnn_cache *cache[2];
         for (int k = 0; k < 2; k++) { /* op 0: its own scratch, the reference; op 1: the free buffers */
             gn_dnn_spec q = p;
-            if (k) q.scratch = &sc, q.fwd_room = fb, q.spare_y = 1, q.bwd_room = MID;
+            if (k) q.scratch = &sc, q.fwd_room = fb, q.spare_y = 1, q.bwd_room = MID, q.dx_room = xn * 4;
             cache[k] = gn_dnn_cache_new();
             ck_assert_int_eq(gn_dnn_op_create(&op[k], &q, cache[k]), GN_OK);
             y[k] = malloc(yn * 4), dx[k] = malloc(xn * 4), dw[k] = malloc(wn * 4), db[k] = malloc(p.oc * 4);
@@ -340,9 +342,9 @@ START_TEST(copies_in_free_buffers) {
                       "shape %d: the forward did not put x's copy in fwd", c);
         memcpy(y0, y[1], yn * 4);
         ck_assert_int_eq(gn_dnn_op_backward_weights(op[1], x, dy, dw[1], db[1]), GN_ERR_ARG); /* none */
-        gn_dnn_op_spare(op[1], y[1], mid, 64);
+        gn_dnn_op_spare(op[1], y[1], mid, 64, dx[1]);
         if (c == 1) ck_assert_int_eq(gn_dnn_op_backward_data(op[1], dy, w, dx[1], 0), GN_ERR_ARG); /* small */
-        gn_dnn_op_spare(op[1], y[1], mid, MID);
+        gn_dnn_op_spare(op[1], y[1], mid, MID, dx[1]);
         for (int k = 0; k < 2; k++) {
             ck_assert_int_eq(gn_dnn_op_backward_weights(op[k], x, dy, dw[k], db[k]), GN_OK);
             ck_assert_int_eq(gn_dnn_op_backward_data(op[k], dy, w, dx[k], 0), GN_OK);

@@ -100,7 +100,7 @@ void gn_col_mm_free(gn_col_mm *m) {
 /* cols (chunk * OH * OW, taps, IC) = bf16 of taps [t0, t0 + taps) of the
  * patches of samples [n0, n0 + chunk) of x, zero where a patch reaches into
  * the padding. */
-static void patches(const gn_col_mm *m, const float *x, int n0, int t0) {
+static void patches(const gn_col_mm *m, const void *x, int n0, int t0) {
     const gn_kernels *k = gn_kern();
     long rows = (long)m->chunk * (long)rows_per_sample(m);
     size_t C = (size_t)m->ic;
@@ -113,10 +113,13 @@ static void patches(const gn_col_mm *m, const float *x, int n0, int t0) {
             int kh = (t0 + t) / m->kw, kw = (t0 + t) % m->kw;
             int ih = oh * m->sh - m->pad_t + kh, iw = ow * m->sw - m->pad_l + kw;
             uint16_t *dst = row + (size_t)t * C;
+            size_t at = (((size_t)n * m->ih + ih) * m->iw + iw) * C;
             if (ih < 0 || ih >= m->ih || iw < 0 || iw >= m->iw)
                 memset(dst, 0, C * sizeof(uint16_t));
+            else if (m->x_bf16)
+                memcpy(dst, (const uint16_t *)x + at, C * sizeof(uint16_t));
             else
-                k->f32_to_bf16(dst, x + (((size_t)n * m->ih + ih) * m->iw + iw) * C, C);
+                k->f32_to_bf16(dst, (const float *)x + at, C);
         }
     }
 }
@@ -162,7 +165,7 @@ void gn_col_mm_bias(const float *a, size_t rows, int C, float *out) {
     }
 }
 
-gn_status gn_col_mm_run(gn_col_mm *m, const float *x, const uint16_t *g, float *dw) {
+gn_status gn_col_mm_run(gn_col_mm *m, const void *x, const uint16_t *g, float *dw) {
     size_t g_chunk = (size_t)m->chunk * rows_per_sample(m) * m->oc;
     float *sums = m->dwt ? m->dwt : dw;
     if (!m->dwt && m->transposed) return gn_fail(GN_ERR_ARG, "a transposed convolution's products need dwt");

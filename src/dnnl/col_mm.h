@@ -16,6 +16,7 @@ typedef struct gn_col_mm {
     int oh, ow, oc;             /* gradient dy (N, OH, OW, OC), NHWC */
     int kh, kw, sh, sw, pad_t, pad_l;
     int transposed;             /* dw for a transposed convolution (see gn_col_mm_run) */
+    int x_bf16;                 /* x is stored in bf16 (a convolution's; not transposed) */
     size_t max_bytes;           /* patches of one product at most this large; 0: GN_COL_MM_BYTES */
     int chunk;                  /* samples per product; divides n */
     int taps;                   /* taps per product; divides KH * KW */
@@ -48,8 +49,8 @@ void gn_col_mm_free(gn_col_mm *m);
  * (N, OH, OW, OC) as the convolution sees them. A convolution: x its input,
  * g its output gradient, dw (OC, IC, KH, KW). A transposed convolution: x
  * its output gradient, g its input, dw (IC, OC, KH, KW) (its weights' own
- * order), set by `transposed`. */
-gn_status gn_col_mm_run(gn_col_mm *m, const float *x, const uint16_t *g, float *dw);
+ * order), set by `transposed`. x holds uint16_t bf16 values where x_bf16. */
+gn_status gn_col_mm_run(gn_col_mm *m, const void *x, const uint16_t *g, float *dw);
 
 /* out (C) = the sum of a (rows, C) over its rows, in row order whatever the
  * thread count: a bias gradient. */

@@ -11,14 +11,17 @@
 
 /* Passes in bf16 (spec.bf16): their inputs x and dy are converted to bf16 by
  * the kernels (gn_kern()->f32_to_bf16), their weights by the cached reorder,
- * once per weights version; every output (y, dx, dw, db) is written f32 by
- * oneDNN itself, so the rest of the network never sees a bf16 value and a
- * pass can run in either precision. The copies live where nothing else is
- * at the time: a forward's copy of x in the gradient workspace (scratch->fwd),
- * the backward passes' copy of dy and patches in the op's own output buffer
- * (spec.spare_y), else in the slots the network's ops share. */
-/* A backward buffer's place: a shared slot, or at `off` in y or in the middle. */
-enum { IN_SLOT, IN_Y, IN_MID };
+ * once per weights version; the outputs (y, dx, dw, db) are written f32, so
+ * a pass can run in either precision; only an activation the network stores
+ * in bf16 (spec.x_bf16, spec.y_bf16) is read or written as bf16. The copies
+ * live where nothing else is at the time (make_staging): a forward's copy
+ * of x in the gradient workspace (scratch->fwd), the backward passes'
+ * patches, copy of x and copy of dy in dx before backward-data writes it, in
+ * the op's own dead output, or in the workspace's free middle, else in the
+ * slots the network's ops share. */
+/* A backward buffer's place: a shared slot, or at `off` in y, in the
+ * gradient workspace's free middle, or in dx (free until backward-data). */
+enum { IN_SLOT, IN_Y, IN_MID, IN_DX, SPACES = 3 };
 typedef struct gn_place {
     int where;
     size_t off;
@@ -52,10 +55,11 @@ struct gn_dnn_op {
     int cm_on;
     /* Where the backward passes keep their patches, copy of dy and copy of x
      * (with a transposed convolution's sums after it): in y (spec.spare_y),
-     * in the gradient workspace's free middle (spec.bwd_room), or in a slot. */
+     * in the gradient workspace's free middle (spec.bwd_room), in dx (what
+     * only backward-weights reads: it runs first), or in a slot. */
     gn_place cols_at, dyh_at, xb_at;
-    unsigned char *spare, *mid; /* y and that middle, for this backward (gn_dnn_op_spare) */
-    size_t mid_bytes, mid_need;
+    unsigned char *space[SPACES]; /* y, that middle and dx, for this backward (gn_dnn_op_spare) */
+    size_t mid_bytes, need[SPACES];
 };
 
 typedef union op_desc {
@@ -163,22 +167,23 @@ static dnnl_memory_desc_t any_weights(const gn_dnn_op *op, int bf16) {
 /* The bias descriptor, or NULL for a layer without one. */
 static const dnnl_memory_desc_t *bias_md(const gn_dnn_op *op) { return op->s.no_bias ? NULL : &op->b_md; }
 
-/* The forward op descriptor in fp32 or bf16 (inputs; the output is f32 either way). */
+/* The forward op descriptor in fp32 or bf16 (inputs; the output is f32, or
+ * bf16 where spec.y_bf16). */
 static dnnl_status_t fwd_desc(gn_dnn_op *op, int bf16, op_desc *d) {
     const gn_dnn_spec *s = &op->s;
     dnnl_memory_desc_t w = any_weights(op, bf16);
     const dnnl_memory_desc_t *x = bf16 ? &op->xh_md : &op->x_md;
+    const dnnl_memory_desc_t *y = s->y_bf16 && bf16 ? &op->yh_md : &op->y_md; /* fp32 writes f32 */
     dnnl_dims_t strides = {s->sh, s->sw}, pl = {s->pad_t, s->pad_l}, pr = {s->pad_b, s->pad_r};
     switch (s->kind) {
     case GN_DNN_DENSE:
-        return dnnl_inner_product_forward_desc_init(&d->ip, dnnl_forward_training, x, &w, &op->b_md,
-                                                    &op->y_md);
+        return dnnl_inner_product_forward_desc_init(&d->ip, dnnl_forward_training, x, &w, &op->b_md, y);
     case GN_DNN_CONV:
         return dnnl_convolution_forward_desc_init(&d->conv, dnnl_forward_training, dnnl_convolution_direct,
-                                                  x, &w, bias_md(op), &op->y_md, strides, pl, pr);
+                                                  x, &w, bias_md(op), y, strides, pl, pr);
     default:
         return dnnl_deconvolution_forward_desc_init(&d->deconv, dnnl_forward_training,
-                                                    dnnl_deconvolution_direct, x, &w, NULL, &op->y_md,
+                                                    dnnl_deconvolution_direct, x, &w, NULL, y,
                                                     strides, pl, pr);
     }
 }
@@ -206,7 +211,6 @@ static size_t xh_bytes(const gn_dnn_op *op) { return gn_align64(x_count(op) * si
  * chunks only: the products are built on first use. */
 static void plan_col_path(gn_dnn_op *op) {
     const gn_dnn_spec *p = &op->s;
-    size_t most = op->cm.max_bytes;
     if (p->kind == GN_DNN_DECONV)
         op->cm = (gn_col_mm){.n = p->n, .ih = p->oh, .iw = p->ow, .ic = p->oc, .oh = p->ih, .ow = p->iw,
                              .oc = p->ic, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
@@ -214,20 +218,22 @@ static void plan_col_path(gn_dnn_op *op) {
     else
         op->cm = (gn_col_mm){.n = p->n, .ih = p->ih, .iw = p->iw, .ic = p->ic, .oh = p->oh, .ow = p->ow,
                              .oc = p->oc, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
-                             .pad_t = p->pad_t, .pad_l = p->pad_l};
-    op->cm.max_bytes = most;
+                             .pad_t = p->pad_t, .pad_l = p->pad_l, .x_bf16 = p->x_bf16};
     gn_col_mm_plan(&op->cm);
 }
 
-/* Puts `bytes` in the first of y (room[0]) and the middle (room[1]) with
- * room left after what is there (used), else in a slot (IN_SLOT). */
-static gn_place put(size_t bytes, const size_t room[2], size_t used[2]) {
-    for (int k = 0; k < 2; k++)
+/* Puts `bytes` in the first of the spaces `order` names (IN_Y, IN_MID,
+ * IN_DX; 0 ends the list) with room left after what is there (used), else
+ * in a slot (IN_SLOT). */
+static gn_place put(size_t bytes, const int *order, const size_t room[SPACES], size_t used[SPACES]) {
+    for (; *order; order++) {
+        int k = *order - 1;
         if (used[k] <= room[k] && bytes <= room[k] - used[k]) {
-            gn_place p = {k ? IN_MID : IN_Y, used[k]};
+            gn_place p = {*order, used[k]};
             used[k] += gn_align64(bytes);
             return p;
         }
+    }
     return (gn_place){IN_SLOT, 0};
 }
 
@@ -235,34 +241,37 @@ static gn_place put(size_t bytes, const size_t room[2], size_t used[2]) {
  * read them (x: a bf16 forward, and a bf16 backward-weights but for a
  * convolution's patches, which read f32 x), and where they live. x's
  * forward copy: in scratch->fwd when it fits fwd_room, else in the X slot.
- * The backward passes' patches, copy of dy and copy of x (a transposed
- * convolution's sums after it), in that order: in y (spec.spare_y), else in
- * the middle of the gradient workspace (spec.bwd_room), else in the COLS, DY
- * and X slots. A strided convolution's patches come in chunks that leave room
- * in y for the copy of dy (at least 8 MiB of them; else the usual chunks),
- * and its products sum into dw itself (col_mm.h). The COLS slot is reserved
- * on first use (build_col_path): D at the batch of the G step never makes
- * patches. */
+ * The backward passes' patches and copy of x (a transposed convolution's
+ * sums after it), which only backward-weights reads, in dx (spec.dx_room),
+ * which backward-data writes after, else in y (spec.spare_y), else in the
+ * free middle of the gradient workspace (spec.bwd_room); the copy of dy,
+ * which both read, in y, else the middle; else in the COLS, X and DY slots.
+ * A strided convolution's products sum into dw itself (col_mm.h). The COLS
+ * slot is reserved on first use (build_col_path): D at the batch of the G
+ * step never makes patches. */
 static gn_status make_staging(gn_dnn_op *op) {
     unsigned b = op->s.bf16;
     int col = col_path(op), deconv_col = col && op->s.kind == GN_DNN_DECONV;
     int need_dyh = b & GN_DNN_BF16_BWD_DATA || (b & GN_DNN_BF16_BWD_WEIGHTS && !deconv_col);
     int x_fwd = (b & GN_DNN_BF16_FWD) != 0, x_bwd = b & GN_DNN_BF16_BWD_WEIGHTS && (!col || deconv_col);
-    size_t room[2] = {op->s.spare_y ? y_count(op) * sizeof(float) : 0, op->s.bwd_room}, used[2] = {0, 0};
-    size_t dyb = need_dyh ? y_count(op) * sizeof(uint16_t) : 0;
+    int copy_x = !op->s.x_bf16; /* x stored in bf16 is read as it is */
+    size_t ysize = op->s.y_bf16 ? sizeof(uint16_t) : sizeof(float);
+    size_t room[SPACES] = {op->s.spare_y ? y_count(op) * ysize : 0, op->s.bwd_room, op->s.dx_room};
+    size_t used[SPACES] = {0, 0, 0}, dyb = y_count(op) * sizeof(uint16_t);
+    static const int weights_only[] = {IN_DX, IN_Y, IN_MID, 0}, both[] = {IN_Y, IN_MID, 0};
     if (col) {
-        size_t left = room[0] > gn_align64(dyb) ? room[0] - gn_align64(dyb) : 0;
-        if (left >= (8u << 20)) op->cm.max_bytes = left < GN_COL_MM_BYTES ? left : GN_COL_MM_BYTES;
         plan_col_path(op);
-        op->cols_at = put(gn_col_mm_bytes(&op->cm, 0), room, used);
+        op->cols_at = put(gn_col_mm_bytes(&op->cm, 0), weights_only, room, used);
     }
-    if (need_dyh) op->dyh_at = put(dyb, room, used);
     size_t xb = xh_bytes(op) + (deconv_col ? gn_col_mm_bytes(&op->cm, 1) : 0);
-    if (x_bwd) op->xb_at = put(xb, room, used);
-    op->mid_need = used[1];
+    if (x_bwd && copy_x) op->xb_at = put(xb, weights_only, room, used);
+    if (need_dyh) op->dyh_at = put(dyb, both, room, used);
+    memcpy(op->need, used, sizeof used);
     gn_status s = GN_OK;
-    if (x_fwd && xh_bytes(op) > op->s.fwd_room) scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op));
-    if (x_bwd && op->xb_at.where == IN_SLOT) scratch_reserve(op->sc, GN_DNN_SLOT_X, xb);
+    if (x_fwd && copy_x && xh_bytes(op) > op->s.fwd_room) scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op));
+    if (op->s.y_bf16 && !x_fwd && y_count(op) * sizeof(float) > op->s.fwd_room)
+        scratch_reserve(op->sc, GN_DNN_SLOT_X, y_count(op) * sizeof(float));
+    if (x_bwd && copy_x && op->xb_at.where == IN_SLOT) scratch_reserve(op->sc, GN_DNN_SLOT_X, xb);
     if (need_dyh && op->dyh_at.where == IN_SLOT) scratch_reserve(op->sc, GN_DNN_SLOT_DY, dyb);
     if (x_fwd || x_bwd) s = make_mem(&op->xh, &op->xh_md, "bf16 x");
     if (!s && need_dyh) s = make_mem(&op->dyh, &op->yh_md, "bf16 dy");
@@ -271,7 +280,7 @@ static gn_status make_staging(gn_dnn_op *op) {
 
 /* Where place p is for this backward pass, or NULL for a slot. */
 static unsigned char *at(const gn_dnn_op *op, gn_place p) {
-    return p.where == IN_Y ? op->spare + p.off : p.where == IN_MID ? op->mid + p.off : NULL;
+    return p.where == IN_SLOT ? NULL : op->space[p.where - 1] + p.off;
 }
 
 /* The scatter paths of this op: a transposed convolution's forward to few
@@ -309,6 +318,10 @@ static gn_status scatter_run(gn_dnn_op *op, int which, const float *in, const fl
 gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cache *cache) {
     gn_status s = gn_dnn_init();
     if (s) return s;
+    const unsigned reads_x = GN_DNN_BF16_FWD | GN_DNN_BF16_BWD_WEIGHTS;
+    if ((spec->x_bf16 || spec->y_bf16) && (spec->kind == GN_DNN_DECONV || spec->scratch == NULL ||
+                                           (spec->x_bf16 && (spec->bf16 & reads_x) != reads_x)))
+        return gn_fail(GN_ERR_ARG, "bf16 storage needs a convolution or dense layer that reads it in bf16");
     gn_dnn_op *op = calloc(1, sizeof *op);
     if (!op) return gn_fail(GN_ERR_NOMEM, "out of memory creating a oneDNN layer");
     op->s = *spec;
@@ -347,7 +360,7 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
                              dnnl_primitive_desc_query_md(op->pd[0], dnnl_query_weights_md, 0), 0,
                              op->cache, "forward weights");
     if (!s) s = make_mem(&op->x, &op->x_md, "x");
-    if (!s) s = make_mem(&op->y, &op->y_md, "y");
+    if (!s) s = make_mem(&op->y, op->s.y_bf16 && pass_bf16(op, 0) ? &op->yh_md : &op->y_md, "y");
     if (!s) s = make_mem(&op->b, &op->b_md, "bias");
     if (!s) s = make_staging(op);
     if (!s) s = scatter_setup(op);
@@ -400,6 +413,10 @@ static dnnl_memory_t weights_in(gn_dnn_view *v, const float *w, uint64_t wver) {
  * before that backward), else made now. A forward always makes it: it
  * clears xh_of first. NULL when out of memory. */
 static uint16_t *x_in(gn_dnn_op *op, const float *x, int fwd) {
+    if (op->s.x_bf16) { /* stored in bf16: read as it is */
+        dnnl_memory_set_data_handle(op->xh, (void *)x);
+        return (uint16_t *)x;
+    }
     if (fwd && op->sc->fwd && xh_bytes(op) <= op->sc->fwd_bytes && xh_bytes(op) <= op->s.fwd_room) {
         to_bf16(op->sc->fwd, x, x_count(op));
         dnnl_memory_set_data_handle(op->xh, op->sc->fwd);
@@ -427,19 +444,31 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
                             float *y, uint64_t wver) {
     op->dyh_of = NULL; /* a new forward: the last backward's gradients are gone */
     op->xh_of = NULL;
-    op->spare = NULL;
+    memset(op->space, 0, sizeof op->space);
     if (op->sm_on[0]) return scatter_run(op, 0, x, w, y, wver, op->s.post_relu && !op->ones);
     dnnl_memory_t wm = weights_in(&op->w_fwd, w, wver), xm = op->x;
     if (pass_bf16(op, 0)) {
         if (!x_in(op, x, 1)) return scratch_nomem();
         xm = op->xh;
     }
+    /* y stored in bf16 by an fp32 forward: its f32 output where nothing else
+     * is during a forward (as x's copies), rounded into y after */
+    float *yf = y;
+    if (op->s.y_bf16 && !pass_bf16(op, 0)) {
+        size_t yb = y_count(op) * sizeof(float);
+        yf = op->sc->fwd && yb <= op->sc->fwd_bytes && yb <= op->s.fwd_room ? op->sc->fwd
+                                                                           : scratch_get(op->sc, GN_DNN_SLOT_X);
+        if (!yf) return scratch_nomem();
+        op->sc->owner[GN_DNN_SLOT_X] = NULL;
+    }
     dnnl_memory_set_data_handle(op->x, (void *)x);
-    dnnl_memory_set_data_handle(op->y, y);
+    dnnl_memory_set_data_handle(op->y, yf);
     dnnl_memory_set_data_handle(op->b, (void *)b);
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm},
                                {DNNL_ARG_DST, op->y}, {DNNL_ARG_BIAS, op->b}};
-    return gn_dnn_exec(op->prim[0], op->ones || op->s.no_bias ? 3 : 4, args, "forward");
+    gn_status s = gn_dnn_exec(op->prim[0], op->ones || op->s.no_bias ? 3 : 4, args, "forward");
+    if (!s && yf != y) to_bf16((uint16_t *)y, yf, y_count(op));
+    return s;
 }
 
 const float *gn_dnn_op_unit_scale(const gn_dnn_op *op) { return op->ones; }
@@ -495,19 +524,19 @@ static dnnl_memory_t dy_in(gn_dnn_op *op, const float *dy, int bf16) {
     return op->dyh;
 }
 
-void gn_dnn_op_spare(gn_dnn_op *op, float *y, void *mid, size_t mid_bytes) {
-    op->spare = op->s.spare_y ? (unsigned char *)y : NULL;
-    op->mid = op->s.bwd_room ? mid : NULL;
+void gn_dnn_op_spare(gn_dnn_op *op, float *y, void *mid, size_t mid_bytes, float *dx) {
+    op->space[IN_Y - 1] = op->s.spare_y ? (unsigned char *)y : NULL;
+    op->space[IN_MID - 1] = op->s.bwd_room ? mid : NULL;
     op->mid_bytes = op->s.bwd_room ? mid_bytes : 0;
+    op->space[IN_DX - 1] = op->s.dx_room ? (unsigned char *)dx : NULL;
 }
 
-/* A backward pass of an op that keeps its copies in y or the middle, called
- * without them (or with a middle smaller than planned). */
+/* A backward pass of an op that keeps its copies in y, the middle or dx,
+ * called without them (or with a middle smaller than planned). */
 static int spare_missing(const gn_dnn_op *op) {
-    int in_y = 0, in_mid = 0;
-    const gn_place *p[3] = {&op->cols_at, &op->dyh_at, &op->xb_at};
-    for (int k = 0; k < 3; k++) in_y |= p[k]->where == IN_Y, in_mid |= p[k]->where == IN_MID;
-    return (in_y && !op->spare) || (in_mid && (!op->mid || op->mid_bytes < op->mid_need));
+    for (int k = 0; k < SPACES; k++)
+        if (op->need[k] && !op->space[k]) return 1;
+    return op->mid_bytes < op->need[IN_MID - 1];
 }
 
 gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w, float *dx,

@@ -21,8 +21,9 @@ typedef enum gn_dnn_kind { GN_DNN_DENSE, GN_DNN_CONV, GN_DNN_DECONV } gn_dnn_kin
  * patches. Each slot grows to the largest need and remembers which op wrote
  * it last. The slots hold only what does not fit where nothing else is at
  * the time: a forward's copy of x goes to `fwd`, a backward's copies and
- * patches to the op's own output (gn_dnn_spec.spare_y) or the free middle of
- * the gradient workspace (gn_dnn_spec.bwd_room). */
+ * patches to the op's own output (gn_dnn_spec.spare_y), its dx before
+ * backward-data writes it (dx_room), or the free middle of the gradient
+ * workspace (bwd_room). */
 enum { GN_DNN_SLOT_X, GN_DNN_SLOT_DY, GN_DNN_SLOT_COLS, GN_DNN_SLOTS };
 typedef struct gn_dnn_scratch {
     void *buf[GN_DNN_SLOTS];
@@ -57,6 +58,13 @@ typedef struct gn_dnn_spec {
                                  patches in it, where those fit (gn_dnn_op_spare) */
     size_t bwd_room;          /* during the backward passes, this many bytes of the gradient
                                  workspace are free: what does not fit in y goes there */
+    size_t dx_room;           /* dx holds this many bytes, free until backward-data writes
+                                 them (backward-weights runs first): what only
+                                 backward-weights reads goes there */
+    int x_bf16;               /* x is stored in bf16 (the forward and backward-weights run
+                                 in bf16 and read it as it is) */
+    int y_bf16;               /* y is stored in bf16: a bf16 forward writes it so, an fp32 one
+                                 rounds its f32 output (made in scratch->fwd) into it */
 } gn_dnn_spec;
 
 /* Bits of gn_dnn_spec.bf16, one per pass (1 << which, as gn_dnn_op_impl counts). */
@@ -81,7 +89,8 @@ gn_status gn_dnn_op_create(gn_dnn_op **op, const gn_dnn_spec *spec, gn_dnn_cache
 void gn_dnn_op_free(gn_dnn_op *op);
 
 /* y = op(x; w, b). wver: the weights' version; reorders are skipped when unchanged.
- * Where gn_dnn_op_unit_scale is not NULL, the bias and ReLU are left out. */
+ * Where gn_dnn_op_unit_scale is not NULL, the bias and ReLU are left out.
+ * x and y hold bf16 (uint16_t) where spec.x_bf16, spec.y_bf16 say so. */
 gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const float *b,
                             float *y, uint64_t wver);
 /* NULL when the forward primitive adds the bias (and the ReLU) itself; else
@@ -90,9 +99,11 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
 const float *gn_dnn_op_unit_scale(const gn_dnn_op *op);
 const gn_dnn_spec *gn_dnn_op_spec(const gn_dnn_op *op);
 /* Before the backward passes: y, the op's output buffer of the last forward
- * (n * oh * ow * oc floats), which they may overwrite when spec.spare_y, and
- * mid, mid_bytes (at least spec.bwd_room) of free gradient workspace. */
-void gn_dnn_op_spare(gn_dnn_op *op, float *y, void *mid, size_t mid_bytes);
+ * (n * oh * ow * oc floats), which they may overwrite when spec.spare_y;
+ * mid, mid_bytes (at least spec.bwd_room) of free gradient workspace; and
+ * dx, where backward-data will write (spec.dx_room), in which case
+ * backward-weights must run first. */
+void gn_dnn_op_spare(gn_dnn_op *op, float *y, void *mid, size_t mid_bytes, float *dx);
 /* dx = op^T(dy; w) */
 gn_status gn_dnn_op_backward_data(gn_dnn_op *op, const float *dy, const float *w, float *dx,
                                   uint64_t wver);

@@ -34,6 +34,15 @@ void gn_activation_backward(gn_act act, float *dx, const float *dy, const float 
     }
 }
 
+void gn_relu_backward_bf16(float *dx, const float *dy, const uint16_t *y, size_t n) {
+    const gn_kernels *K = gn_kern();
+    GN_PARALLEL_CHUNKS(n, o, m, {
+        float t[GN_CHUNK];
+        K->bf16_to_f32(t, y + o, m);
+        K->relu_backward(dx + o, dy + o, t, m);
+    });
+}
+
 /* x: (rows, C) -> y: (rows, C), softmax over C with the maximum subtracted. */
 void gn_softmax_forward(float *y, const float *x, size_t rows, size_t C) {
     for (size_t r = 0; r < rows; r++) {
@@ -64,6 +73,8 @@ static float alpha_of(const gn_layer *L) { return L->kind == GN_LAYER_LEAKY_RELU
 /* The forward of a ReLU fused into the oneDNN layer before it has run there. */
 static gn_status act_fwd(gn_layer *L, gn_call *c) {
     size_t count = gn_layer_count_in(L, c->n);
+    if (L->dtype == GN_BF16 && (!(L->fuse & GN_FUSE_FWD_IN_OP) || c->y != c->x[0]))
+        return gn_fail(GN_ERR_UNSUPPORTED, "%s on bf16: only the ReLU the layer before runs", L->ops->title);
     if (!(L->fuse & GN_FUSE_FWD_IN_OP))
         gn_activation_forward(act_of(L), c->y, c->x[0], count, alpha_of(L));
     else if (c->y != c->x[0])
@@ -71,9 +82,16 @@ static gn_status act_fwd(gn_layer *L, gn_call *c) {
     return GN_OK;
 }
 
+/* A ReLU whose output is stored in bf16 (net.c's choose_storage) reads its sign there. */
 static gn_status act_bwd(gn_layer *L, gn_call *c) {
-    if (c->dx[0])
-        gn_activation_backward(act_of(L), c->dx[0], c->dy, c->y, gn_layer_count_in(L, c->n), alpha_of(L));
+    size_t n = gn_layer_count_in(L, c->n);
+    if (!c->dx[0]) return GN_OK;
+    if (L->dtype == GN_BF16 && act_of(L) == GN_ACT_RELU)
+        gn_relu_backward_bf16(c->dx[0], c->dy, (const uint16_t *)c->y, n);
+    else if (L->dtype == GN_BF16)
+        return gn_fail(GN_ERR_UNSUPPORTED, "%s on bf16: ReLU only", L->ops->title);
+    else
+        gn_activation_backward(act_of(L), c->dx[0], c->dy, c->y, n, alpha_of(L));
     return GN_OK;
 }
 

@@ -6,6 +6,9 @@
 
 #include "layers/layer.h"
 
+/* Inverted dropout: the kept units scaled by 1 / (1 - rate). */
+static float drop_scale(float rate) { return rate < 1 ? 1.0f / (1.0f - rate) : 0.0f; }
+
 static uint32_t drop_threshold(float rate) {
     double t = (double)rate * 4294967296.0;
     return t >= 4294967295.0 ? 0xFFFFFFFFu : (uint32_t)t;
@@ -15,8 +18,20 @@ static uint32_t drop_threshold(float rate) {
 void gn_dropout_forward(float *y, const float *x, size_t n, float rate, uint64_t key, uint64_t at) {
     const gn_kernels *K = gn_kern();
     uint32_t thr = drop_threshold(rate);
-    float scale = rate < 1 ? 1.0f / (1.0f - rate) : 0.0f;
+    float scale = drop_scale(rate);
     GN_PARALLEL_CHUNKS(n, o, m, K->dropout(y + o, x + o, m, key, at + o, thr, scale));
+}
+
+void gn_dropout_forward_bf16(uint16_t *y, const uint16_t *x, size_t n, float rate, uint64_t key, uint64_t at) {
+    const gn_kernels *K = gn_kern();
+    uint32_t thr = drop_threshold(rate);
+    float scale = drop_scale(rate);
+    GN_PARALLEL_CHUNKS(n, o, m, {
+        float t[GN_CHUNK];
+        K->bf16_to_f32(t, x + o, m);
+        K->dropout(t, t, m, key, at + o, thr, scale);
+        K->f32_to_bf16(y + o, t, m);
+    });
 }
 
 /* dy: (n) -> dx: (n) = dy * keep / (1 - rate): the forward map again (it is
@@ -47,14 +62,17 @@ static int noise_shape(gn_layer *L, char *why, size_t len) {
 /* The mask or noise of elements [0, count) of one call: the samples before
  * c->samples.split and those after stand at different places of the whole
  * batch, so each part draws from its own first counter. */
-static void random_run(gn_layer *L, gn_call *c, float *y, const float *x, size_t count) {
+static void random_run(gn_layer *L, gn_call *c, float *y, const float *x, size_t count, int bf16) {
     size_t per = count / (size_t)c->n, head = (size_t)c->samples.split * per;
     const size_t len[2] = {head, count - head};
     const uint64_t at[2] = {c->samples.first * per, c->samples.second * per};
     for (int part = 0; part < 2; part++) {
         size_t off = part ? head : 0;
         if (!len[part]) continue;
-        if (L->kind == GN_LAYER_DROPOUT)
+        if (L->kind == GN_LAYER_DROPOUT && bf16)
+            gn_dropout_forward_bf16((uint16_t *)y + off, (const uint16_t *)x + off, len[part], L->a.dropout.rate,
+                                    c->key, at[part]);
+        else if (L->kind == GN_LAYER_DROPOUT)
             gn_dropout_forward(y + off, x + off, len[part], L->a.dropout.rate, c->key, at[part]);
         else
             gn_gaussian_noise_forward(y + off, x + off, len[part], L->a.noise.sigma, c->seed, c->key, at[part]);
@@ -67,9 +85,9 @@ static gn_status random_fwd(gn_layer *L, gn_call *c) {
     float rate = L->kind == GN_LAYER_DROPOUT ? L->a.dropout.rate : 0;
     float sigma = L->kind == GN_LAYER_GAUSSIAN_NOISE ? L->a.noise.sigma : 0;
     if (c->train && (rate > 0 || sigma > 0))
-        random_run(L, c, c->y, c->x[0], count);
+        random_run(L, c, c->y, c->x[0], count, L->dtype == GN_BF16); /* stored in bf16 (net.c) */
     else if (c->y != c->x[0])
-        memcpy(c->y, c->x[0], count * sizeof(float));
+        memcpy(c->y, c->x[0], count * gn_dtype_size(L->dtype));
     return GN_OK;
 }
 
@@ -78,7 +96,7 @@ static gn_status random_bwd(gn_layer *L, gn_call *c) {
     size_t count = gn_layer_count_in(L, c->n);
     float rate = L->kind == GN_LAYER_DROPOUT ? L->a.dropout.rate : 0;
     if (c->dx[0] && rate > 0)
-        random_run(L, c, c->dx[0], c->dy, count);
+        random_run(L, c, c->dx[0], c->dy, count, 0); /* gradients: f32 */
     else
         gn_pass_gradient(c->dx[0], c->dy, count);
     return GN_OK;

@@ -126,6 +126,9 @@ void gn_activation_forward(gn_act act, float *y, const float *x, size_t n, float
 /* dy: (n) -> dx: (n), from the forward output y; dx may alias dy */
 void gn_activation_backward(gn_act act, float *dx, const float *dy, const float *y, size_t n,
                             float alpha);
+/* The ReLU's: dy: (n) -> dx: (n) from y stored in bf16 (exact in f32): the
+ * f32 kernel on each chunk of y widened. */
+void gn_relu_backward_bf16(float *dx, const float *dy, const uint16_t *y, size_t n);
 /* Softmax over the last axis: x: (rows, C) -> y: (rows, C). */
 void gn_softmax_forward(float *y, const float *x, size_t rows, size_t C);
 
@@ -136,6 +139,9 @@ void gn_softmax_forward(float *y, const float *x, size_t rows, size_t C);
 /* Element i draws with counter at + i (at: the first element's index in the
  * whole batch; 0 in one process). */
 void gn_dropout_forward(float *y, const float *x, size_t n, float rate, uint64_t key, uint64_t at);
+/* The same on x, y stored in bf16 (y may alias x): each chunk widened,
+ * dropped by the f32 kernel, rounded back (nearest even). */
+void gn_dropout_forward_bf16(uint16_t *y, const uint16_t *x, size_t n, float rate, uint64_t key, uint64_t at);
 /* dy: (n) -> dx: (n) with the forward's key; dx may alias dy */
 void gn_dropout_backward(float *dx, const float *dy, size_t n, float rate, uint64_t key, uint64_t at);
 /* x: (n) -> y: (n) = x + sigma * N(0, 1) keyed by (seed, step); backward is the identity. */

@@ -142,12 +142,13 @@ static gn_status linear_fwd(gn_layer *L, gn_call *c) {
     return gn_linear_forward(c->op, c->y, c->x[0], w, c->b, ver);
 }
 
-/* dy -> dw, db (when wanted), then dx (when wanted); an up-fused
+/* dy -> dw, db (when wanted), then dx (when wanted: its buffer holds
+ * backward-weights' bf16 copies until then, dnn_op.h); an up-fused
  * convolution's weight gradient goes through its 4x4 form. */
 static gn_status linear_bwd(gn_layer *L, gn_call *c) {
     double t0 = c->profile ? omp_get_wtime() : 0;
     gn_status s;
-    gn_dnn_op_spare(c->op, c->y, c->mid, c->mid_bytes); /* free now, where the op may use them (dnn_op.h) */
+    gn_dnn_op_spare(c->op, c->y, c->mid, c->mid_bytes, c->dx[0]); /* free now (dnn_op.h) */
     if (c->dw) {
         int up = (L->fuse & GN_FUSE_UPCONV) != 0;
         size_t n4 = (size_t)L->a.conv.filters * L->in.c * 16;
@@ -197,8 +198,9 @@ static void dense_describe(const gn_layer *L, char *buf, size_t len) {
 }
 
 static void dense_spec(const gn_layer *L, int n, gn_dnn_spec *s) {
-    *s = (gn_dnn_spec){GN_DNN_DENSE, n, L->in.h, L->in.w, L->in.c, L->out.h, L->out.w, L->out.c,
-                       0, 0, 0, 0, 0, 0, 0, 0, (L->fuse & GN_FUSE_POST_RELU) != 0, 0, 0, NULL, 0, 0, 0};
+    *s = (gn_dnn_spec){.kind = GN_DNN_DENSE, .n = n, .ih = L->in.h, .iw = L->in.w, .ic = L->in.c,
+                       .oh = L->out.h, .ow = L->out.w, .oc = L->out.c,
+                       .post_relu = (L->fuse & GN_FUSE_POST_RELU) != 0};
 }
 
 const gn_layer_ops gn_dense_ops = {
@@ -267,10 +269,11 @@ static void conv_describe(const gn_layer *L, char *buf, size_t len) {
 
 static void conv_spec(const gn_layer *L, int n, gn_dnn_spec *s) {
     const gn_conv_args *a = &L->a.conv;
-    *s = (gn_dnn_spec){L->kind == GN_LAYER_CONV2D ? GN_DNN_CONV : GN_DNN_DECONV, n, L->in.h,
-                       L->in.w, L->in.c, L->out.h, L->out.w, L->out.c, a->kernel, a->kernel,
-                       a->stride, a->stride, a->pad_t, a->pad_l, a->pad_b, a->pad_r,
-                       (L->fuse & GN_FUSE_POST_RELU) != 0, a->no_bias, 0, NULL, 0, 0, 0};
+    *s = (gn_dnn_spec){.kind = L->kind == GN_LAYER_CONV2D ? GN_DNN_CONV : GN_DNN_DECONV, .n = n,
+                       .ih = L->in.h, .iw = L->in.w, .ic = L->in.c, .oh = L->out.h, .ow = L->out.w,
+                       .oc = L->out.c, .kh = a->kernel, .kw = a->kernel, .sh = a->stride, .sw = a->stride,
+                       .pad_t = a->pad_t, .pad_l = a->pad_l, .pad_b = a->pad_b, .pad_r = a->pad_r,
+                       .post_relu = (L->fuse & GN_FUSE_POST_RELU) != 0, .no_bias = a->no_bias};
     if (L->fuse & GN_FUSE_UPCONV) { /* on the image before the upsampling: 4x4, stride 2, padding 1 */
         s->kind = GN_DNN_DECONV;
         s->ih = L->in.h / 2;
