@@ -253,6 +253,13 @@ static void place_layer(gn_net *net, gn_plan *P, int i, size_t *off) {
     }
 }
 
+/* Whether a layer after layer i rounds its f32 output (choose_storage). */
+static int rounded_after(const gn_net *net, int i) {
+    for (int j = i + 1; j < net->nlayers; j++)
+        if (net->layers[j].rounds_f32_of == i) return 1;
+    return 0;
+}
+
 /* Whether layer i's output buffer is dead while layer i's backward runs:
  * every layer that reads it comes later, so their backward passes (and the
  * batch-norm remakes that read it) have run by then; but not the buffer of
@@ -313,6 +320,7 @@ static gn_status equip_layer(gn_net *net, gn_plan *P, int i) {
                     : net->precision == GN_PRECISION_BF16   ? gn_dnn_bf16_passes(&spec)
                                                             : 0;
         spec.y_bf16 = L->dtype == GN_BF16; /* choose_storage */
+        spec.y_keep_f32 = spec.y_bf16 && rounded_after(net, i);
         spec.x_bf16 = L->src[0] != GN_NET_INPUT && net->layers[L->src[0]].dtype == GN_BF16;
         if (!L->cache && !(L->cache = gn_dnn_cache_new())) return gn_fail(GN_ERR_NOMEM, "out of memory");
         gn_status st = gn_dnn_op_create(&P->rt[i].op, &spec, L->cache);
@@ -362,14 +370,21 @@ static int reads_x_in_bf16(const gn_net *net, const gn_layer *K) {
 /* Which outputs are stored in bf16 (layer dtype): in bf16, a convolution's
  * whose only reader, past the ReLU it applies itself, fused identities and
  * dropout running over it, is a oneDNN layer that reads its x in bf16 in
- * the forward and in backward-weights. The convolution writes bf16, the
- * dropout works on it, the ReLU's backward reads its sign, the reader takes
- * it as it is: no f32 tensor and no copy (seed-mnist: D's first
- * convolution, 49 MiB of f32 become 24.5). Gradients stay f32. */
+ * the forward and in backward-weights. The first dropout of the chain
+ * rounds the convolution's f32 output (left where nothing else is during
+ * the forward) into the bf16 tensor after dropping, else the convolution
+ * rounds it: the values are those the reader's own rounding of an f32
+ * tensor gave, bit for bit. The ReLU's backward reads its sign there, the
+ * reader takes the tensor as it is: no f32 tensor in the arena and no copy
+ * (seed-mnist: D's first convolution, 49 MiB of f32 become 24.5). Gradients
+ * stay f32. */
 static void choose_storage(gn_net *net) {
     int nl = net->nlayers;
-    for (int i = 0; i < nl; i++) net->layers[i].dtype = GN_F32;
-    if (net->precision == GN_PRECISION_FP32) return;
+    for (int i = 0; i < nl; i++) {
+        net->layers[i].dtype = GN_F32;
+        net->layers[i].rounds_f32_of = GN_NONE;
+    }
+    if (net->precision == GN_PRECISION_FP32 || net->f32_storage) return;
     for (int i = 0; i < nl; i++) {
         const gn_layer *L = &net->layers[i];
         if (L->kind != GN_LAYER_CONV2D || L->fuse & GN_FUSE_UPCONV || !L->ops->dnn_spec) continue;
@@ -392,8 +407,14 @@ static void choose_storage(gn_net *net) {
         }
         if (k == GN_NONE || !reads_x_in_bf16(net, &net->layers[k])) continue;
         for (int j = i; j <= t; j++) net->layers[j].dtype = GN_BF16; /* the chain is i..t */
+        for (int j = i + 1; j <= t; j++)
+            if (net->layers[j].kind == GN_LAYER_DROPOUT) {
+                net->layers[j].rounds_f32_of = i;
+                break;
+            }
     }
 }
+
 
 static gn_status make_plan(gn_net *net, int n, gn_plan *P) {
     choose_storage(net);
@@ -610,6 +631,7 @@ gn_status gn_net_forward(gn_net *net, const gn_tensor *xt, gn_mode mode, uint64_
         double t0 = net->prof_fwd ? omp_get_wtime() : 0;
         gn_call c = call_for(net, P, i, seed, step);
         c.train = train;
+        if (L->rounds_f32_of != GN_NONE) c.x[0] = gn_dnn_op_output_f32(P->rt[L->rounds_f32_of].op);
         s = train && runs_sliced(net, L) ? run_slices(net, S, i, &c, 0) : L->ops->forward(L, &c);
         if (s) return s;
         if (L->fuse & GN_FUSE_TRANSIENT) net->scratch_bn = train ? i : GN_NONE;
@@ -771,6 +793,12 @@ void gn_net_set_precision(gn_net *net, gn_precision p) {
 }
 
 gn_precision gn_net_precision(const gn_net *net) { return net->precision; }
+
+void gn_net_set_bf16_storage(gn_net *net, int on) {
+    if (net->f32_storage == !on) return;
+    net->f32_storage = !on;
+    free_plans(net); /* remade with the other storage when next needed */
+}
 
 const char *gn_net_layer_precision(gn_net *net, int i, int n, int which) {
     gn_plan *P = find_plan(net, n);

@@ -110,6 +110,7 @@ static gn_layer *push(gn_net *net, gn_layer_kind kind, int other) {
     L->out = L->in;
     L->dtype = GN_F32;
     L->remakes_bn = GN_NONE;
+    L->rounds_f32_of = GN_NONE;
     net->cur = net->nlayers - 1;
     return L;
 }

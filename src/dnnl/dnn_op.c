@@ -59,6 +59,7 @@ struct gn_dnn_op {
      * only backward-weights reads: it runs first), or in a slot. */
     gn_place cols_at, dyh_at, xb_at;
     unsigned char *space[SPACES]; /* y, that middle and dx, for this backward (gn_dnn_op_spare) */
+    float *y_f32;                 /* the last forward's f32 output, with spec.y_keep_f32 */
     size_t mid_bytes, need[SPACES];
 };
 
@@ -167,13 +168,17 @@ static dnnl_memory_desc_t any_weights(const gn_dnn_op *op, int bf16) {
 /* The bias descriptor, or NULL for a layer without one. */
 static const dnnl_memory_desc_t *bias_md(const gn_dnn_op *op) { return op->s.no_bias ? NULL : &op->b_md; }
 
+/* Whether a forward in this precision writes y in bf16 itself: where y is
+ * stored so, the forward runs in bf16 and no layer after rounds it. */
+static int writes_bf16(const gn_dnn_op *op, int bf16) { return op->s.y_bf16 && !op->s.y_keep_f32 && bf16; }
+
 /* The forward op descriptor in fp32 or bf16 (inputs; the output is f32, or
- * bf16 where spec.y_bf16). */
+ * bf16 where writes_bf16). */
 static dnnl_status_t fwd_desc(gn_dnn_op *op, int bf16, op_desc *d) {
     const gn_dnn_spec *s = &op->s;
     dnnl_memory_desc_t w = any_weights(op, bf16);
     const dnnl_memory_desc_t *x = bf16 ? &op->xh_md : &op->x_md;
-    const dnnl_memory_desc_t *y = s->y_bf16 && bf16 ? &op->yh_md : &op->y_md; /* fp32 writes f32 */
+    const dnnl_memory_desc_t *y = writes_bf16(op, bf16) ? &op->yh_md : &op->y_md;
     dnnl_dims_t strides = {s->sh, s->sw}, pl = {s->pad_t, s->pad_l}, pr = {s->pad_b, s->pad_r};
     switch (s->kind) {
     case GN_DNN_DENSE:
@@ -269,7 +274,7 @@ static gn_status make_staging(gn_dnn_op *op) {
     memcpy(op->need, used, sizeof used);
     gn_status s = GN_OK;
     if (x_fwd && copy_x && xh_bytes(op) > op->s.fwd_room) scratch_reserve(op->sc, GN_DNN_SLOT_X, xh_bytes(op));
-    if (op->s.y_bf16 && !x_fwd && y_count(op) * sizeof(float) > op->s.fwd_room)
+    if (op->s.y_bf16 && !writes_bf16(op, x_fwd) && y_count(op) * sizeof(float) > op->s.fwd_room)
         scratch_reserve(op->sc, GN_DNN_SLOT_X, y_count(op) * sizeof(float));
     if (x_bwd && copy_x && op->xb_at.where == IN_SLOT) scratch_reserve(op->sc, GN_DNN_SLOT_X, xb);
     if (need_dyh && op->dyh_at.where == IN_SLOT) scratch_reserve(op->sc, GN_DNN_SLOT_DY, dyb);
@@ -360,7 +365,7 @@ gn_status gn_dnn_op_create(gn_dnn_op **out, const gn_dnn_spec *spec, gn_dnn_cach
                              dnnl_primitive_desc_query_md(op->pd[0], dnnl_query_weights_md, 0), 0,
                              op->cache, "forward weights");
     if (!s) s = make_mem(&op->x, &op->x_md, "x");
-    if (!s) s = make_mem(&op->y, op->s.y_bf16 && pass_bf16(op, 0) ? &op->yh_md : &op->y_md, "y");
+    if (!s) s = make_mem(&op->y, writes_bf16(op, pass_bf16(op, 0)) ? &op->yh_md : &op->y_md, "y");
     if (!s) s = make_mem(&op->b, &op->b_md, "bias");
     if (!s) s = make_staging(op);
     if (!s) s = scatter_setup(op);
@@ -451,10 +456,11 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
         if (!x_in(op, x, 1)) return scratch_nomem();
         xm = op->xh;
     }
-    /* y stored in bf16 by an fp32 forward: its f32 output where nothing else
-     * is during a forward (as x's copies), rounded into y after */
+    /* y stored in bf16 but not written so: the f32 output where nothing else
+     * is during a forward (as x's copies), rounded into y after, here or by
+     * the layer after (y_keep_f32) */
     float *yf = y;
-    if (op->s.y_bf16 && !pass_bf16(op, 0)) {
+    if (op->s.y_bf16 && !writes_bf16(op, pass_bf16(op, 0))) {
         size_t yb = y_count(op) * sizeof(float);
         yf = op->sc->fwd && yb <= op->sc->fwd_bytes && yb <= op->s.fwd_room ? op->sc->fwd
                                                                            : scratch_get(op->sc, GN_DNN_SLOT_X);
@@ -467,9 +473,12 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm},
                                {DNNL_ARG_DST, op->y}, {DNNL_ARG_BIAS, op->b}};
     gn_status s = gn_dnn_exec(op->prim[0], op->ones || op->s.no_bias ? 3 : 4, args, "forward");
-    if (!s && yf != y) to_bf16((uint16_t *)y, yf, y_count(op));
+    op->y_f32 = yf != y ? yf : NULL;
+    if (!s && yf != y && !op->s.y_keep_f32) to_bf16((uint16_t *)y, yf, y_count(op));
     return s;
 }
+
+const float *gn_dnn_op_output_f32(const gn_dnn_op *op) { return op->y_f32; }
 
 const float *gn_dnn_op_unit_scale(const gn_dnn_op *op) { return op->ones; }
 const gn_dnn_spec *gn_dnn_op_spec(const gn_dnn_op *op) { return &op->s; }

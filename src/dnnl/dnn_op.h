@@ -65,6 +65,8 @@ typedef struct gn_dnn_spec {
                                  in bf16 and read it as it is) */
     int y_bf16;               /* y is stored in bf16: a bf16 forward writes it so, an fp32 one
                                  rounds its f32 output (made in scratch->fwd) into it */
+    int y_keep_f32;           /* with y_bf16: write the f32 output only, for the layer after
+                                 to round into y (gn_dnn_op_output_f32) */
 } gn_dnn_spec;
 
 /* Bits of gn_dnn_spec.bf16, one per pass (1 << which, as gn_dnn_op_impl counts). */
@@ -97,6 +99,9 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
  * oc ones, so that the caller adds them as the per-channel affine y * 1 + b
  * (exactly y + b) then max(0, .) when post_relu. (Transposed convolutions.) */
 const float *gn_dnn_op_unit_scale(const gn_dnn_op *op);
+/* spec.y_keep_f32: the f32 output of the last forward (valid until the next
+ * forward pass of any op sharing the scratch). */
+const float *gn_dnn_op_output_f32(const gn_dnn_op *op);
 const gn_dnn_spec *gn_dnn_op_spec(const gn_dnn_op *op);
 /* Before the backward passes: y, the op's output buffer of the last forward
  * (n * oh * ow * oc floats), which they may overwrite when spec.spare_y;

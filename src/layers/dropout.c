@@ -22,14 +22,16 @@ void gn_dropout_forward(float *y, const float *x, size_t n, float rate, uint64_t
     GN_PARALLEL_CHUNKS(n, o, m, K->dropout(y + o, x + o, m, key, at + o, thr, scale));
 }
 
-void gn_dropout_forward_bf16(uint16_t *y, const uint16_t *x, size_t n, float rate, uint64_t key, uint64_t at) {
+void gn_dropout_forward_bf16(uint16_t *y, const void *x, int x_bf16, size_t n, float rate, uint64_t key,
+                             uint64_t at) {
     const gn_kernels *K = gn_kern();
     uint32_t thr = drop_threshold(rate);
     float scale = drop_scale(rate);
     GN_PARALLEL_CHUNKS(n, o, m, {
         float t[GN_CHUNK];
-        K->bf16_to_f32(t, x + o, m);
-        K->dropout(t, t, m, key, at + o, thr, scale);
+        if (x_bf16) K->bf16_to_f32(t, (const uint16_t *)x + o, m);
+        else memcpy(t, (const float *)x + o, m * sizeof(float));
+        if (rate > 0) K->dropout(t, t, m, key, at + o, thr, scale);
         K->f32_to_bf16(y + o, t, m);
     });
 }
@@ -63,6 +65,7 @@ static int noise_shape(gn_layer *L, char *why, size_t len) {
  * c->samples.split and those after stand at different places of the whole
  * batch, so each part draws from its own first counter. */
 static void random_run(gn_layer *L, gn_call *c, float *y, const float *x, size_t count, int bf16) {
+    int x_bf16 = L->rounds_f32_of == GN_NONE; /* else x is the f32 output it rounds (net.c) */
     size_t per = count / (size_t)c->n, head = (size_t)c->samples.split * per;
     const size_t len[2] = {head, count - head};
     const uint64_t at[2] = {c->samples.first * per, c->samples.second * per};
@@ -70,8 +73,9 @@ static void random_run(gn_layer *L, gn_call *c, float *y, const float *x, size_t
         size_t off = part ? head : 0;
         if (!len[part]) continue;
         if (L->kind == GN_LAYER_DROPOUT && bf16)
-            gn_dropout_forward_bf16((uint16_t *)y + off, (const uint16_t *)x + off, len[part], L->a.dropout.rate,
-                                    c->key, at[part]);
+            gn_dropout_forward_bf16((uint16_t *)y + off, x_bf16 ? (const void *)((const uint16_t *)x + off)
+                                                                : (const void *)(x + off),
+                                    x_bf16, len[part], L->a.dropout.rate, c->key, at[part]);
         else if (L->kind == GN_LAYER_DROPOUT)
             gn_dropout_forward(y + off, x + off, len[part], L->a.dropout.rate, c->key, at[part]);
         else
@@ -86,6 +90,8 @@ static gn_status random_fwd(gn_layer *L, gn_call *c) {
     float sigma = L->kind == GN_LAYER_GAUSSIAN_NOISE ? L->a.noise.sigma : 0;
     if (c->train && (rate > 0 || sigma > 0))
         random_run(L, c, c->y, c->x[0], count, L->dtype == GN_BF16); /* stored in bf16 (net.c) */
+    else if (L->rounds_f32_of != GN_NONE)
+        gn_dropout_forward_bf16((uint16_t *)c->y, c->x[0], 0, count, 0, 0, 0);
     else if (c->y != c->x[0])
         memcpy(c->y, c->x[0], count * gn_dtype_size(L->dtype));
     return GN_OK;

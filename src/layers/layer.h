@@ -78,6 +78,9 @@ typedef struct gn_layer {
     size_t s_off, s_len;     /* in the state slab (and the batch-statistics slab) */
     unsigned fuse;           /* GN_FUSE_* */
     int remakes_bn;          /* the transient BN whose output this layer reads, or GN_NONE */
+    int rounds_f32_of;       /* a dropout over a bf16-stored tensor that makes it: it reads the
+                                f32 output the oneDNN layer rounds_f32_of left (net.c,
+                                choose_storage), or GN_NONE */
     gn_dnn_cache *cache;     /* weights in oneDNN layouts, for every batch size */
     float *kw4, *dkw4;       /* an up-fused convolution's 4x4 weights and their gradient */
     uint64_t kw4_ver;        /* version + 1 of the weights in kw4 */

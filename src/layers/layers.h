@@ -139,9 +139,11 @@ void gn_softmax_forward(float *y, const float *x, size_t rows, size_t C);
 /* Element i draws with counter at + i (at: the first element's index in the
  * whole batch; 0 in one process). */
 void gn_dropout_forward(float *y, const float *x, size_t n, float rate, uint64_t key, uint64_t at);
-/* The same on x, y stored in bf16 (y may alias x): each chunk widened,
- * dropped by the f32 kernel, rounded back (nearest even). */
-void gn_dropout_forward_bf16(uint16_t *y, const uint16_t *x, size_t n, float rate, uint64_t key, uint64_t at);
+/* The same into y stored in bf16, from x in f32 or (x_bf16) in bf16 (y may
+ * alias it): each chunk dropped by the f32 kernel (bf16 widened first),
+ * then rounded to nearest even; rate 0 (or inference): rounded only. */
+void gn_dropout_forward_bf16(uint16_t *y, const void *x, int x_bf16, size_t n, float rate, uint64_t key,
+                             uint64_t at);
 /* dy: (n) -> dx: (n) with the forward's key; dx may alias dy */
 void gn_dropout_backward(float *dx, const float *dy, size_t n, float rate, uint64_t key, uint64_t at);
 /* x: (n) -> y: (n) = x + sigma * N(0, 1) keyed by (seed, step); backward is the identity. */
