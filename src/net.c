@@ -312,10 +312,12 @@ static gn_status equip_layer(gn_net *net, gn_plan *P, int i) {
         gn_dnn_spec spec;
         L->ops->dnn_spec(L, P->n, &spec);
         spec.scratch = &net->ws->dnn;
-        spec.fwd_room = P->gbytes;
-        spec.spare_y = dead_in_own_backward(net, P, i);
-        spec.bwd_room = pair_room(net, P, i);
-        spec.dx_room = L->src[0] != GN_NET_INPUT ? grad_in_bytes(L, P->n) : 0; /* always made then */
+        if (!net->not_lean) { /* where the bf16 copies may go (dnn_op.h) */
+            spec.fwd_room = P->gbytes;
+            spec.spare_y = dead_in_own_backward(net, P, i);
+            spec.bwd_room = pair_room(net, P, i);
+            spec.dx_room = L->src[0] != GN_NET_INPUT ? grad_in_bytes(L, P->n) : 0; /* always made then */
+        }
         spec.bf16 = net->precision == GN_PRECISION_BF16_ALL ? GN_DNN_BF16_ALL
                     : net->precision == GN_PRECISION_BF16   ? gn_dnn_bf16_passes(&spec)
                                                             : 0;
@@ -384,7 +386,7 @@ static void choose_storage(gn_net *net) {
         net->layers[i].dtype = GN_F32;
         net->layers[i].rounds_f32_of = GN_NONE;
     }
-    if (net->precision == GN_PRECISION_FP32 || net->f32_storage) return;
+    if (net->precision == GN_PRECISION_FP32 || net->not_lean) return;
     for (int i = 0; i < nl; i++) {
         const gn_layer *L = &net->layers[i];
         if (L->kind != GN_LAYER_CONV2D || L->fuse & GN_FUSE_UPCONV || !L->ops->dnn_spec) continue;
@@ -794,10 +796,10 @@ void gn_net_set_precision(gn_net *net, gn_precision p) {
 
 gn_precision gn_net_precision(const gn_net *net) { return net->precision; }
 
-void gn_net_set_bf16_storage(gn_net *net, int on) {
-    if (net->f32_storage == !on) return;
-    net->f32_storage = !on;
-    free_plans(net); /* remade with the other storage when next needed */
+void gn_net_set_bf16_lean(gn_net *net, int on) {
+    if (net->not_lean == !on) return;
+    net->not_lean = !on;
+    free_plans(net); /* remade with the other layout when next needed */
 }
 
 const char *gn_net_layer_precision(gn_net *net, int i, int n, int which) {

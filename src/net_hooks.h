@@ -41,8 +41,11 @@ gn_status gn_net_set_slices(gn_net *net, int slices, float *grads);
 void gn_net_set_slice_add(gn_net *net, const float *add);
 /* Layer i's parameters (weights, then bias) as a range of the slab. */
 void gn_net_layer_params(const gn_net *net, int i, size_t *off, size_t *len);
-/* In bf16, whether activations that only bf16 passes read are stored in bf16
- * (on: the default; tests turn it off to compare, bit for bit). */
-void gn_net_set_bf16_storage(gn_net *net, int on);
+/* In bf16, whether the lean layout is used (on: the default): the bf16
+ * copies in buffers free at the time (dnn_op.h) and the activations that
+ * only bf16 passes read stored in bf16 (choose_storage). Off: the copies in
+ * the shared slots, every activation f32; the same bits, more memory (tests
+ * compare the two). */
+void gn_net_set_bf16_lean(gn_net *net, int on);
 
 #endif

@@ -63,7 +63,7 @@ struct gn_net {
     int built;
     int no_fusion;          /* run every layer on its own (for checking the fusions) */
     gn_precision precision; /* of the oneDNN layers' passes */
-    int f32_storage;        /* bf16 storage turned off (gn_net_set_bf16_storage) */
+    int not_lean;           /* the lean bf16 layout turned off (gn_net_set_bf16_lean) */
     float *params, *state;  /* gradients: in ws */
     size_t nparams, nstate;
     uint64_t version;

@@ -358,6 +358,74 @@ START_TEST(bf16_backward_uses_up_the_forward) {
 }
 END_TEST
 
+/* A net whose transposed convolution keeps its patches and copy of x in the
+ * free middle of the gradient workspace: its dx and output are too small,
+ * and the 16->128 convolution after it sizes the workspace. */
+static gn_net *middle_net(void) {
+    gn_net *n = tu_net_new("m", (gn_shape){1, 1, 16}, 1);
+    gn_net_add_dense(n, 4 * 4 * 64);
+    gn_net_add_reshape(n, (gn_shape){4, 4, 64});
+    gn_net_add_deconv2d(n, 16, 4, 2, GN_PAD_SAME);
+    gn_net_add_conv2d(n, 128, 3, 1, GN_PAD_SAME);
+    gn_net_add_flatten(n);
+    gn_net_add_dense(n, 2);
+    gn_net_add_softmax(n);
+    tu_build_with_biases(n);
+    return n;
+}
+
+/* The lean bf16 layout (copies in free buffers, activations stored in bf16:
+ * net_hooks.h) against the plain one: the same logits, input gradient and
+ * parameter gradients, bit for bit, for a net that uses the workspace's
+ * middle (every pass in bf16), one with every fusion (every pass in bf16),
+ * and seed-mnist's G and D (--precision bf16's rule). */
+START_TEST(bf16_lean_layout_changes_nothing) {
+    if (gn_precision_check(GN_PRECISION_BF16)) {
+        printf("skipped: %s\n", gn_last_error());
+        return;
+    }
+    enum { NB = 8, CASES = 4 };
+    for (int c = 0; c < CASES; c++) {
+        gn_net *nets[2];
+        for (int k = 0; k < 2; k++) {
+            gn_net *G = NULL, *D = NULL;
+            if (c >= 2) ck_assert_int_eq(gn_preset_build("seed-mnist", 1, &G, &D), GN_OK);
+            nets[k] = c == 0 ? middle_net() : c == 1 ? fusable(1) : c == 2 ? G : D;
+            if (c >= 2) gn_net_free(c == 2 ? D : G);
+            gn_net_set_precision(nets[k], c < 2 ? GN_PRECISION_BF16_ALL : GN_PRECISION_BF16);
+        }
+        gn_net_set_bf16_lean(nets[1], 0);
+        gn_shape is = gn_net_input_shape(nets[0]);
+        int L = gn_net_layer_count(nets[0]);
+        gn_shape os = gn_net_layer_output(nets[0], c == 2 ? L - 1 : L - 2); /* the logits but for G */
+        size_t nx = NB * gn_shape_size(is), ny = NB * gn_shape_size(os), np = gn_net_param_count(nets[0]);
+        float *x = malloc(nx * 4), *dy = malloc(ny * 4), *out[2], *dx[2], *g[2];
+        tu_fill(x, nx, 21 + c, 0, 1);
+        tu_fill(dy, ny, 31 + c, -1, 1);
+        gn_tensor xt = gn_tensor_f32(x, NB, is), dyt = gn_tensor_f32(dy, NB, os);
+        for (int k = 0; k < 2; k++) {
+            const gn_tensor *y, *d;
+            ck_assert_int_eq(gn_net_forward(nets[k], &xt, GN_TRAIN, 1, 7, &y), GN_OK);
+            out[k] = malloc(ny * 4);
+            memcpy(out[k], (c == 2 ? y : gn_net_logits(nets[k], NB))->data, ny * 4);
+            ck_assert_msg(gn_net_backward(nets[k], &dyt, 1, &d) == GN_OK, "%s", gn_last_error());
+            dx[k] = malloc(nx * 4);
+            g[k] = malloc(np * 4);
+            memcpy(dx[k], d->data, nx * 4);
+            memcpy(g[k], gn_net_grads(nets[k]), np * 4);
+        }
+        ck_assert_msg(!memcmp(out[0], out[1], ny * 4), "case %d: the lean layout changes the outputs", c);
+        ck_assert_msg(!memcmp(dx[0], dx[1], nx * 4), "case %d: the lean layout changes the input gradient", c);
+        ck_assert_msg(!memcmp(g[0], g[1], np * 4), "case %d: the lean layout changes the gradients", c);
+        for (int k = 0; k < 2; k++) {
+            free(out[k]), free(dx[k]), free(g[k]);
+            gn_net_free(nets[k]);
+        }
+        free(x), free(dy);
+    }
+}
+END_TEST
+
 /* In bf16, D's first convolution in seed-mnist keeps its output in bf16
  * (net.c, choose_storage: the dropout after it rounds the convolution's f32
  * output into it, the ReLU's backward reads the sign there, D's 5x5/2 reads
@@ -376,7 +444,7 @@ START_TEST(bf16_storage_of_d_first_convolution) {
         gn_net_free(G);
         gn_net_set_precision(D[k], GN_PRECISION_BF16);
     }
-    gn_net_set_bf16_storage(D[1], 0);
+    gn_net_set_bf16_lean(D[1], 0);
     size_t act[2], grad[2], np = gn_net_param_count(D[0]);
     for (int k = 0; k < 2; k++) ck_assert_int_eq(gn_net_memory(D[k], 256, &act[k], &grad[k]), GN_OK);
     ck_assert_uint_eq(grad[0], grad[1]); /* gradients stay f32 */
@@ -426,6 +494,7 @@ int main(void) {
     tcase_add_test(tc, remade_batchnorm_matches_forward);
     tcase_add_test(tc, bf16_backward_uses_up_the_forward);
     tcase_add_test(tc, bf16_storage_of_d_first_convolution);
+    tcase_add_test(tc, bf16_lean_layout_changes_nothing);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
