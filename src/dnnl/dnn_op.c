@@ -283,6 +283,12 @@ static gn_status make_staging(gn_dnn_op *op) {
     return s;
 }
 
+/* scratch->fwd when `bytes` fit there (and in fwd_room, as make_staging
+ * planned), else NULL: the X slot then. */
+static void *fwd_buffer(const gn_dnn_op *op, size_t bytes) {
+    return op->sc->fwd && bytes <= op->sc->fwd_bytes && bytes <= op->s.fwd_room ? op->sc->fwd : NULL;
+}
+
 /* Where place p is for this backward pass, or NULL for a slot. */
 static unsigned char *at(const gn_dnn_op *op, gn_place p) {
     return p.where == IN_SLOT ? NULL : op->space[p.where - 1] + p.off;
@@ -422,10 +428,11 @@ static uint16_t *x_in(gn_dnn_op *op, const float *x, int fwd) {
         dnnl_memory_set_data_handle(op->xh, (void *)x);
         return (uint16_t *)x;
     }
-    if (fwd && op->sc->fwd && xh_bytes(op) <= op->sc->fwd_bytes && xh_bytes(op) <= op->s.fwd_room) {
-        to_bf16(op->sc->fwd, x, x_count(op));
-        dnnl_memory_set_data_handle(op->xh, op->sc->fwd);
-        return op->sc->fwd;
+    uint16_t *f = fwd ? fwd_buffer(op, xh_bytes(op)) : NULL;
+    if (f) {
+        to_bf16(f, x, x_count(op));
+        dnnl_memory_set_data_handle(op->xh, f);
+        return f;
     }
     if (!fwd && op->xb_at.where != IN_SLOT) {
         uint16_t *xb = (uint16_t *)at(op, op->xb_at);
@@ -461,11 +468,12 @@ gn_status gn_dnn_op_forward(gn_dnn_op *op, const float *x, const float *w, const
      * the layer after (y_keep_f32) */
     float *yf = y;
     if (op->s.y_bf16 && !writes_bf16(op, pass_bf16(op, 0))) {
-        size_t yb = y_count(op) * sizeof(float);
-        yf = op->sc->fwd && yb <= op->sc->fwd_bytes && yb <= op->s.fwd_room ? op->sc->fwd
-                                                                           : scratch_get(op->sc, GN_DNN_SLOT_X);
+        yf = fwd_buffer(op, y_count(op) * sizeof(float));
+        if (!yf) {
+            yf = scratch_get(op->sc, GN_DNN_SLOT_X);
+            op->sc->owner[GN_DNN_SLOT_X] = NULL; /* over whatever copy of x was there */
+        }
         if (!yf) return scratch_nomem();
-        op->sc->owner[GN_DNN_SLOT_X] = NULL;
     }
     dnnl_memory_set_data_handle(op->x, (void *)x);
     dnnl_memory_set_data_handle(op->y, yf);
