@@ -56,6 +56,7 @@
 #include "gannet/gan.h"
 #include "gannet/rng.h"
 #include "util.h"
+#include "util_net.h"
 
 #define REL_TOL_F32 1e-4
 #define ABS_TOL_F32 1e-6
@@ -531,15 +532,8 @@ START_TEST(test_golden_iteration) {
 }
 END_TEST
 
-/* 1 when this CPU runs bf16 natively (else the bf16 cases say so and pass). */
-static int have_bf16(void) {
-    if (gn_precision_check(GN_PRECISION_BF16) == GN_OK) return 1;
-    printf("bf16 cases skipped: %s\n", gn_last_error());
-    return 0;
-}
-
 START_TEST(test_golden_iteration_bf16) {
-    if (!have_bf16()) return;
+    if (!tu_have_bf16()) return;
     tu_golden g;
     tu_golden_load(&g, REF_FILE, REF_MAKER);
     const iter_case *c = &CASES[_i];
@@ -562,7 +556,7 @@ static void expect_stale_noise_seen(int i, gn_precision precision, const char *w
 }
 
 START_TEST(test_golden_iteration_bf16_detects_stale_noise) {
-    if (have_bf16()) expect_stale_noise_seen(_i, GN_PRECISION_BF16_ALL, " in bf16");
+    if (tu_have_bf16()) expect_stale_noise_seen(_i, GN_PRECISION_BF16_ALL, " in bf16");
 }
 END_TEST
 

@@ -202,10 +202,7 @@ static double normwise_err(const float *a, const float *b, size_t n) {
  * effect (the logits differ from fp32's), or this would pass with bf16
  * doing nothing. */
 START_TEST(fusions_change_nothing_bf16) {
-    if (gn_precision_check(GN_PRECISION_BF16)) {
-        printf("skipped: %s\n", gn_last_error());
-        return;
-    }
+    if (!tu_have_bf16()) return;
     enum { NB = 6 };
     gn_net *nets[3] = {fusable(1), fusable(0), fusable(1)}; /* bf16 fused, bf16 unfused, fp32 fused */
     /* every pass in bf16: this net's layers are narrower than --precision bf16's rule keeps in bf16 */
@@ -251,10 +248,7 @@ END_TEST
  * strided and transposed ones (src/dnnl/col_mm.c), not in dense layers;
  * narrow layers (fewer than 16 channels in or out) wholly fp32. */
 START_TEST(bf16_passes_follow_the_rule) {
-    if (gn_precision_check(GN_PRECISION_BF16)) {
-        printf("skipped: %s\n", gn_last_error());
-        return;
-    }
+    if (!tu_have_bf16()) return;
     enum { NB = 2 };
     gn_net *G, *D;
     ck_assert_int_eq(gn_preset_build("seed-mnist", 1, &G, &D), GN_OK);
@@ -327,10 +321,7 @@ END_TEST
  * activations, and a new forward gives the same gradients again, bit for bit;
  * the output and the logits, which the caller may still read, are left alone. */
 START_TEST(bf16_backward_uses_up_the_forward) {
-    if (gn_precision_check(GN_PRECISION_BF16)) {
-        printf("skipped: %s\n", gn_last_error());
-        return;
-    }
+    if (!tu_have_bf16()) return;
     gn_net *n = fusable(1);
     gn_net_set_precision(n, GN_PRECISION_BF16_ALL);
     size_t np = gn_net_param_count(n);
@@ -380,11 +371,9 @@ static gn_net *middle_net(void) {
  * middle (every pass in bf16), one with every fusion (every pass in bf16),
  * and seed-mnist's G and D (--precision bf16's rule). */
 START_TEST(bf16_lean_layout_changes_nothing) {
-    if (gn_precision_check(GN_PRECISION_BF16)) {
-        printf("skipped: %s\n", gn_last_error());
-        return;
-    }
+    if (!tu_have_bf16()) return;
     enum { NB = 8, CASES = 4 };
+    static const char *name[CASES] = {"the middle net", "the fusable net", "seed-mnist's G", "seed-mnist's D"};
     for (int c = 0; c < CASES; c++) {
         gn_net *nets[2];
         for (int k = 0; k < 2; k++) {
@@ -398,29 +387,15 @@ START_TEST(bf16_lean_layout_changes_nothing) {
         gn_shape is = gn_net_input_shape(nets[0]);
         int L = gn_net_layer_count(nets[0]);
         gn_shape os = gn_net_layer_output(nets[0], c == 2 ? L - 1 : L - 2); /* the logits but for G */
-        size_t nx = NB * gn_shape_size(is), ny = NB * gn_shape_size(os), np = gn_net_param_count(nets[0]);
-        float *x = malloc(nx * 4), *dy = malloc(ny * 4), *out[2], *dx[2], *g[2];
+        size_t nx = NB * gn_shape_size(is), ny = NB * gn_shape_size(os);
+        float *x = malloc(nx * 4), *dy = malloc(ny * 4);
         tu_fill(x, nx, 21 + c, 0, 1);
         tu_fill(dy, ny, 31 + c, -1, 1);
         gn_tensor xt = gn_tensor_f32(x, NB, is), dyt = gn_tensor_f32(dy, NB, os);
-        for (int k = 0; k < 2; k++) {
-            const gn_tensor *y, *d;
-            ck_assert_int_eq(gn_net_forward(nets[k], &xt, GN_TRAIN, 1, 7, &y), GN_OK);
-            out[k] = malloc(ny * 4);
-            memcpy(out[k], (c == 2 ? y : gn_net_logits(nets[k], NB))->data, ny * 4);
-            ck_assert_msg(gn_net_backward(nets[k], &dyt, 1, &d) == GN_OK, "%s", gn_last_error());
-            dx[k] = malloc(nx * 4);
-            g[k] = malloc(np * 4);
-            memcpy(dx[k], d->data, nx * 4);
-            memcpy(g[k], gn_net_grads(nets[k]), np * 4);
-        }
-        ck_assert_msg(!memcmp(out[0], out[1], ny * 4), "case %d: the lean layout changes the outputs", c);
-        ck_assert_msg(!memcmp(dx[0], dx[1], nx * 4), "case %d: the lean layout changes the input gradient", c);
-        ck_assert_msg(!memcmp(g[0], g[1], np * 4), "case %d: the lean layout changes the gradients", c);
-        for (int k = 0; k < 2; k++) {
-            free(out[k]), free(dx[k]), free(g[k]);
-            gn_net_free(nets[k]);
-        }
+        printf("lean against plain bf16 layout: %s\n", name[c]);
+        fflush(stdout);
+        tu_compare_nets_tol(nets[0], nets[1], &xt, &dyt, 0, 0);
+        for (int k = 0; k < 2; k++) gn_net_free(nets[k]);
         free(x), free(dy);
     }
 }
@@ -433,10 +408,7 @@ END_TEST
  * every parameter gradient and the input gradient are those of the same D
  * with that tensor in f32, bit for bit. */
 START_TEST(bf16_storage_of_d_first_convolution) {
-    if (gn_precision_check(GN_PRECISION_BF16)) {
-        printf("skipped: %s\n", gn_last_error());
-        return;
-    }
+    if (!tu_have_bf16()) return;
     enum { NB = 8 };
     gn_net *G, *D[2];
     for (int k = 0; k < 2; k++) {
@@ -445,37 +417,16 @@ START_TEST(bf16_storage_of_d_first_convolution) {
         gn_net_set_precision(D[k], GN_PRECISION_BF16);
     }
     gn_net_set_bf16_lean(D[1], 0);
-    size_t act[2], grad[2], np = gn_net_param_count(D[0]);
+    size_t act[2], grad[2];
     for (int k = 0; k < 2; k++) ck_assert_int_eq(gn_net_memory(D[k], 256, &act[k], &grad[k]), GN_OK);
     ck_assert_uint_eq(grad[0], grad[1]); /* gradients stay f32 */
     ck_assert_uint_eq(act[1] - act[0], (size_t)256 * 14 * 14 * 256 * 2);
-    gn_shape is = gn_net_input_shape(D[0]);
-    float x[NB * 28 * 28], dy[NB * 2], lg[2][NB * 2], *g[2], *dx[2];
+    float x[NB * 28 * 28], dy[NB * 2];
     tu_fill(x, NB * 28 * 28, 11, 0, 1);
     tu_fill(dy, NB * 2, 12, -1, 1);
-    gn_tensor xt = gn_tensor_f32(x, NB, is), dyt = gn_tensor_f32(dy, NB, (gn_shape){1, 1, 2});
-    for (int k = 0; k < 2; k++) {
-        const gn_tensor *y, *d;
-        ck_assert_int_eq(gn_net_forward(D[k], &xt, GN_TRAIN, 1, 5, &y), GN_OK);
-        memcpy(lg[k], gn_net_logits(D[k], NB)->data, sizeof lg[k]);
-        ck_assert_msg(gn_net_backward(D[k], &dyt, 1, &d) == GN_OK, "%s", gn_last_error());
-        g[k] = malloc(np * sizeof(float));
-        dx[k] = malloc(sizeof x);
-        memcpy(g[k], gn_net_grads(D[k]), np * sizeof(float));
-        memcpy(dx[k], d->data, sizeof x);
-    }
-    ck_assert_msg(!memcmp(lg[0], lg[1], sizeof lg[0]), "bf16 storage changes the logits");
-    ck_assert_msg(!memcmp(dx[0], dx[1], sizeof x), "bf16 storage changes the input gradient");
-    for (int i = 0; i < gn_net_layer_count(D[0]); i++) {
-        size_t off, len;
-        gn_net_layer_params(D[0], i, &off, &len);
-        ck_assert_msg(!memcmp(g[0] + off, g[1] + off, len * sizeof(float)),
-                      "bf16 storage changes the gradients of layer %d", i);
-    }
-    for (int k = 0; k < 2; k++) {
-        free(g[k]), free(dx[k]);
-        gn_net_free(D[k]);
-    }
+    gn_tensor xt = gn_tensor_f32(x, NB, gn_net_input_shape(D[0])), dyt = gn_tensor_f32(dy, NB, (gn_shape){1, 1, 2});
+    tu_compare_nets_tol(D[0], D[1], &xt, &dyt, 0, 0);
+    for (int k = 0; k < 2; k++) gn_net_free(D[k]);
 }
 END_TEST
 

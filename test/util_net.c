@@ -1,4 +1,6 @@
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "util.h"
 #include "util_net.h"
@@ -50,6 +52,19 @@ double tu_compare_nets(gn_net *a, gn_net *b, const gn_tensor *x, const gn_tensor
     return tu_compare_nets_tol(a, b, x, dy, dx_floor, 1e-4);
 }
 
+/* a against b (n values), what: their name in the message. Within tol
+ * relative to the larger of |b| and floor; tol 0: the same bits. Returns the
+ * worst relative difference. */
+static double expect_close(const float *a, const float *b, size_t n, double floor, double tol,
+                           const char *what) {
+    double e = tu_max_rel_err(a, b, n, floor);
+    if (tol == 0)
+        ck_assert_msg(!memcmp(a, b, n * sizeof(float)), "%s differ (by %g): not bit for bit", what, e);
+    else
+        ck_assert_msg(e < tol, "%s differ by %g", what, e);
+    return e;
+}
+
 double tu_compare_nets_tol(gn_net *a, gn_net *b, const gn_tensor *x, const gn_tensor *dy, double dx_floor,
                            double tol) {
     int n = x->n;
@@ -59,14 +74,17 @@ double tu_compare_nets_tol(gn_net *a, gn_net *b, const gn_tensor *x, const gn_te
     ck_assert_int_eq(gn_net_forward(a, x, GN_TRAIN, 1, 3, &ya), GN_OK);
     ck_assert_int_eq(gn_net_forward(b, x, GN_TRAIN, 1, 3, &yb), GN_OK);
     const gn_tensor *la = gn_net_logits(a, n), *lb = gn_net_logits(b, n);
-    double e = tu_max_rel_err(la->data, lb->data, gn_tensor_count(la), 1e-4);
-    ck_assert_msg(e < tol, "fused logits differ by %g", e);
+    expect_close(la->data, lb->data, gn_tensor_count(la), 1e-4, tol, "logits");
     ck_assert_int_eq(gn_net_backward(a, dy, 1, &dxa), GN_OK);
     ck_assert_int_eq(gn_net_backward(b, dy, 1, &dxb), GN_OK);
     double floor = dx_floor > 0 ? dx_floor : 1e-2 * max_abs(dxb->data, nx);
-    e = tu_max_rel_err(dxa->data, dxb->data, nx, floor);
-    ck_assert_msg(e < tol, "fused input gradients differ by %g", e);
-    e = tu_max_rel_err(gn_net_grads(a), gn_net_grads(b), np, 1e-2 * max_abs(gn_net_grads(b), np));
-    ck_assert_msg(e < tol, "fused parameter gradients differ by %g", e);
-    return e;
+    expect_close(dxa->data, dxb->data, nx, floor, tol, "input gradients");
+    return expect_close(gn_net_grads(a), gn_net_grads(b), np, 1e-2 * max_abs(gn_net_grads(b), np), tol,
+                        "parameter gradients");
+}
+
+int tu_have_bf16(void) {
+    if (gn_precision_check(GN_PRECISION_BF16) == GN_OK) return 1;
+    printf("bf16 test skipped: %s\n", gn_last_error());
+    return 0;
 }

@@ -23,8 +23,13 @@ void tu_build_with_biases(gn_net *n);
  * parameter gradient for those (biases before a batch norm have gradients
  * that are zero up to rounding). Returns the worst parameter difference. */
 double tu_compare_nets(gn_net *a, gn_net *b, const gn_tensor *x, const gn_tensor *dy, double dx_floor);
-/* The same at relative tolerance tol (tu_compare_nets: 1e-4). */
+/* The same at relative tolerance tol (tu_compare_nets: 1e-4); tol 0: bit
+ * for bit. */
 double tu_compare_nets_tol(gn_net *a, gn_net *b, const gn_tensor *x, const gn_tensor *dy, double dx_floor,
                            double tol);
+
+/* 1 when this CPU runs bf16 natively; else prints why the bf16 test is
+ * skipped and returns 0. */
+int tu_have_bf16(void);
 
 #endif
