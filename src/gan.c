@@ -64,6 +64,12 @@ static gn_status check_config(const gn_gan_config *cfg) {
         return gn_fail(GN_ERR_ARG, "--label-smoothing smooths cross-entropy targets; --loss hinge has none");
     if (!(cfg->ema >= 0)) return gn_fail(GN_ERR_ARG, "--ema %g is not a half-life of 0 or more images",
                                          (double)cfg->ema);
+    if (cfg->classes < 0 || cfg->classes == 1)
+        return gn_fail(GN_ERR_ARG, "classes %d: a conditional model needs 2 or more (0: unconditional)",
+                       cfg->classes);
+    if (cfg->classes && cfg->reduce_slices > 1)
+        return gn_fail(GN_ERR_ARG, "--reduce-slices runs unconditional models only (this one has %d classes)",
+                       cfg->classes);
     return gn_precision_check(cfg->precision);
 }
 
@@ -146,9 +152,14 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
     else if (gout.h != din.h || gout.w != din.w || gout.c != din.c)
         s = gn_fail(GN_ERR_SHAPE, "G makes %dx%dx%d images, D takes %dx%dx%d", gout.h, gout.w,
                     gout.c, din.h, din.w, din.c);
-    else if (gn_shape_size(gn_net_output_shape(D)) != 2 && gn_shape_size(gn_net_output_shape(D)) != 1)
-        s = gn_fail(GN_ERR_SHAPE, "D gives %zu outputs, not two logits (fake, real) nor one (real)",
-                    gn_shape_size(gn_net_output_shape(D)));
+    else if (cfg->classes && gan->head != cfg->classes)
+        s = gn_fail(GN_ERR_SHAPE, "D gives %d outputs, not one logit for each of the %d classes", gan->head,
+                    cfg->classes);
+    else if (cfg->classes && cfg->zdim <= cfg->classes)
+        s = gn_fail(GN_ERR_SHAPE, "G takes %d inputs: not enough for noise and the one-hot of %d classes",
+                    cfg->zdim, cfg->classes);
+    else if (!cfg->classes && gan->head != 2 && gan->head != 1)
+        s = gn_fail(GN_ERR_SHAPE, "D gives %d outputs, not two logits (fake, real) nor one (real)", gan->head);
     if (!s) s = gn_optim_init(&gan->og, GN_OPT_ADAM, gn_net_param_count(gan->G), cfg->g_lr, cfg->beta1,
                               cfg->beta2, cfg->eps);
     if (!s) s = gn_optim_init(&gan->od, GN_OPT_ADAM, gn_net_param_count(gan->D), cfg->d_lr, cfg->beta1,
@@ -163,8 +174,14 @@ gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net
     gan->z = gn_alloc(B * cfg->zdim * sizeof(float));
     gan->images = gn_alloc(2 * B * img * sizeof(float));
     gan->targets = gn_alloc(2 * B * 2 * sizeof(float));
-    gan->dlogits = gn_alloc(2 * B * 2 * sizeof(float));
-    if (!gan->z || !gan->images || !gan->targets || !gan->dlogits) {
+    gan->dlogits = gn_alloc(2 * B * (gan->head > 2 ? gan->head : 2) * sizeof(float));
+    if (cfg->classes) {
+        gan->labels = gn_alloc(2 * B * sizeof(int));
+        gan->picked = gn_alloc(2 * B * sizeof(float));
+        gan->dpicked = gn_alloc(2 * B * sizeof(float));
+    }
+    if (!gan->z || !gan->images || !gan->targets || !gan->dlogits ||
+        (cfg->classes && (!gan->labels || !gan->picked || !gan->dpicked))) {
         gn_gan_free(gan);
         return gn_fail(GN_ERR_NOMEM, "out of memory for batch %zu", B);
     }
@@ -296,6 +313,9 @@ void gn_gan_free(gn_gan *gan) {
     gn_free(gan->images);
     gn_free(gan->targets);
     gn_free(gan->dlogits);
+    gn_free(gan->labels);
+    gn_free(gan->picked);
+    gn_free(gan->dpicked);
     gn_free(gan->d_acc);
     gn_free(gan->slice_grads);
     gn_free(gan->slice_x);
@@ -308,13 +328,42 @@ void gn_gan_free(gn_gan *gan) {
     free(gan);
 }
 
+int gn_gan_noise_label(const gn_gan *gan, uint64_t offset, int i) {
+    if (!gan->cfg.classes) return -1;
+    return (int)((offset / (uint64_t)gan->cfg.zdim + (uint64_t)i) % (uint64_t)gan->cfg.classes);
+}
+
 void gn_gan_noise(const gn_gan *gan, float *z, int n, uint64_t stream, uint64_t offset) {
-    size_t count = (size_t)n * gan->cfg.zdim;
+    int zd = gan->cfg.zdim, K = gan->cfg.classes;
+    size_t count = (size_t)n * zd;
     if (gan->cfg.noise == GN_NOISE_NORMAL)
         gn_rng_fill_normal(z, count, gan->cfg.seed, stream, offset, 0.0f, 1.0f);
     else
         gn_rng_fill_uniform(z, count, gan->cfg.seed, stream, offset, 0.0f, 1.0f);
+    for (int i = 0; K && i < n; i++) { /* the class: one-hot in the last K */
+        float *c = z + (size_t)i * zd + (zd - K);
+        memset(c, 0, (size_t)K * sizeof(float));
+        c[gn_gan_noise_label(gan, offset, i)] = 1.0f;
+    }
 }
+
+/* A conditional D's loss reads, of each image's K logits, its class's: the
+ * logits the loss sees, one per image (head 1). */
+static const float *pick_class(gn_gan *gan, const float *logits, const int *labels, int n) {
+    int K = gan->head;
+    for (int i = 0; i < n; i++) gan->picked[i] = logits[(size_t)i * K + labels[i]];
+    return gan->picked;
+}
+
+/* ... and their gradient, spread back to the K logits (zero but the class's). */
+static void spread_class(gn_gan *gan, const int *labels, int n) {
+    int K = gan->head;
+    memset(gan->dlogits, 0, (size_t)n * K * sizeof(float));
+    for (int i = 0; i < n; i++) gan->dlogits[(size_t)i * K + labels[i]] = gan->dpicked[i];
+}
+
+/* The logits per image that the loss reads: 1 in a conditional GAN. */
+static int loss_head(const gn_gan *gan) { return gan->cfg.classes ? 1 : gan->head; }
 
 static gn_tensor noise_tensor(gn_gan *gan, int n) {
     return gn_tensor_f32(gan->z, n, (gn_shape){1, 1, gan->cfg.zdim});
@@ -344,11 +393,11 @@ static float *rank_major(gn_gan *gan, const float *x, size_t img) {
  * them, then the slices' averaged as the ranks' are (one slice: the batch's). */
 static void d_loss_slices(gn_gan *gan, const float *logits, const float *targets, int n, int nreal,
                           float *loss, float *real_p, float *fake_p) {
-    int k = gan->slices, m = n / k, mreal = nreal / k, H = gan->head;
-    float l = 0, rp = 0, fp = 0;
+    int k = gan->slices, m = n / k, mreal = nreal / k, H = loss_head(gan);
+    float l = 0, rp = 0, fp = 0, *dlogits = gan->cfg.classes ? gan->dpicked : gan->dlogits;
     for (int s = 0; s < k; s++) {
         const float *lg = logits + (size_t)s * m * H;
-        float *dl = gan->dlogits + (size_t)s * m * H, ls, r = 0, f = 0;
+        float *dl = dlogits + (size_t)s * m * H, ls, r = 0, f = 0;
         if (gan->cfg.loss == GN_LOSS_HINGE)
             ls = gn_hinge_d_loss_head(lg, m, H, mreal, dl);
         else if (H == 1)
@@ -383,8 +432,10 @@ static gn_status d_pass_range(gn_gan *gan, gn_shape ishape, int first, int n, fl
     if (s) return s;
     const float *logits = gn_net_logits(gan->D, n)->data;
     int nreal = first < B ? (B - first < n ? B - first : n) : 0, H = gan->head;
-    const float *targets = gan->targets + (size_t)(H == 1 ? 1 : 2) * first;
+    const float *targets = gan->targets + (size_t)(loss_head(gan) == 1 ? 1 : 2) * first;
+    if (gan->cfg.classes) logits = pick_class(gan, logits, gan->labels + first, n);
     d_loss_slices(gan, logits, targets, n, nreal, loss, real_p, fake_p);
+    if (gan->cfg.classes) spread_class(gan, gan->labels + first, n);
     for (int i = 0; i < H * n; i++) gan->dlogits[i] *= scale;
     gn_tensor dl = gn_tensor_f32(gan->dlogits, n, (gn_shape){1, 1, H});
     return gn_net_backward(gan->D, &dl, 1, NULL); /* D's input gradient is never needed here */
@@ -426,8 +477,15 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
     size_t img = gn_shape_size(ishape);
     double t0 = now();
     /* 1. real images into the first half, noise for the fakes */
-    gn_dataset_sample_at(ds, gan->images, NULL, all, r0, B, c->seed, data_step, c->range);
-    gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, noise_step * all * c->zdim + r0 * c->zdim);
+    uint64_t zoff = noise_step * all * c->zdim + r0 * c->zdim;
+    gn_dataset_sample_at(ds, gan->images, gan->labels, all, r0, B, c->seed, data_step, c->range);
+    gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, zoff);
+    for (int i = 0; gan->labels && i < B; i++) { /* conditional: the classes of [real; fake] */
+        if (gan->labels[i] < 0 || gan->labels[i] >= c->classes)
+            return gn_fail(GN_ERR_ARG, "a training image has label %d, not one of the model's %d classes",
+                           gan->labels[i], c->classes);
+        gan->labels[B + i] = gn_gan_noise_label(gan, zoff, i);
+    }
     double t1 = now();
     gn_tensor z = noise_tensor(gan, B);
     const gn_tensor *fake;
@@ -442,7 +500,7 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
     for (int i = 0; i < 2 * B; i++) {
         int real = i % per < per / 2;
         float smooth = real ? c->label_smoothing : 0.0f;
-        if (gan->head == 1) {
+        if (loss_head(gan) == 1) {
             gan->targets[i] = real ? 1.0f - smooth : 0.0f;
             continue;
         }
@@ -475,11 +533,11 @@ gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, u
 /* G's loss over n logits and its gradient into dlogits: per slice, as each
  * rank computes it, then the slices' averaged as the ranks' are. */
 static float g_loss_slices(gn_gan *gan, const float *logits, int n) {
-    int k = gan->slices, m = n / k, H = gan->head;
-    float l = 0;
+    int k = gan->slices, m = n / k, H = loss_head(gan);
+    float l = 0, *dlogits = gan->cfg.classes ? gan->dpicked : gan->dlogits;
     for (int s = 0; s < k; s++) {
         const float *lg = logits + (size_t)s * m * H;
-        float *dl = gan->dlogits + (size_t)s * m * H;
+        float *dl = dlogits + (size_t)s * m * H;
         float ls = gan->cfg.loss == GN_LOSS_HINGE ? gn_hinge_g_loss_head(lg, m, H, dl)
                                                  : gn_generator_loss_head(gan->cfg.g_loss, lg, m, H, dl);
         l = s ? l + ls : ls;
@@ -490,9 +548,9 @@ static float g_loss_slices(gn_gan *gan, const float *logits, int n) {
 gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_stats *st) {
     const gn_gan_config *c = &gan->cfg;
     int B = gan->local;      /* this rank's share of the batch of c->batch */
-    uint64_t r0 = (uint64_t)gan->rank * B;
+    uint64_t r0 = (uint64_t)gan->rank * B, zoff = noise_step * (uint64_t)c->batch * c->zdim + r0 * c->zdim;
     double t0 = now();
-    gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, noise_step * (uint64_t)c->batch * c->zdim + r0 * c->zdim);
+    gn_gan_noise(gan, gan->z, B, GN_STREAM_NOISE, zoff);
     gn_tensor z = noise_tensor(gan, B);
     const gn_tensor *fake, *probs, *dimg;
     place_samples(gan, gan->G, 0, 0, r0);
@@ -507,7 +565,10 @@ gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_
     place_samples(gan, gan->D, 0, 0, r0);
     if ((s = gn_net_forward(gan->D, &seen, GN_TRAIN, c->seed, 4 * key + 2, &probs))) return s;
     const float *logits = gn_net_logits(gan->D, B)->data;
+    for (int i = 0; gan->labels && i < B; i++) gan->labels[i] = gn_gan_noise_label(gan, zoff, i);
+    if (gan->cfg.classes) logits = pick_class(gan, logits, gan->labels, B);
     st->g_loss = g_loss_slices(gan, logits, B);
+    if (gan->cfg.classes) spread_class(gan, gan->labels, B);
     gn_tensor dl = gn_tensor_f32(gan->dlogits, B, (gn_shape){1, 1, gan->head});
     if ((s = gn_net_backward(gan->D, &dl, 0, &dimg))) return s; /* D frozen: input gradient only */
     gn_tensor dfake = *dimg;

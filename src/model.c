@@ -727,7 +727,8 @@ static gn_status build_net(const gn_model *m, int which, uint64_t seed, gn_net *
                    st->line, st->col, sh, layer_table[st->kind].keyword, msg);
 }
 
-/* G's output is D's input; D gives two logits (fake, real) or one (real). */
+/* G's output is D's input; D gives two logits (fake, real) or one (real),
+ * or with classes = K, K (one per class) and G takes the K-class one-hot too. */
 static gn_status check_pair(const gn_model *m, const gn_net *G, const gn_net *D) {
     gn_shape go = gn_net_output_shape(G), di = gn_net_input_shape(D), dout = gn_net_output_shape(D);
     char a[64], b[64];
@@ -737,12 +738,22 @@ static gn_status check_pair(const gn_model *m, const gn_net *G, const gn_net *D)
         return gn_fail(GN_ERR_SHAPE, "%s:%d:%d: expected D's input to be G's output %s, found %s", m->file,
                        m->net[1].in_line, m->net[1].in_col, a, b);
     }
-    if (dout.h != 1 || dout.w != 1 || (dout.c != 2 && dout.c != 1)) {
-        const stmt *st = &m->net[1].s[m->net[1].n - 1];
+    const stmt *st = &m->net[1].s[m->net[1].n - 1];
+    int K = m->cfg.classes;
+    if (K && (dout.h != 1 || dout.w != 1 || dout.c != K)) {
+        shape_text(b, sizeof b, dout);
+        return gn_fail(GN_ERR_SHAPE, "%s:%d:%d: expected D to end with %d logits, one per class (classes = %d), "
+                       "found %s", m->file, st->line, st->col, K, K, b);
+    }
+    if (!K && (dout.h != 1 || dout.w != 1 || (dout.c != 2 && dout.c != 1))) {
         shape_text(b, sizeof b, dout);
         return gn_fail(GN_ERR_SHAPE, "%s:%d:%d: expected D to end with 2 logits (fake, real) or 1 (real), found %s",
                        m->file, st->line, st->col, b);
     }
+    if (K && gn_shape_size(gn_net_input_shape(G)) <= (size_t)K)
+        return gn_fail(GN_ERR_SHAPE, "%s:%d:%d: expected G to take more inputs than the %d classes (noise, then "
+                       "the one-hot class), found %zu", m->file, m->net[0].in_line, m->net[0].in_col, K,
+                       gn_shape_size(gn_net_input_shape(G)));
     return GN_OK;
 }
 

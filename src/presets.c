@@ -1,7 +1,9 @@
 /* Presets are model files shipped in the data folder (data/models/NAME.gnm);
  * this file finds and reads them. seed-mnist is the seed notebook's Keras
  * MNIST DCGAN, dcgan Radford et al.'s DCGAN sized for 28x28 images,
- * resnet-mnist an SNGAN-style ResNet G and D. */
+ * resnet-mnist an SNGAN-style ResNet G and D, mnist-quality a small DCGAN with
+ * hinge loss, spectral normalisation and an EMA of G, mnist-cond the same
+ * made class-conditional (the default of ./run train). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,7 @@
 #include "gannet/datadir.h"
 #include "gannet/files.h"
 
-const char *const gn_preset_names[] = {"seed-mnist", "dcgan", "resnet-mnist", "mnist-quality", NULL};
+const char *const gn_preset_names[] = {"seed-mnist", "dcgan", "resnet-mnist", "mnist-quality", "mnist-cond", NULL};
 
 gn_status gn_model_read_file(const char *path, char **text, size_t *len) {
     *text = NULL;

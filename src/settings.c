@@ -113,6 +113,9 @@ const gn_setting gn_settings[] = {
      "(mpirun -np N): gradients, batch-norm sums and losses per slice of batch / N, then added in rank "
      "order, to check an N-rank run against one process (docs/scaling.md); 1: the whole batch at once",
      NULL, NULL},
+    {"classes", "classes", GN_SET_INT, FIELD(classes), 0, 256, NULL, 0, NULL, MODEL | GN_SET_OPTIONAL,
+     "K > 0: a class-conditional model of K classes, trained on labelled data: G's last K inputs are "
+     "the one-hot class, D ends in K logits, one per class (docs/quality.md); 0: unconditional", NULL, NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 

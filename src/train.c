@@ -518,6 +518,22 @@ static gn_status load_data(const gn_train_opts *o, const gn_gan_config *cfg, con
     return GN_OK;
 }
 
+/* A conditional model's labels: the training images' (gannet/data.h). */
+static gn_status load_labels(const gn_gan_config *cfg, const char *images, gn_dataset *ds) {
+    char lp[1024];
+    if (!gn_dataset_labels_path(images, lp, sizeof lp))
+        return gn_fail(GN_ERR_ARG, "model %s is class-conditional (classes = %d) and needs the labels of %s: "
+                       "they are found for the bundled digits, fashion-mnist and an IDX file "
+                       "X-images-idx3-ubyte[.gz] beside its X-labels-idx1-ubyte[.gz]; an unconditional model "
+                       "(such as dcgan) trains on images alone", cfg->preset, cfg->classes, images);
+    gn_status s = gn_dataset_add_labels(ds, images, lp);
+    for (size_t i = 0; !s && i < ds->n; i++)
+        if (ds->labels[i] >= cfg->classes)
+            s = gn_fail(GN_ERR_FORMAT, "%s: image %zu has label %d, not one of model %s's %d classes", lp, i,
+                        ds->labels[i], cfg->preset, cfg->classes);
+    return s;
+}
+
 /* Makes the run folder, locks it, clears an earlier run (--overwrite). */
 static gn_status open_folder(const gn_train_opts *o, const char *sub, int *lock, int *made) {
     int made_sub;
@@ -579,6 +595,7 @@ gn_status gn_train(const gn_train_opts *o) {
         s = gn_run_check_data(&cfg, &recorded, &ds.fp);
     }
     if (!s) s = preset_for_data(o, images, &ds, &cfg, &model);
+    if (!s && cfg.classes) s = load_labels(&cfg, rep.path, &ds);
     if (!s) s = gn_gan_create(&gan, &cfg);
     if (!s) s = check_shape(images, &ds, gan);
     gn_eval_set evset = {0};

@@ -274,7 +274,7 @@ START_TEST(bad_files) {
     BAD(G_TINY "[discriminator]\ninput 1 1 3\nrelu kernel=3\n", "t.gnm:6:6: expected an argument of relu",
         "found 'kernel'");
     BAD("[settings]\ncolour = blue\n", "t.gnm:2:1: expected a setting (init, iters, batch, plot-every,",
-        "pixel-range, loss, ema, augment), found 'colour'");
+        "pixel-range, loss, ema, augment, classes), found 'colour'");
     BAD("[settings]\nseed = 3\n", "t.gnm:2:1: expected a setting (init,",
         "found 'seed' (a setting of the run, not of the model: gannet train --seed)");
     BAD("[settings]\nzdim = 3\n", "t.gnm:2:1: expected a setting (init,", "found 'zdim' (noise vector length");

@@ -57,6 +57,13 @@ GN_API void gn_dataset_free(gn_dataset *ds);
 /* The bundled MNIST sample: directory from GANNET_DATA_DIR (environment) or the
  * build's data/ folder. Writes the two paths into the buffers. */
 GN_API void gn_default_mnist_paths(char *images, size_t images_len, char *labels, size_t labels_len);
+/* Loads labels (u8, rank 1, one per image) for the images of ds (named
+ * images_path in errors), replacing any it had. */
+GN_API gn_status gn_dataset_add_labels(gn_dataset *ds, const char *images_path, const char *labels_path);
+/* The labels file of an IDX image file, written to out: the bundled digits'
+ * labels for their images, else X-labels-idx1-Y beside X-images-idx3-Y (the
+ * MNIST and Fashion-MNIST naming). 1 when such a file exists, else 0. */
+GN_API int gn_dataset_labels_path(const char *images_path, char *out, size_t len);
 
 /* Opening training data by name: an image folder, an IDX file, or
  * "fashion-mnist" (Debian's dataset-fashion-mnist). */

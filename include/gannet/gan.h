@@ -54,6 +54,10 @@ typedef struct gn_gan_config {
     int reduce_slices;     /* > 1: one process adds every batch-wide sum as that many ranks with
                               sync_bn add theirs (per slice of batch / reduce_slices, then in
                               rank order); 1: the whole batch at once */
+    int classes;           /* > 0: a class-conditional GAN of that many classes (labelled data):
+                              the last `classes` of G's zdim inputs are the one-hot class of the
+                              image to make, and D gives one "real" logit per class, of which
+                              the loss reads the image's own; 0: unconditional */
 } gn_gan_config;
 
 /* The EMA ramp-up (StyleGAN2-ADA's ema_rampup): the half-life used after
@@ -96,7 +100,10 @@ typedef struct gn_gan {
     gn_net *G_ema;          /* the average of G's weights (cfg.ema > 0), or NULL; its
                                batch-norm statistics are G's, copied */
     int head;               /* D's logits per image: 2 (fake, real; softmax cross-entropy)
-                               or 1 (real; sigmoid cross-entropy from the logit) */
+                               or 1 (real; sigmoid cross-entropy from the logit), or
+                               cfg.classes (one "real" logit per class) */
+    int *labels;            /* conditional: the classes of D's 2B images, [real; fake] */
+    float *picked, *dpicked; /* conditional: each image's logit of its class (2B), its gradient */
     /* data-parallel training (mpirun): this process trains on images
      * [rank * local, (rank + 1) * local) of every batch of cfg.batch */
     int rank, ranks, local;
@@ -131,8 +138,15 @@ GN_API gn_status gn_gan_pretrain_step(gn_gan *gan, const gn_dataset *ds, gn_step
 /* The pre-training D steps still to do, then one whole iteration. */
 GN_API gn_status gn_gan_iteration(gn_gan *gan, const gn_dataset *ds, gn_step_stats *st);
 
-/* Noise for `n` samples: z (n, zdim) from (seed, stream, offset). */
+/* Noise for `n` samples: z (n, zdim) from (seed, stream, offset). In a
+ * conditional GAN the last cfg.classes numbers of each vector are the
+ * one-hot of its class, gn_gan_noise_label(gan, offset, i). */
 GN_API void gn_gan_noise(const gn_gan *gan, float *z, int n, uint64_t stream, uint64_t offset);
+/* The class of vector i of gn_gan_noise(.., offset): the vector's index in
+ * its stream (offset / zdim + i) modulo cfg.classes, so that every run of
+ * consecutive vectors (a batch, a grid's row, an evaluation's samples) has
+ * the classes in turn, equally often; -1 when unconditional. */
+GN_API int gn_gan_noise_label(const gn_gan *gan, uint64_t offset, int i);
 /* Makes G_ema (a copy of G built from the model text) when cfg.ema > 0;
  * gn_gan_create calls it. GN_ERR_ARG when the GAN has no model text. */
 GN_API gn_status gn_gan_ema_create(gn_gan *gan);

@@ -12,6 +12,52 @@
 #define MNIST_IMAGES "mnist-10k-images-idx3-ubyte.gz"
 #define MNIST_LABELS "mnist-10k-labels-idx1-ubyte.gz"
 
+/* Labels (u8, rank 1) of `count` images from images_path, into lab. */
+static gn_status load_labels(const char *labels_path, const char *images_path, uint32_t count, gn_idx *lab) {
+    gn_status s = gn_idx_load(labels_path, lab);
+    if (s != GN_OK) return s;
+    if (lab->type != GN_IDX_U8)
+        s = gn_fail(GN_ERR_FORMAT, "%s: labels of type 0x%02x (expected u8, type 0x08)", labels_path, lab->type);
+    else if (lab->rank != 1)
+        s = gn_fail(GN_ERR_FORMAT, "%s: labels of rank %d (expected rank 1: N)", labels_path, lab->rank);
+    else if (lab->dims[0] != count)
+        s = gn_fail(GN_ERR_FORMAT, "count mismatch: %s holds %u images but %s holds %u labels", images_path,
+                    count, labels_path, lab->dims[0]);
+    if (s) gn_idx_free(lab);
+    return s;
+}
+
+gn_status gn_dataset_add_labels(gn_dataset *ds, const char *images_path, const char *labels_path) {
+    gn_idx lab;
+    memset(&lab, 0, sizeof lab);
+    if (ds->n > UINT32_MAX)
+        return gn_fail(GN_ERR_ARG, "%s: %zu images, more than an IDX label file holds", images_path, ds->n);
+    gn_status s = load_labels(labels_path, images_path, (uint32_t)ds->n, &lab);
+    if (s) return s;
+    free(ds->labels);
+    ds->labels = lab.data;
+    return GN_OK;
+}
+
+int gn_dataset_labels_path(const char *images_path, char *out, size_t len) {
+    char ip[1024], lp[1024];
+    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
+    const char *slash = strrchr(images_path, '/'), *base = slash ? slash + 1 : images_path;
+    const char *at = strstr(base, "images-idx3");
+    if (!strcmp(images_path, ip)) {
+        snprintf(out, len, "%s", lp);
+    } else if (at) { /* MNIST's naming: train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz */
+        int n = snprintf(out, len, "%.*slabels-idx1%s", (int)(at - images_path), images_path,
+                         at + strlen("images-idx3"));
+        if (n < 0 || (size_t)n >= len) return 0;
+    } else {
+        return 0;
+    }
+    FILE *f = fopen(out, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
 /* Loads images (u8, rank 3 or 4) and optional labels (u8, rank 1, same count). */
 gn_status gn_dataset_load(const char *images_path, const char *labels_path, gn_dataset *out) {
     memset(out, 0, sizeof *out);
@@ -30,25 +76,7 @@ gn_status gn_dataset_load(const char *images_path, const char *labels_path, gn_d
                     images_path, img.rank);
         goto fail;
     }
-    if (labels_path) {
-        s = gn_idx_load(labels_path, &lab);
-        if (s != GN_OK) goto fail;
-        if (lab.type != GN_IDX_U8) {
-            s = gn_fail(GN_ERR_FORMAT, "%s: labels of type 0x%02x (expected u8, type 0x08)",
-                        labels_path, lab.type);
-            goto fail;
-        }
-        if (lab.rank != 1) {
-            s = gn_fail(GN_ERR_FORMAT, "%s: labels of rank %d (expected rank 1: N)", labels_path,
-                        lab.rank);
-            goto fail;
-        }
-        if (lab.dims[0] != img.dims[0]) {
-            s = gn_fail(GN_ERR_FORMAT, "count mismatch: %s holds %u images but %s holds %u labels",
-                        images_path, img.dims[0], labels_path, lab.dims[0]);
-            goto fail;
-        }
-    }
+    if (labels_path && (s = load_labels(labels_path, images_path, img.dims[0], &lab))) goto fail;
     out->n = img.dims[0];
     out->h = (int)img.dims[1];
     out->w = (int)img.dims[2];
