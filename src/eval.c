@@ -128,6 +128,29 @@ static gn_status check_labels(const gn_dataset *ds, size_t start, size_t count, 
 }
 
 /* Fraction of a labelled range that the classifier gets right. */
+/* Adds to *right the images of x (m <= RUN_CHUNK) classified as their label; p: scratch (m, classes). */
+static gn_status count_agreeing(gn_classifier *c, const float *x, size_t m, const int *labels, float *p,
+                                size_t *right) {
+    gn_status s = gn_classifier_run(c, x, m, p, NULL);
+    for (size_t i = 0; !s && i < m; i++) *right += argmax(p + i * GN_CLS_CLASSES, GN_CLS_CLASSES) == labels[i];
+    return s;
+}
+
+gn_status gn_classifier_agreement(gn_classifier *c, const float *x, size_t n, const int *labels, double *share) {
+    if (!n) return gn_fail(GN_ERR_ARG, "agreement: no images");
+    const size_t img = (size_t)GN_CLS_SIDE * GN_CLS_SIDE;
+    float *p = malloc(RUN_CHUNK * GN_CLS_CLASSES * sizeof(float));
+    gn_status s = p ? GN_OK : gn_fail(GN_ERR_NOMEM, "out of memory");
+    size_t right = 0;
+    for (size_t done = 0; !s && done < n; done += RUN_CHUNK) {
+        size_t m = n - done < RUN_CHUNK ? n - done : RUN_CHUNK;
+        s = count_agreeing(c, x + done * img, m, labels + done, p, &right);
+    }
+    free(p);
+    if (!s) *share = (double)right / (double)n;
+    return s;
+}
+
 gn_status gn_classifier_accuracy(gn_classifier *c, const gn_dataset *ds, size_t start,
                                  size_t count, double *acc) {
     gn_status s = check_images(ds, "accuracy");
@@ -145,8 +168,7 @@ gn_status gn_classifier_accuracy(gn_classifier *c, const gn_dataset *ds, size_t 
     for (size_t done = 0; !s && done < count; done += RUN_CHUNK) {
         size_t m = count - done < RUN_CHUNK ? count - done : RUN_CHUNK;
         gn_dataset_slice(ds, x, lab, start + done, m, GN_RANGE_01);
-        s = gn_classifier_run(c, x, m, p, NULL);
-        for (size_t i = 0; !s && i < m; i++) right += argmax(p + i * GN_CLS_CLASSES, GN_CLS_CLASSES) == lab[i];
+        s = count_agreeing(c, x, m, lab, p, &right);
     }
     free(x);
     free(p);

@@ -250,8 +250,9 @@ START_TEST(g_step_reads_each_fakes_class) {
 END_TEST
 
 /* The command line: the shipped conditional recipe stopped and resumed
- * writes the same losses and sample grid as a run that never stopped, and
- * its samples come in every class in turn. */
+ * draws the same sample grid as a run that never stopped; gannet sample
+ * draws from it, and gannet eval scores it with the share of samples in the
+ * class asked for. */
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -279,6 +280,10 @@ START_TEST(conditional_run_resumes_exactly) {
     free(b);
     snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/a --n 10 --out %s/s.png", tu_gannet_bin(), tmp, tmp);
     ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    /* gannet eval says how many samples are of the class asked for */
+    snprintf(cmd, sizeof cmd, "%s eval --checkpoint %s/a --n 20", tu_gannet_bin(), tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "in the class asked for (%)"), "%s", out);
     free(tmp);
 }
 END_TEST
@@ -342,6 +347,9 @@ START_TEST(conditional_needs_labels_and_a_head) {
         gn_model_free(m);
     }
     tu_gannet_expect("train --preset mnist-cond --reduce-slices 2 --iters 1", 2, "--reduce-slices");
+    const char *dd = getenv("GANNET_DATA_DIR");
+    snprintf(cmd, sizeof cmd, "check-model %s/models/mnist-cond.gnm", dd ? dd : "data");
+    tu_gannet_expect(cmd, 0, "noise size 100 and 10 classes)");
     free(tmp);
 }
 END_TEST

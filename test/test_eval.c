@@ -226,6 +226,22 @@ START_TEST(shipped_classifier_accuracy) {
     ck_assert_msg(acc >= 0.97, "held-out accuracy %.4f", acc);
     ck_assert_msg(fabs(acc - c->heldout_acc) < 0.005, "measured %.4f, the file says %.4f", acc,
                   c->heldout_acc);
+    /* the share of images in their label's class, over chunks: the accuracy again; with every
+     * label moved to the next class, the images the classifier misplaces as that one */
+    size_t n = GN_CLS_HELDOUT;
+    float *x = malloc(n * IMG * sizeof(float));
+    int *lab = malloc(n * sizeof(int)), *next = malloc(n * sizeof(int));
+    gn_dataset_slice(&ds, x, lab, GN_CLS_HELDOUT_START, n, GN_RANGE_01);
+    for (size_t i = 0; i < n; i++) next[i] = (lab[i] + 1) % 10;
+    double share = -1, moved = -1;
+    ck_assert_int_eq(gn_classifier_agreement(c, x, n, lab, &share), GN_OK);
+    ck_assert_int_eq(gn_classifier_agreement(c, x, n, next, &moved), GN_OK);
+    ck_assert_msg(share == acc, "agreement %.6f, accuracy %.6f", share, acc);
+    ck_assert_msg(moved < 0.01, "%.4f of the digits agree with the next class", moved);
+    ck_assert_int_eq(gn_classifier_agreement(c, x, 0, lab, &share), GN_ERR_ARG);
+    free(x);
+    free(lab);
+    free(next);
     gn_dataset_free(&ds);
     gn_classifier_free(c);
 }

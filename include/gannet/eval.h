@@ -89,6 +89,12 @@ GN_API gn_status gn_classifier_run(gn_classifier *c, const float *x, size_t n, f
 GN_API gn_status gn_classifier_accuracy(gn_classifier *c, const gn_dataset *ds, size_t start,
                                         size_t count, double *acc);
 
+/* The fraction of the n images x (n, 28, 28, 1) in [0, 1] whose argmax is
+ * their label (labels: n class indices): for a class-conditional G's
+ * samples, how often they are of the class asked for. */
+GN_API gn_status gn_classifier_agreement(gn_classifier *c, const float *x, size_t n, const int *labels,
+                                         double *share);
+
 /* ---- scores ---- */
 
 /* exp(mean_i KL(p(y|x_i) || p(y))), p(y) the mean of the rows: probs (n, C).

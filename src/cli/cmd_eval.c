@@ -140,8 +140,23 @@ static int choose_scoring(const char *data, const gn_gan *gan, const char *cls, 
     return 0;
 }
 
-/* Prints the two columns of figures and the notes on how they were made. */
-static void print_report(const scoring *sc, const gn_eval_scores *s, const gn_eval_scores *r, int n, size_t nref) {
+/* Of n images drawn by a conditional G (the classes in turn,
+ * gn_gan_noise_label), the fraction the classifier puts in the class asked
+ * for; -1 when G is not conditional on the classifier's classes. */
+static double asked_class_share(gn_classifier *c, const gn_gan *gan, const float *x, int n) {
+    if (!gan || gan->cfg.classes != GN_CLS_CLASSES) return -1;
+    int *asked = malloc((size_t)n * sizeof(int));
+    double share = -1;
+    for (int i = 0; asked && i < n; i++) asked[i] = gn_gan_noise_label(gan, 0, i); /* as gn_gan_sample_u8 drew them */
+    if (!asked || gn_classifier_agreement(c, x, (size_t)n, asked, &share)) share = -1;
+    free(asked);
+    return share;
+}
+
+/* Prints the two columns of figures and the notes on how they were made;
+ * asked >= 0: a conditional G's share of samples in the class asked for. */
+static void print_report(const scoring *sc, const gn_eval_scores *s, const gn_eval_scores *r, int n, size_t nref,
+                         double asked) {
     printf("\n%-34s %10s %10s\n", "", "samples", "real");
     printf("%-34s %10.3f %10.3f\n", "inception score (ceiling 10)", s->inception, r->inception);
     char fdname[64];
@@ -149,6 +164,7 @@ static void print_report(const scoring *sc, const gn_eval_scores *s, const gn_ev
     printf("%-34s %10.3f %10.3f\n", fdname, s->frechet, r->frechet);
     printf("%-34s %10.4f %10.4f\n", "class KL to uniform (0 = even)", s->class_kl, r->class_kl);
     printf("%-34s %10.4f %10.4f\n", "mean confidence", s->confidence, r->confidence);
+    if (asked >= 0) printf("%-34s %10.2f %10s\n", "in the class asked for (%)", 100 * asked, "-");
     printf("predicted %s (%%)\n", sc->classes);
     for (int k = 0; k < GN_CLS_CLASSES; k++) {
         char name[48];
@@ -245,7 +261,8 @@ static int scorer_load(const scoring *sc, int ref_given, scorer *k) {
 }
 
 /* Scores the n images x and the real column's, and prints the report; 0, or the exit status. */
-static int score_and_print(const scoring *sc, scorer *k, const float *x, int n, const char *what) {
+static int score_and_print(const scoring *sc, scorer *k, const float *x, int n, const char *what,
+                           const gn_gan *gan) {
     float *real = malloc((size_t)n * IMG * sizeof(float));
     if (!real) {
         fprintf(stderr, "gannet eval: out of memory\n");
@@ -267,7 +284,7 @@ static int score_and_print(const scoring *sc, scorer *k, const float *x, int n, 
                    sc->set.ref_start, sc->set.ref_start + k->nref - 1);
         else
             printf("reference   the first %zu %s\n", k->nref, sc->ref_label);
-        print_report(sc, &s, &rs, n, k->nref);
+        print_report(sc, &s, &rs, n, k->nref, asked_class_share(k->c, gan, x, n));
     }
     free(real);
     return rc;
@@ -330,7 +347,7 @@ int gn_cmd_eval(int argc, char **argv) {
         snprintf(what, sizeof what, "%s (preset %s, iteration %llu, noise seed %llu)", path, gan->cfg.preset,
                  (unsigned long long)gan->iter, (unsigned long long)seed);
     }
-    if (!rc) rc = score_and_print(&sc, &k, x, n, what);
+    if (!rc) rc = score_and_print(&sc, &k, x, n, what, samples ? NULL : gan);
     scorer_free(&k);
     free(x);
     gn_gan_free(gan);

@@ -87,8 +87,12 @@ int gn_cmd_check_model(int argc, char **argv) {
     gn_cli_model m;
     int r = gn_cli_load_model("check-model", argv[0], &m);
     if (r) return r;
-    printf("%s: OK (G %zu parameters, D %zu parameters, noise size %d)\n", argv[0], gn_net_param_count(m.G),
-           gn_net_param_count(m.D), m.cfg.zdim);
+    if (m.cfg.classes)
+        printf("%s: OK (G %zu parameters, D %zu parameters, noise size %d and %d classes)\n", argv[0],
+               gn_net_param_count(m.G), gn_net_param_count(m.D), m.cfg.zdim - m.cfg.classes, m.cfg.classes);
+    else
+        printf("%s: OK (G %zu parameters, D %zu parameters, noise size %d)\n", argv[0], gn_net_param_count(m.G),
+               gn_net_param_count(m.D), m.cfg.zdim);
     gn_cli_model_free(&m);
     return 0;
 }
