@@ -565,8 +565,10 @@ gn_status gn_gan_g_step(gn_gan *gan, uint64_t noise_step, uint64_t key, gn_step_
     place_samples(gan, gan->D, 0, 0, r0);
     if ((s = gn_net_forward(gan->D, &seen, GN_TRAIN, c->seed, 4 * key + 2, &probs))) return s;
     const float *logits = gn_net_logits(gan->D, B)->data;
-    for (int i = 0; gan->labels && i < B; i++) gan->labels[i] = gn_gan_noise_label(gan, zoff, i);
-    if (gan->cfg.classes) logits = pick_class(gan, logits, gan->labels, B);
+    if (gan->cfg.classes) { /* the fakes' classes, from their noise */
+        for (int i = 0; i < B; i++) gan->labels[i] = gn_gan_noise_label(gan, zoff, i);
+        logits = pick_class(gan, logits, gan->labels, B);
+    }
     st->g_loss = g_loss_slices(gan, logits, B);
     if (gan->cfg.classes) spread_class(gan, gan->labels, B);
     gn_tensor dl = gn_tensor_f32(gan->dlogits, B, (gn_shape){1, 1, gan->head});

@@ -1,7 +1,9 @@
 /* A GAN: generator G, discriminator D (two-class logits, class 1 = real),
  * their optimizers, and the training step of the seed notebook's train_for_n:
  * D trains on B real and B generated images, then D is frozen and the stacked
- * G+D trains on B fresh noise vectors labelled real. */
+ * G+D trains on B fresh noise vectors labelled real. A class-conditional GAN
+ * (cfg.classes = K) gives G the one-hot class after the noise and reads, of
+ * D's K logits, each image's class's (docs/models.md). */
 #ifndef GANNET_GAN_H
 #define GANNET_GAN_H
 
@@ -123,11 +125,14 @@ GN_API gn_status gn_gan_create(gn_gan **out, const gn_gan_config *cfg);
  * (gn_gan_ema_create refuses). Takes ownership of
  * G and D, also when it fails (it frees them then). G takes cfg->zdim inputs
  * and makes the images D takes; D ends in two-class logits (class 1 = real),
- * or in one logit of "real" (binary cross-entropy from logits). */
+ * or in one logit of "real" (binary cross-entropy from logits); with
+ * cfg->classes = K, in K logits of "real", one per class, and G's last K
+ * inputs are the class. */
 GN_API gn_status gn_gan_create_from_nets(gn_gan **out, const gn_gan_config *cfg, gn_net *G, gn_net *D);
 GN_API void gn_gan_free(gn_gan *gan);
 
-/* One D step (k-th of this iteration) on B real images and B fakes. */
+/* One D step (k-th of this iteration) on B real images and B fakes. A
+ * conditional GAN needs ds's labels (each below cfg.classes; else GN_ERR_ARG). */
 GN_API gn_status gn_gan_d_step(gn_gan *gan, const gn_dataset *ds, uint64_t data_step, uint64_t noise_step,
                                uint64_t key, gn_step_stats *st);
 /* One G step: D frozen, B fresh noise vectors labelled real. */
@@ -156,7 +161,8 @@ GN_API gn_status gn_gan_ema_create(gn_gan *gan);
 GN_API void gn_gan_ema_update(gn_gan *gan, uint64_t images);
 /* The generator images are drawn from: G_ema when there is one, else G. */
 GN_API gn_net *gn_gan_sampler(gn_gan *gan);
-/* The sampler in inference mode: z (n, zdim) -> images (n, H, W, C), copied to out. */
+/* The sampler in inference mode: z (n, zdim) -> images (n, H, W, C), copied to out.
+ * In a conditional GAN each row of z ends in the one-hot class (gn_gan_noise). */
 GN_API gn_status gn_gan_generate(gn_gan *gan, const float *z, int n, float *out);
 
 #endif
