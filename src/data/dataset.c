@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gannet/data.h"
 #include "gannet/rng.h"
@@ -53,9 +54,7 @@ int gn_dataset_labels_path(const char *images_path, char *out, size_t len) {
     } else {
         return 0;
     }
-    FILE *f = fopen(out, "rb");
-    if (f) fclose(f);
-    return f != NULL;
+    return access(out, R_OK) == 0;
 }
 
 /* Loads images (u8, rank 3 or 4) and optional labels (u8, rank 1, same count). */
