@@ -14,6 +14,7 @@
 #include "gannet/rng.h"
 #include "gannet/train.h"
 #include "util.h"
+#include "util_net.h"
 
 /* A small conditional model for the bundled digits: G (4 noise + 10 class
  * inputs) and D without batch norm, dropout or spectral normalisation, so
@@ -35,13 +36,6 @@ static const char *tiny_model = "[settings]\n"
                                 "flatten\n"
                                 "dense 10\n";
 
-static gn_dataset load_mnist(void) {
-    char ip[1024], lp[1024];
-    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    gn_dataset ds;
-    ck_assert_msg(gn_dataset_load(ip, lp, &ds) == GN_OK, "%s", gn_last_error());
-    return ds;
-}
 
 static gn_gan *make_gan(const char *text, gn_loss_kind loss) {
     gn_model *m;
@@ -57,33 +51,11 @@ static gn_gan *make_gan(const char *text, gn_loss_kind loss) {
     return gan;
 }
 
-static float *copy_floats(const float *x, size_t n) {
-    float *y = malloc(n * sizeof(float));
-    memcpy(y, x, n * sizeof(float));
-    return y;
-}
 
 /* The loss of one D step (is_d) or G step, its gradient into grads (when
  * not NULL); the network's weights and Adam's state are put back after. */
 static float step_loss(gn_gan *gan, const gn_dataset *ds, int is_d, float *grads) {
-    gn_net *net = is_d ? gan->D : gan->G;
-    gn_optim *o = is_d ? &gan->od : &gan->og;
-    size_t n = gn_net_param_count(net);
-    float *p = copy_floats(gn_net_params(net), n), *m = copy_floats(o->m, n), *v = copy_floats(o->v, n);
-    uint64_t t = o->t;
-    gn_step_stats st;
-    if (is_d) ck_assert_msg(gn_gan_d_step(gan, ds, 3, 3, 3, &st) == GN_OK, "%s", gn_last_error());
-    else ck_assert_msg(gn_gan_g_step(gan, 4, 4, &st) == GN_OK, "%s", gn_last_error());
-    if (grads) memcpy(grads, gn_net_grads(net), n * 4);
-    memcpy(gn_net_params(net), p, n * 4);
-    memcpy(o->m, m, n * 4);
-    memcpy(o->v, v, n * 4);
-    o->t = t;
-    gn_net_params_changed(net);
-    free(p);
-    free(m);
-    free(v);
-    return is_d ? st.d_loss : st.g_loss;
+    return tu_gan_step_loss(gan, ds, is_d, is_d ? 3 : 4, grads);
 }
 
 /* D's logits for n images. */
@@ -169,7 +141,7 @@ END_TEST
  * worked out here from D's logits, for both losses; the gradient matches
  * central differences in D's last layer (every class's row and bias). */
 START_TEST(d_step_reads_each_images_class) {
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     gn_loss_kind kinds[2] = {GN_LOSS_HINGE, GN_LOSS_CROSS_ENTROPY};
     for (int t = 0; t < 2; t++) {
         gn_gan *gan = make_gan(tiny_model, kinds[t]);
@@ -214,7 +186,7 @@ END_TEST
  * class makes the loss; G's gradient (through the picked logits and D)
  * matches central differences. */
 START_TEST(g_step_reads_each_fakes_class) {
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     gn_loss_kind kinds[2] = {GN_LOSS_HINGE, GN_LOSS_CROSS_ENTROPY};
     for (int t = 0; t < 2; t++) {
         gn_gan *gan = make_gan(tiny_model, kinds[t]);
@@ -323,7 +295,7 @@ START_TEST(conditional_needs_labels_and_a_head) {
     ck_assert_int_ne(tu_run(cmd, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "labels-idx1-ubyte.gz: image ") && strstr(out, "5 classes"), "%s", out);
     /* ... and by the D step itself, for a caller of the library */
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     memset(ds.labels, 12, ds.n);
     gn_gan *gan = make_gan(tiny_model, GN_LOSS_HINGE);
     gn_step_stats st;

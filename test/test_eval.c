@@ -16,15 +16,13 @@
 #include "gannet/checkpoint.h"
 #include "gannet/eval.h"
 #include "util.h"
+#include "util_net.h"
 
 #define IMG (28 * 28)
 
 /* Loads the bundled MNIST sample with labels. */
 static gn_dataset load_mnist(void) {
-    char ip[4096], lp[4096];
-    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    gn_dataset ds;
-    ck_assert_msg(gn_dataset_load(ip, lp, &ds) == GN_OK, "%s", gn_last_error());
+    gn_dataset ds = tu_load_mnist();
     ck_assert_uint_ge(ds.n, GN_CLS_HELDOUT_START + GN_CLS_HELDOUT);
     return ds;
 }

@@ -14,14 +14,8 @@
 #include "gannet/model.h"
 #include "gannet/train.h"
 #include "util.h"
+#include "util_net.h"
 
-static gn_dataset load_mnist(void) {
-    char ip[1024], lp[1024];
-    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    gn_dataset ds;
-    ck_assert_msg(gn_dataset_load(ip, lp, &ds) == GN_OK, "%s", gn_last_error());
-    return ds;
-}
 
 static const char *augment_policy = "";
 
@@ -51,7 +45,7 @@ START_TEST(ema_update_follows_its_formula) {
     ck_assert_ptr_eq(gn_gan_sampler(none), none->G);
     gn_gan_free(none);
 
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     gn_gan *gan = make_gan(100, GN_LOSS_CROSS_ENTROPY);
     ck_assert_ptr_nonnull(gan->G_ema);
     ck_assert_ptr_eq(gn_gan_sampler(gan), gan->G_ema);
@@ -91,7 +85,7 @@ END_TEST
  * that never stopped, bit for bit; a checkpoint without GEMA starts the
  * average from G. */
 START_TEST(ema_checkpoint_resumes_exactly) {
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     augment_policy = "translation,cutout,color"; /* resumes exactly too */
     gn_gan *a = make_gan(50, GN_LOSS_HINGE), *b;
     gn_step_stats st;
@@ -139,7 +133,7 @@ END_TEST
 
 /* The hinge loss changes training (D's and G's losses), and every value stays finite. */
 START_TEST(hinge_trains_differently) {
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     gn_gan *ce = make_gan(0, GN_LOSS_CROSS_ENTROPY), *hi = make_gan(0, GN_LOSS_HINGE);
     gn_step_stats a, b;
     ck_assert_int_eq(gn_gan_iteration(ce, &ds, &a), GN_OK);
@@ -342,24 +336,7 @@ END_TEST
  * parameter gradient from one G step matches central differences of the
  * step's loss (G's last layer: its bias and a few weights), and differs from
  * the gradient without augmentation. */
-static float g_step_loss(gn_gan *gan, float *grads) {
-    size_t n = gn_net_param_count(gan->G);
-    float *p = copy_floats(gn_net_params(gan->G), n), *m = copy_floats(gan->og.m, n),
-          *v = copy_floats(gan->og.v, n);
-    uint64_t t = gan->og.t;
-    gn_step_stats st;
-    ck_assert_int_eq(gn_gan_g_step(gan, 3, 3, &st), GN_OK);
-    if (grads) memcpy(grads, gn_net_grads(gan->G), n * 4);
-    memcpy(gn_net_params(gan->G), p, n * 4);
-    memcpy(gan->og.m, m, n * 4);
-    memcpy(gan->og.v, v, n * 4);
-    gan->og.t = t;
-    gn_net_params_changed(gan->G);
-    free(p);
-    free(m);
-    free(v);
-    return st.g_loss;
-}
+static float g_step_loss(gn_gan *gan, float *grads) { return tu_gan_step_loss(gan, NULL, 0, 3, grads); }
 
 START_TEST(augmentation_gradient_reaches_g) {
     augment_policy = "color,translation,cutout";
@@ -391,7 +368,7 @@ START_TEST(augmentation_gradient_reaches_g) {
                       "parameter %zu: gradient %g, differences %g", at, g[at], fd);
     }
     /* the D step: D reads all 2B images (real and generated) augmented, keyed 4 key */
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     gn_step_stats st;
     ck_assert_int_eq(gn_gan_d_step(gan, &ds, 1, 1, 5, &st), GN_OK);
     gn_shape is = gn_net_output_shape(gan->G);

@@ -21,13 +21,6 @@ static int exists(const char *dir, const char *name) {
     return stat(p, &st) == 0 && st.st_size > 0;
 }
 
-static gn_dataset load_mnist(void) {
-    char ip[1024], lp[1024];
-    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
-    gn_dataset ds;
-    ck_assert_msg(gn_dataset_load(ip, lp, &ds) == GN_OK, "%s", gn_last_error());
-    return ds;
-}
 
 /* D's cross-entropy and accuracy on a fixed batch of real and generated images (inference mode). */
 static void d_score(gn_gan *gan, const float *x, int n2, float *loss, float *acc) {
@@ -48,7 +41,7 @@ static void d_score(gn_gan *gan, const float *x, int n2, float *loss, float *acc
 }
 
 START_TEST(d_steps_raise_d_accuracy) {
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     gn_gan_config c;
     gn_preset_config("seed-mnist", &c);
     c.batch = 16;
@@ -202,7 +195,7 @@ static gn_gan *trained_and_saved(const gn_gan_config *c, const gn_dataset *ds, c
  * --d-pretrain 1) resumes exactly: settings, counters, moments, and the next
  * iteration bit for bit; a flipped byte is refused by its checksum. */
 START_TEST(checkpoint_resumes_mid_run_exactly) {
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     gn_gan_config c;
     gn_preset_config("dcgan", &c);
     c.batch = 4;
@@ -254,7 +247,7 @@ END_TEST
  * a bf16 run's checkpoint samples in fp32, on any CPU. */
 START_TEST(bf16_resumes_exactly_and_in_either_precision) {
     if (!tu_have_bf16()) return;
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     gn_gan_config c;
     gn_preset_config("seed-mnist", &c);
     c.batch = 4;
@@ -316,7 +309,7 @@ START_TEST(csv_columns_hold_the_step_stats) {
     float v[4];
     ck_assert_int_eq(sscanf(row + 1, "1,%f,%f,%f,%f,", &v[0], &v[1], &v[2], &v[3]), 4);
 
-    gn_dataset ds = load_mnist();
+    gn_dataset ds = tu_load_mnist();
     gn_gan_config c;
     gn_preset_config("dcgan", &c);
     c.batch = 4;

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,4 +88,40 @@ int tu_have_bf16(void) {
     if (gn_precision_check(GN_PRECISION_BF16) == GN_OK) return 1;
     printf("bf16 test skipped: %s\n", gn_last_error());
     return 0;
+}
+
+gn_dataset tu_load_mnist(void) {
+    char ip[4096], lp[4096];
+    gn_default_mnist_paths(ip, sizeof ip, lp, sizeof lp);
+    gn_dataset ds;
+    ck_assert_msg(gn_dataset_load(ip, lp, &ds) == GN_OK, "%s", gn_last_error());
+    return ds;
+}
+
+static float *copy_of(const float *x, size_t n) {
+    float *y = malloc(n * sizeof(float));
+    ck_assert(y != NULL);
+    memcpy(y, x, n * sizeof(float));
+    return y;
+}
+
+float tu_gan_step_loss(gn_gan *gan, const gn_dataset *ds, int d_step, uint64_t step, float *grads) {
+    gn_net *net = d_step ? gan->D : gan->G;
+    gn_optim *o = d_step ? &gan->od : &gan->og;
+    size_t n = gn_net_param_count(net);
+    float *p = copy_of(gn_net_params(net), n), *m = copy_of(o->m, n), *v = copy_of(o->v, n);
+    uint64_t t = o->t;
+    gn_step_stats st;
+    gn_status s = d_step ? gn_gan_d_step(gan, ds, step, step, step, &st) : gn_gan_g_step(gan, step, step, &st);
+    ck_assert_msg(s == GN_OK, "%s", gn_last_error());
+    if (grads) memcpy(grads, gn_net_grads(net), n * sizeof(float));
+    memcpy(gn_net_params(net), p, n * sizeof(float));
+    memcpy(o->m, m, n * sizeof(float));
+    memcpy(o->v, v, n * sizeof(float));
+    o->t = t;
+    gn_net_params_changed(net);
+    free(p);
+    free(m);
+    free(v);
+    return d_step ? st.d_loss : st.g_loss;
 }

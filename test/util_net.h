@@ -2,6 +2,7 @@
 #ifndef GANNET_TEST_UTIL_NET_H
 #define GANNET_TEST_UTIL_NET_H
 
+#include "gannet/gan.h"
 #include "gannet/net.h"
 
 /* Appends a ResNet-style block to n: conv 3x3 -> "x" -> BN -> act -> conv
@@ -31,5 +32,14 @@ double tu_compare_nets_tol(gn_net *a, gn_net *b, const gn_tensor *x, const gn_te
 /* 1 when this CPU runs bf16 natively; else prints why the bf16 test is
  * skipped and returns 0. */
 int tu_have_bf16(void);
+
+/* The bundled digits with their labels (the test fails if they do not load). */
+gn_dataset tu_load_mnist(void);
+
+/* The loss of one D step (d_step; on ds, with data, noise and key `step`) or
+ * G step (noise and key `step`) of gan, its network's gradient copied to
+ * grads when not NULL; that network's weights and Adam's state are put back
+ * after, so that the step can be repeated with one weight changed. */
+float tu_gan_step_loss(gn_gan *gan, const gn_dataset *ds, int d_step, uint64_t step, float *grads);
 
 #endif
