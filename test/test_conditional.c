@@ -237,12 +237,7 @@ static char *read_file(const char *path, size_t *len) {
 START_TEST(conditional_run_resumes_exactly) {
     char *tmp = tu_tmpdir(), cmd[8192], out[16384], p[8400], q[8400];
     const char *common = "--preset mnist-cond --batch 4 --plot-every 2 --threads 2 --seed 5 --progress lines";
-    snprintf(cmd, sizeof cmd, "%s train %s --iters 4 --out %s/a", tu_gannet_bin(), common, tmp);
-    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
-    snprintf(cmd, sizeof cmd, "%s train %s --iters 2 --out %s/b", tu_gannet_bin(), common, tmp);
-    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
-    snprintf(cmd, sizeof cmd, "%s train --resume %s/b --iters 4 --progress lines", tu_gannet_bin(), tmp);
-    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    tu_train_whole_and_resumed(common, tmp);
     snprintf(p, sizeof p, "%s/a/samples/iter_000004.png", tmp);
     snprintf(q, sizeof q, "%s/b/samples/iter_000004.png", tmp);
     size_t la = 0, lb = 0;

@@ -178,12 +178,7 @@ START_TEST(ema_run_resumes_exactly_from_the_command_line) {
     char *tmp = tu_tmpdir(), cmd[8192], out[16384], da[4200], db[4200];
     const char *common = "--preset dcgan --batch 4 --plot-every 2 --threads 2 --seed 5 --ema 200 "
                          "--loss hinge --progress lines";
-    snprintf(cmd, sizeof cmd, "%s train %s --iters 4 --out %s/a", tu_gannet_bin(), common, tmp);
-    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
-    snprintf(cmd, sizeof cmd, "%s train %s --iters 2 --out %s/b", tu_gannet_bin(), common, tmp);
-    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
-    snprintf(cmd, sizeof cmd, "%s train --resume %s/b --iters 4 --progress lines", tu_gannet_bin(), tmp);
-    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    tu_train_whole_and_resumed(common, tmp);
     snprintf(da, sizeof da, "%s/a", tmp);
     snprintf(db, sizeof db, "%s/b", tmp);
     const char *files[] = {"losses.csv", "samples/iter_000004.png"};

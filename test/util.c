@@ -241,3 +241,13 @@ const float *tu_golden_get(const tu_golden *g, const char *name, size_t count) {
     ck_assert_msg(have == count, "reference %s has %zu elements, expected %zu", name, have, count);
     return d;
 }
+
+void tu_train_whole_and_resumed(const char *common, const char *tmp) {
+    char cmd[8192], out[16384];
+    snprintf(cmd, sizeof cmd, "%s train %s --iters 4 --out %s/a", tu_gannet_bin(), common, tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s train %s --iters 2 --out %s/b", tu_gannet_bin(), common, tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s train --resume %s/b --iters 4 --progress lines", tu_gannet_bin(), tmp);
+    ck_assert_msg(tu_run(cmd, out, sizeof out) == 0, "%s", out);
+}

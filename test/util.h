@@ -54,4 +54,8 @@ void tu_golden_free(tu_golden *g);
 /* Runs every test of suite s; the process exit status: 0 when all passed, else 1. */
 int tu_run_suite(Suite *s);
 
+/* Trains `gannet train COMMON` for 4 iterations into TMP/a, and for 2 into
+ * TMP/b resumed to 4 (the test fails if any exits non-zero): two runs that
+ * exact resume makes the same. */
+void tu_train_whole_and_resumed(const char *common, const char *tmp);
 #endif
